@@ -1,0 +1,2 @@
+//! A local, stateful emulator of the ConvoAI REST API.
+#![warn(missing_docs)]
