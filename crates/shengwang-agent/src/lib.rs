@@ -9,5 +9,6 @@
 
 mod error;
 pub mod token;
+pub mod vendors;
 
 pub use error::{Error, Result, TokenError};

@@ -1,0 +1,1 @@
+//! Vendor configurations (LLM, TTS, STT, avatar, MLLM) for the agentkit.
