@@ -68,6 +68,11 @@ pub enum TokenError {
         /// The field being read.
         field: &'static str,
     },
+    /// Map keys out of order or repeated: not what any encoder writes.
+    NonCanonical {
+        /// The field being read.
+        field: &'static str,
+    },
     /// A service type this implementation does not know.
     UnknownService(u16),
     /// The token was issued for another app id.
@@ -107,6 +112,9 @@ impl fmt::Display for TokenError {
             }
             TokenError::SignatureLength(n) => write!(f, "signature is {n} bytes, expected 32"),
             TokenError::NotUtf8 { field } => write!(f, "{field} is not UTF-8"),
+            TokenError::NonCanonical { field } => {
+                write!(f, "{field} keys out of order or repeated")
+            }
             TokenError::UnknownService(t) => write!(f, "unknown service type {t}"),
             TokenError::AppIdMismatch => f.write_str("issued for another app id"),
             TokenError::SignatureMismatch => {

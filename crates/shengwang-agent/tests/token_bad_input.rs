@@ -148,6 +148,24 @@ fn unknown_service_types_and_bad_signature_length_are_typed() {
         decode_err(&encode(&zlib(&short_sig))),
         TokenError::SignatureLength(31) | TokenError::Truncated { .. }
     ));
+    // RTC privilege ids start at offset 86: make the first one repeat the second (2, 2, 3, 4),
+    // then put them out of order (3, 2, ...). Encoders always write ascending ids.
+    let mut repeated = content.clone();
+    repeated[86] = 2;
+    assert_eq!(
+        decode_err(&encode(&zlib(&repeated))),
+        TokenError::NonCanonical {
+            field: "privilege id"
+        }
+    );
+    let mut unordered = content.clone();
+    unordered[86] = 3;
+    assert_eq!(
+        decode_err(&encode(&zlib(&unordered))),
+        TokenError::NonCanonical {
+            field: "privilege id"
+        }
+    );
     let mut trailing = content;
     trailing.push(7);
     assert_eq!(

@@ -272,7 +272,7 @@ impl Service {
         let count = r.u16("privilege count")?;
         let mut privileges = BTreeMap::new();
         for _ in 0..count {
-            let id = r.u16("privilege id")?;
+            let id = ascending(&privileges, r.u16("privilege id")?, "privilege id")?;
             let expire = r.u32("privilege expire")?;
             privileges.insert(id, expire);
         }
@@ -305,10 +305,14 @@ impl Service {
                 let user_id = r.string("rtm2 user id")?;
                 let mut permissions = BTreeMap::new();
                 for _ in 0..r.u16("rtm2 resource type count")? {
-                    let kind = r.u16("rtm2 resource type")?;
+                    let kind = ascending(
+                        &permissions,
+                        r.u16("rtm2 resource type")?,
+                        "rtm2 resource type",
+                    )?;
                     let mut perms = BTreeMap::new();
                     for _ in 0..r.u16("rtm2 permission count")? {
-                        let perm = r.u16("rtm2 permission")?;
+                        let perm = ascending(&perms, r.u16("rtm2 permission")?, "rtm2 permission")?;
                         // Bounded by the input: each resource consumes at least two bytes.
                         let n = r.u16("rtm2 resource count")?;
                         let mut resources = Vec::new();
@@ -328,6 +332,15 @@ impl Service {
             ServiceType::Stt => ServiceBody::Stt,
         };
         Ok(Service { privileges, body })
+    }
+}
+
+/// Map keys must be strictly ascending, as every encoder writes them, so that one content has
+/// exactly one encoding and a duplicate key cannot shadow another.
+fn ascending<V>(map: &BTreeMap<u16, V>, key: u16, field: &'static str) -> Result<u16, TokenError> {
+    match map.keys().next_back() {
+        Some(last) if *last >= key => Err(TokenError::NonCanonical { field }),
+        _ => Ok(key),
     }
 }
 
