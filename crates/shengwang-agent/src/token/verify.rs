@@ -26,7 +26,7 @@ pub struct Validation {
     certificate: String,
     now: Option<u64>,
     services: Vec<ServiceType>,
-    rtc_join: Option<(String, String)>,
+    rtc_join: Option<(String, Option<String>)>,
 }
 
 impl fmt::Debug for Validation {
@@ -74,7 +74,13 @@ impl Validation {
     /// Requires an RTC service for `channel` whose uid is `uid` or empty (any uid), with an
     /// unexpired join privilege.
     pub fn require_rtc_join(mut self, channel: impl Into<String>, uid: impl Into<String>) -> Self {
-        self.rtc_join = Some((channel.into(), uid.into()));
+        self.rtc_join = Some((channel.into(), Some(uid.into())));
+        self
+    }
+
+    /// Requires an RTC service for `channel` (any uid) with an unexpired join privilege.
+    pub fn require_rtc_channel(mut self, channel: impl Into<String>) -> Self {
+        self.rtc_join = Some((channel.into(), None));
         self
     }
 
@@ -120,12 +126,12 @@ pub fn verify(token: &str, validation: &Validation) -> Result<AccessToken> {
         }
     }
     if let Some((channel, uid)) = &validation.rtc_join {
-        check_rtc_join(&content, channel, uid, now)?;
+        check_rtc_join(&content, channel, uid.as_deref(), now)?;
     }
     Ok(content)
 }
 
-fn check_rtc_join(content: &AccessToken, channel: &str, uid: &str, now: u64) -> Result<()> {
+fn check_rtc_join(content: &AccessToken, channel: &str, uid: Option<&str>, now: u64) -> Result<()> {
     let rtc: Vec<_> = content
         .services
         .iter()
@@ -143,7 +149,7 @@ fn check_rtc_join(content: &AccessToken, channel: &str, uid: &str, now: u64) -> 
     }
     let Some((service, _, _)) = in_channel
         .iter()
-        .find(|(_, _, u)| u.is_empty() || u.as_str() == uid)
+        .find(|(_, _, u)| u.is_empty() || uid.is_none_or(|want| u.as_str() == want))
     else {
         return Err(TokenError::UidMismatch.into());
     };

@@ -1,0 +1,233 @@
+//! `convoai token …`: thin over `shengwang_agent::token`, which validates every input.
+
+use std::io::Write;
+
+use serde_json::json;
+use shengwang_agent::token::{
+    self, AccessToken, RtcRole, RtcUid, ServiceBody, ServiceType, TokenBuilder, Validation,
+};
+
+use crate::cli::{AppCredentials, Reproducible, Role, TokenCommand};
+use crate::error::CliError;
+
+pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
+    match cmd {
+        TokenCommand::Rtc {
+            credentials,
+            channel,
+            uid,
+            account,
+            role,
+            expire,
+            privilege_expire,
+            fixed,
+        } => {
+            let builder = builder(&credentials, &fixed)?;
+            let uid = match (uid, account) {
+                (Some(n), _) => RtcUid::Uid(n),
+                (None, Some(a)) => RtcUid::Account(a),
+                (None, None) => {
+                    return Err(CliError::Invalid("--uid or --account is required".into()))
+                }
+            };
+            let mut req = builder
+                .rtc(&channel, uid)
+                .role(match role {
+                    Role::Publisher => RtcRole::Publisher,
+                    Role::Subscriber => RtcRole::Subscriber,
+                })
+                .expire(expire);
+            if let Some(p) = privilege_expire {
+                req = req.privilege_expire(p);
+            }
+            writeln!(out, "{}", req.build()?)?;
+        }
+        TokenCommand::Convoai {
+            credentials,
+            channel,
+            account,
+            expire,
+            privilege_expire,
+            with_convoai_service,
+            fixed,
+        } => {
+            let t = builder(&credentials, &fixed)?
+                .convo_ai(&channel, &account)
+                .expire(expire)
+                .privilege_expire(privilege_expire)
+                .with_convoai_service(with_convoai_service)
+                .build()?;
+            writeln!(out, "{t}")?;
+        }
+        TokenCommand::Rtm {
+            credentials,
+            user_id,
+            expire,
+            fixed,
+        } => {
+            let t = builder(&credentials, &fixed)?
+                .rtm(&user_id)
+                .expire(expire)
+                .build()?;
+            writeln!(out, "{t}")?;
+        }
+        TokenCommand::Decode { token, json } => {
+            let content = token::decode(token.trim())?.content;
+            if json {
+                writeln!(out, "{}", to_json(&content))?;
+            } else {
+                write_text(&content, out)?;
+            }
+        }
+        TokenCommand::Verify {
+            token,
+            credentials,
+            channel,
+            uid,
+            at,
+        } => {
+            let mut v = Validation::new(credentials.app_id, credentials.app_certificate)?;
+            if let Some(now) = at {
+                v = v.at(now);
+            }
+            v = match (channel, uid) {
+                (Some(c), Some(u)) => v.require_rtc_join(c, u),
+                (Some(c), None) => v.require_rtc_channel(c),
+                _ => v,
+            };
+            // Here a bad token is the answer "not valid" (exit 1), not a usage error.
+            let content =
+                token::verify(token.trim(), &v).map_err(|e| CliError::Failed(e.to_string()))?;
+            writeln!(out, "valid: expires at unix time {}", content.expires_at())?;
+        }
+    }
+    Ok(())
+}
+
+fn builder(credentials: &AppCredentials, fixed: &Reproducible) -> Result<TokenBuilder, CliError> {
+    let mut b = TokenBuilder::new(&credentials.app_id, &credentials.app_certificate)?;
+    if let Some(ts) = fixed.issue_ts {
+        b = b.issue_ts(ts);
+    }
+    if let Some(salt) = fixed.salt {
+        b = b.salt(salt);
+    }
+    Ok(b)
+}
+
+fn privilege_name(service: ServiceType, id: u16) -> &'static str {
+    match (service, id) {
+        (ServiceType::Rtc, 1) => "join_channel",
+        (ServiceType::Rtc, 2) => "publish_audio_stream",
+        (ServiceType::Rtc, 3) => "publish_video_stream",
+        (ServiceType::Rtc, 4) => "publish_data_stream",
+        (ServiceType::Rtm | ServiceType::Fpa, 1) => "login",
+        (ServiceType::Streaming, 1) => "publish_mix_stream",
+        (ServiceType::Streaming, 2) => "publish_raw_stream",
+        (ServiceType::Chat, 1) => "user",
+        (ServiceType::Chat, 2) => "app",
+        (ServiceType::Fcdn, 1) => "publish",
+        (ServiceType::Fcdn, 2) => "play",
+        (ServiceType::Apaas, 1) => "room_user",
+        (ServiceType::Apaas, 2) => "user",
+        (ServiceType::Apaas, 3) => "app",
+        _ => "unknown",
+    }
+}
+
+/// The identifying fields of a service as (key, value) pairs, in wire order.
+fn fields(body: &ServiceBody) -> Vec<(&'static str, serde_json::Value)> {
+    match body {
+        ServiceBody::Rtc { channel, uid } => vec![("channel", json!(channel)), ("uid", json!(uid))],
+        ServiceBody::Rtm { user_id } | ServiceBody::Chat { user_id } => {
+            vec![("user_id", json!(user_id))]
+        }
+        ServiceBody::Streaming { channel, account } | ServiceBody::Fcdn { channel, account } => {
+            vec![("channel", json!(channel)), ("account", json!(account))]
+        }
+        ServiceBody::Apaas {
+            room_uuid,
+            user_uuid,
+            role,
+        } => vec![
+            ("room_uuid", json!(room_uuid)),
+            ("user_uuid", json!(user_uuid)),
+            ("role", json!(role)),
+        ],
+        ServiceBody::Rtm2 {
+            user_id,
+            permissions,
+        } => vec![
+            ("user_id", json!(user_id)),
+            ("permissions", json!(permissions)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+fn to_json(c: &AccessToken) -> serde_json::Value {
+    let services: Vec<_> = c
+        .services
+        .iter()
+        .map(|s| {
+            let kind = s.service_type();
+            let mut obj = serde_json::Map::new();
+            obj.insert("type".into(), json!(kind.code()));
+            obj.insert("name".into(), json!(kind.name()));
+            for (k, v) in fields(&s.body) {
+                obj.insert(k.into(), v);
+            }
+            let privileges: Vec<_> = s
+                .privileges
+                .iter()
+                .map(|(id, expire)| {
+                    json!({"id": id, "name": privilege_name(kind, *id), "expire": expire})
+                })
+                .collect();
+            obj.insert("privileges".into(), json!(privileges));
+            serde_json::Value::Object(obj)
+        })
+        .collect();
+    json!({
+        "app_id": c.app_id,
+        "issue_ts": c.issue_ts,
+        "expire": c.expire,
+        "expires_at": c.expires_at(),
+        "salt": c.salt,
+        "services": services,
+    })
+}
+
+fn write_text(c: &AccessToken, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "app_id:   {}", c.app_id)?;
+    writeln!(out, "issue_ts: {}", c.issue_ts)?;
+    writeln!(
+        out,
+        "expire:   {} s (until unix time {})",
+        c.expire,
+        c.expires_at()
+    )?;
+    writeln!(out, "salt:     {}", c.salt)?;
+    writeln!(out, "services:")?;
+    for s in &c.services {
+        let kind = s.service_type();
+        let described: Vec<String> = fields(&s.body)
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s:?}"),
+                other => format!("{k}={other}"),
+            })
+            .collect();
+        writeln!(
+            out,
+            "  {} ({}) {}",
+            kind.name(),
+            kind.code(),
+            described.join(" ")
+        )?;
+        for (id, expire) in &s.privileges {
+            writeln!(out, "    {} ({id}): {expire} s", privilege_name(kind, *id))?;
+        }
+    }
+    Ok(())
+}
