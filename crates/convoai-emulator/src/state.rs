@@ -1,0 +1,192 @@
+//! The emulator's memory: agents, calls, phone numbers and request counts.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+use rand::distributions::{Alphanumeric, DistString};
+use serde_json::{Map, Value};
+
+/// Agent status codes and names of rest-api.md §8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentStatus {
+    /// 0
+    Idle,
+    /// 1
+    Starting,
+    /// 2
+    Running,
+    /// 3
+    Stopping,
+    /// 4
+    Stopped,
+    /// 5
+    Recovering,
+    /// 6
+    Failed,
+}
+
+impl AgentStatus {
+    /// Numeric code, as the list filter takes it.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    /// Name, as responses carry it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "IDLE",
+            Self::Starting => "STARTING",
+            Self::Running => "RUNNING",
+            Self::Stopping => "STOPPING",
+            Self::Stopped => "STOPPED",
+            Self::Recovering => "RECOVERING",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// One agent as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    /// Id returned by join.
+    pub agent_id: String,
+    /// Name it was created with.
+    pub name: String,
+    /// Channel.
+    pub channel: String,
+    /// Agent uid in the channel.
+    pub agent_rtc_uid: String,
+    /// Current status.
+    pub status: AgentStatus,
+    /// Creation time (Unix seconds).
+    pub create_ts: u64,
+    /// Stop time, once stopped.
+    pub stop_ts: Option<u64>,
+    /// Why it stopped, when it stopped by itself.
+    pub message: String,
+}
+
+/// How many requests one route answered with one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCount {
+    /// `METHOD /route/{template}`.
+    pub endpoint: String,
+    /// Response status (0 for a dropped connection).
+    pub status: u16,
+    /// Requests.
+    pub count: u64,
+}
+
+pub(crate) struct Agent {
+    pub record: AgentRecord,
+    pub mllm: bool,
+    pub max_history: usize,
+    pub history: VecDeque<(String, String)>,
+    pub turns: Vec<Value>,
+}
+
+pub(crate) struct Call {
+    pub id: String,
+    pub name: String,
+    pub channel: String,
+    pub to_number: String,
+    pub from_number: String,
+    pub pipeline_id: Option<String>,
+    pub state: &'static str,
+    pub reason: Option<&'static str>,
+    pub create_ts: u64,
+    pub stop_ts: Option<u64>,
+}
+
+impl Call {
+    pub fn to_json(&self, with_reason: bool) -> Value {
+        let mut v = serde_json::json!({
+            "agent_id": self.id, "channel": self.channel, "to_number": self.to_number,
+            "from_number": self.from_number, "type": "outbound", "state": self.state,
+            "create_ts": self.create_ts, "stop_ts": self.stop_ts.unwrap_or(0),
+        });
+        if let (Some(p), Some(obj)) = (&self.pipeline_id, v.as_object_mut()) {
+            obj.insert("pipeline_id".into(), Value::String(p.clone()));
+        }
+        if with_reason {
+            if let (Some(r), Some(obj)) = (self.reason, v.as_object_mut()) {
+                obj.insert("reason".into(), Value::String(r.into()));
+            }
+        }
+        v
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub agents: HashMap<String, Agent>,
+    /// Creation order, for listing and cursors.
+    pub order: Vec<String>,
+    /// Name → id of the agent that holds the name while it runs.
+    pub names: HashMap<String, String>,
+    /// (idle deadline in seconds, agent id), soonest first.
+    pub deadlines: BinaryHeap<Reverse<(u64, String)>>,
+    pub calls: HashMap<String, Call>,
+    pub call_order: Vec<String>,
+    pub numbers: BTreeMap<String, Map<String, Value>>,
+    pub counts: HashMap<(String, u16), u64>,
+}
+
+/// 24 characters from a CSPRNG: unique and unguessable in practice.
+pub(crate) fn new_id() -> String {
+    Alphanumeric
+        .sample_string(&mut rand::thread_rng(), 24)
+        .to_ascii_uppercase()
+}
+
+impl State {
+    pub fn running(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Stops agents whose idle timeout has passed (every remote user counts as gone from the
+    /// start: the emulator has no media).
+    pub fn expire_idle(&mut self, now: u64) {
+        while let Some(Reverse((deadline, _))) = self.deadlines.peek() {
+            if *deadline > now {
+                break;
+            }
+            let Some(Reverse((deadline, id))) = self.deadlines.pop() else {
+                break;
+            };
+            self.stop(&id, deadline, "idle timeout: no remote user in the channel");
+        }
+    }
+
+    /// Running → stopped; frees the name. Returns false if the agent was not running.
+    pub fn stop(&mut self, id: &str, now: u64, message: &str) -> bool {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return false;
+        };
+        if agent.record.status != AgentStatus::Running {
+            return false;
+        }
+        agent.record.status = AgentStatus::Stopped;
+        agent.record.stop_ts = Some(now);
+        agent.record.message = message.into();
+        if self.names.get(&agent.record.name).map(String::as_str) == Some(id) {
+            self.names.remove(&agent.record.name);
+        }
+        true
+    }
+
+    pub fn push_history(&mut self, id: &str, role: &str, content: &str, kind: &str, now_ms: u64) {
+        if let Some(agent) = self.agents.get_mut(id) {
+            agent.history.push_back((role.into(), content.into()));
+            while agent.history.len() > agent.max_history {
+                agent.history.pop_front();
+            }
+            let turn_id = agent.turns.len() + 1;
+            agent.turns.push(serde_json::json!({
+                "agent_id": id, "channel": agent.record.channel, "turn_id": turn_id,
+                "start": {"start_at": now_ms, "type": kind, "metadata": {"transport": "http"}},
+                "end": {"end_at": now_ms, "type": "ok", "metadata": {"playback_duration_ms": 0}},
+                "metrics": {"e2e_latency_ms": 0, "segmented_latency_ms": []},
+            }));
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Request-body checks, with errors naming the JSON path at fault.
+
+use serde_json::{Map, Value};
+use shengwang_agent::token::{self, rules, ServiceType, Validation};
+
+use crate::error::ApiError;
+
+pub(crate) type Obj = Map<String, Value>;
+
+pub(crate) fn parse_object(body: &[u8], allow_empty: bool) -> Result<Obj, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return if allow_empty {
+            Ok(Obj::new())
+        } else {
+            Err(ApiError::body("empty body; a JSON object is required"))
+        };
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Null) if allow_empty => Ok(Obj::new()),
+        Ok(_) => Err(ApiError::body("expected a JSON object")),
+        Err(e) => Err(ApiError::body(format!("malformed JSON ({e})"))),
+    }
+}
+
+pub(crate) fn opt<'a>(m: &'a Obj, key: &str) -> Option<&'a Value> {
+    m.get(key).filter(|v| !v.is_null())
+}
+
+pub(crate) fn req_str<'a>(m: &'a Obj, key: &str, path: &str) -> Result<&'a str, ApiError> {
+    match opt(m, key) {
+        None => Err(ApiError::missing(&join(path, key))),
+        Some(Value::String(s)) if s.is_empty() => {
+            Err(ApiError::invalid(&join(path, key), "must not be empty"))
+        }
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::invalid(&join(path, key), "must be a string")),
+    }
+}
+
+pub(crate) fn opt_str<'a>(m: &'a Obj, key: &str, path: &str) -> Result<Option<&'a str>, ApiError> {
+    match opt(m, key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid(&join(path, key), "must be a string")),
+    }
+}
+
+pub(crate) fn req_obj<'a>(m: &'a Obj, key: &str, path: &str) -> Result<&'a Obj, ApiError> {
+    match opt(m, key) {
+        None => Err(ApiError::missing(&join(path, key))),
+        Some(v) => as_obj(v, &join(path, key)),
+    }
+}
+
+pub(crate) fn opt_obj<'a>(m: &'a Obj, key: &str, path: &str) -> Result<Option<&'a Obj>, ApiError> {
+    opt(m, key).map(|v| as_obj(v, &join(path, key))).transpose()
+}
+
+fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Obj, ApiError> {
+    v.as_object()
+        .ok_or_else(|| ApiError::invalid(path, "must be an object"))
+}
+
+pub(crate) fn opt_bool(m: &Obj, key: &str, path: &str) -> Result<Option<bool>, ApiError> {
+    match opt(m, key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::invalid(&join(path, key), "must be a boolean")),
+    }
+}
+
+pub(crate) fn opt_uint(m: &Obj, key: &str, path: &str) -> Result<Option<u64>, ApiError> {
+    match opt(m, key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(&join(path, key), "must be a non-negative integer")),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Checks a uid: a 32-bit number as text, or any account when string uids are enabled.
+fn check_uid(uid: &str, string_uids: bool, path: &str) -> Result<(), ApiError> {
+    if string_uids {
+        return rules::validate_account(path, uid).map_err(|e| ApiError::invalid(path, e));
+    }
+    if uid.parse::<u32>().is_ok() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            path,
+            "must be a 32-bit unsigned integer as a string (or set enable_string_uid)",
+        ))
+    }
+}
+
+/// Required `params` keys per TTS vendor (rest-api.md §5.1); `true` = integer, else string.
+fn tts_required(vendor: &str) -> Option<&'static [(&'static str, bool)]> {
+    Some(match vendor {
+        "minimax" => &[("key", false), ("model", false)],
+        "tencent" => &[
+            ("app_id", false),
+            ("secret_id", false),
+            ("secret_key", false),
+            ("voice_type", true),
+        ],
+        "bytedance" => &[("token", false), ("app_id", false), ("voice_type", false)],
+        "microsoft" => &[("key", false), ("region", false), ("voice_name", false)],
+        "cosyvoice" => &[("api_key", false), ("model", false), ("voice", false)],
+        "bytedance_duplex" => &[("app_id", false), ("token", false), ("speaker", false)],
+        "stepfun" => &[("api_key", false), ("model", false), ("voice_id", false)],
+        _ => return None,
+    })
+}
+
+/// Validates a TTS block and returns its sample rate when the config states one.
+fn check_tts(tts: &Obj) -> Result<Option<u64>, ApiError> {
+    let path = "properties.tts";
+    let vendor = req_str(tts, "vendor", path)?;
+    let required = tts_required(vendor).ok_or_else(|| {
+        ApiError::invalid(
+            "properties.tts.vendor",
+            format!("unsupported vendor {vendor:?}"),
+        )
+    })?;
+    let params = req_obj(tts, "params", path)?;
+    let ppath = "properties.tts.params";
+    for (key, int) in required {
+        if *int {
+            match opt(params, key) {
+                None => return Err(ApiError::missing(&join(ppath, key))),
+                Some(v) if v.is_i64() || v.is_u64() => {}
+                Some(_) => return Err(ApiError::invalid(&join(ppath, key), "must be an integer")),
+            }
+        } else {
+            req_str(params, key, ppath)?;
+        }
+    }
+    if vendor == "minimax" {
+        let voice = req_obj(params, "voice_setting", ppath)?;
+        req_str(voice, "voice_id", "properties.tts.params.voice_setting")?;
+    }
+    if let Some(skip) = opt(tts, "skip_patterns") {
+        let ok = skip.as_array().is_some_and(|a| a.iter().all(Value::is_i64));
+        if !ok {
+            return Err(ApiError::invalid(
+                "properties.tts.skip_patterns",
+                "must be an array of integers",
+            ));
+        }
+    }
+    let rate = match vendor {
+        "minimax" => opt_obj(params, "audio_setting", ppath)?
+            .and_then(|a| opt(a, "sample_rate"))
+            .and_then(Value::as_u64),
+        "microsoft" | "cosyvoice" => opt(params, "sample_rate").and_then(Value::as_u64),
+        _ => None,
+    };
+    Ok(rate)
+}
+
+/// What the emulator keeps from a valid join.
+pub(crate) struct Join<'a> {
+    pub name: &'a str,
+    pub channel: &'a str,
+    pub agent_uid: &'a str,
+    pub idle_timeout: Option<u64>,
+    pub max_history: usize,
+    pub mllm: bool,
+}
+
+/// Validates a join body the way the service documents it.
+pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'a>, ApiError> {
+    let name = req_str(body, "name", "")?;
+    let p = req_obj(body, "properties", "")?;
+    let path = "properties";
+    let channel = req_str(p, "channel", path)?;
+    rules::validate_channel(channel).map_err(|e| ApiError::invalid("properties.channel", e))?;
+    let token_str = req_str(p, "token", path)?;
+    let agent_uid = req_str(p, "agent_rtc_uid", path)?;
+    let string_uids = opt_bool(p, "enable_string_uid", path)?.unwrap_or(false);
+    check_uid(agent_uid, string_uids, "properties.agent_rtc_uid")?;
+    let remote = match opt(p, "remote_rtc_uids") {
+        None => return Err(ApiError::missing("properties.remote_rtc_uids")),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "properties.remote_rtc_uids",
+                "must be an array of strings",
+            ))
+        }
+    };
+    if remote.is_empty() {
+        return Err(ApiError::invalid(
+            "properties.remote_rtc_uids",
+            "must not be empty",
+        ));
+    }
+    for (i, uid) in remote.iter().enumerate() {
+        let field = format!("properties.remote_rtc_uids[{i}]");
+        match uid.as_str() {
+            Some("*") => {}
+            Some(u) => check_uid(u, string_uids, &field)?,
+            None => return Err(ApiError::invalid(&field, "must be a string")),
+        }
+    }
+    let idle_timeout = opt_uint(p, "idle_timeout", path)?;
+    let features = opt_obj(p, "advanced_features", path)?;
+    let flag = |k| -> Result<bool, ApiError> {
+        Ok(match features {
+            Some(f) => opt_bool(f, k, "properties.advanced_features")?.unwrap_or(false),
+            None => false,
+        })
+    };
+    let mllm = flag("enable_mllm")?;
+    let rtm = flag("enable_rtm")?;
+
+    // The agent joins with this token: it must be ours, unexpired, and for this channel/uid.
+    let mut v = tokens.clone().require_rtc_join(channel, agent_uid);
+    if rtm {
+        v = v.require_service(ServiceType::Rtm);
+    }
+    token::verify(token_str, &v).map_err(|e| ApiError::invalid("properties.token", e))?;
+
+    let mut max_history = 32;
+    let mut tts_rate = None;
+    if mllm {
+        let m = req_obj(p, "mllm", path)?;
+        opt_str(m, "url", "properties.mllm")?;
+    } else {
+        let llm = req_obj(p, "llm", path)?;
+        req_str(llm, "url", "properties.llm")?;
+        opt_str(llm, "api_key", "properties.llm")?;
+        if let Some(sm) = opt(llm, "system_messages") {
+            if !sm
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_object))
+            {
+                return Err(ApiError::invalid(
+                    "properties.llm.system_messages",
+                    "must be an array of message objects",
+                ));
+            }
+        }
+        if let Some(n) = opt_uint(llm, "max_history", "properties.llm")? {
+            if !(1..=1024).contains(&n) {
+                return Err(ApiError::invalid(
+                    "properties.llm.max_history",
+                    "must be between 1 and 1024",
+                ));
+            }
+            max_history = n as usize;
+        }
+        tts_rate = check_tts(req_obj(p, "tts", path)?)?;
+        if let Some(asr) = opt_obj(p, "asr", path)? {
+            opt_str(asr, "vendor", "properties.asr")?;
+            opt_str(asr, "language", "properties.asr")?;
+            opt_obj(asr, "params", "properties.asr")?;
+        }
+    }
+    if let Some(avatar) = opt_obj(p, "avatar", path)? {
+        let vendor = req_str(avatar, "vendor", "properties.avatar")?;
+        let required = match vendor {
+            "sensetime" => Some(16_000),
+            _ => None,
+        };
+        if let (Some(required), Some(rate)) = (required, tts_rate) {
+            if rate != required {
+                return Err(ApiError::invalid(
+                    "properties.avatar",
+                    format!("vendor {vendor} needs TTS audio at {required} Hz, the TTS is configured for {rate} Hz"),
+                ));
+            }
+        }
+    }
+    if let Some(labels) = opt_obj(p, "labels", path)? {
+        if let Some((k, _)) = labels.iter().find(|(_, v)| !v.is_string()) {
+            return Err(ApiError::invalid(
+                &format!("properties.labels.{k}"),
+                "must be a string",
+            ));
+        }
+    }
+    if let Some(g) = opt_obj(p, "geofence", path)? {
+        let area = req_str(g, "area", "properties.geofence")?;
+        const AREAS: [&str; 6] = [
+            "GLOBAL",
+            "NORTH_AMERICA",
+            "EUROPE",
+            "ASIA",
+            "INDIA",
+            "JAPAN",
+        ];
+        if !AREAS.contains(&area) {
+            return Err(ApiError::invalid(
+                "properties.geofence.area",
+                format!("unknown area {area:?}"),
+            ));
+        }
+    }
+    for block in ["turn_detection", "sal", "rtc", "filler_words", "parameters"] {
+        opt_obj(p, block, path)?;
+    }
+    Ok(Join {
+        name,
+        channel,
+        agent_uid,
+        idle_timeout,
+        max_history,
+        mllm,
+    })
+}
+
+/// E.164: `+` then 2 to 15 digits, the first not 0.
+pub(crate) fn check_e164(number: &str, path: &str) -> Result<(), ApiError> {
+    let digits = number.strip_prefix('+').unwrap_or("");
+    let ok = (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            path,
+            "must be an E.164 number such as +8613800000000",
+        ))
+    }
+}
