@@ -935,10 +935,7 @@ async fn random_faults_follow_the_seed() {
     }
     let a = outcomes(7).await;
     assert_eq!(a, outcomes(7).await);
-    assert!(
-        a.contains(&200) && a.iter().any(|s| *s != 200),
-        "{a:?}"
-    );
+    assert!(a.contains(&200) && a.iter().any(|s| *s != 200), "{a:?}");
 }
 
 #[tokio::test]
@@ -985,8 +982,34 @@ async fn admin_api_shows_agents_and_resets() {
             .status,
         StatusCode::BAD_GATEWAY
     );
+    // Latency set at runtime applies to the next request.
+    let r = api
+        .http
+        .post(admin("faults"))
+        .json(&json!({"latency_ms": 150}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let t = std::time::Instant::now();
+    api.send(Method::GET, &api.project("agents"), None).await;
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    let r = api
+        .http
+        .post(admin("faults"))
+        .json(&json!({"rate": 2.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     api.http.post(admin("reset")).send().await.unwrap();
     assert!(api.emu.agents().is_empty());
+    let t = std::time::Instant::now();
+    api.send(Method::GET, &api.project("agents"), None).await;
+    assert!(
+        t.elapsed() < Duration::from_millis(150),
+        "reset clears the latency"
+    );
 }
 
 #[test]
