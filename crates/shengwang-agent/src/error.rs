@@ -26,6 +26,178 @@ pub enum Error {
     /// An AccessToken2 could not be parsed or did not verify.
     #[error("invalid token: {0}")]
     Token(#[from] TokenError),
+    /// The service answered with a non-2xx status.
+    #[error("{}", api_line(*status, reason, detail, request_id.as_deref()))]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The service's stable error code (`reason`), if the body had one.
+        reason: ErrorReason,
+        /// The service's human-readable `detail`, if any.
+        detail: Option<String>,
+        /// The request id from the `X-Request-Id` header or the body, if any.
+        request_id: Option<String>,
+        /// The response body: parsed JSON, or the raw text as a JSON string. Boxed so the
+        /// error stays small on the happy path.
+        body: Box<serde_json::Value>,
+    },
+    /// The request or the response did not finish in time.
+    #[error("request timed out: {0}")]
+    Timeout(String),
+    /// No connection could be made (or it broke before an answer came).
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// A response arrived but could not be read as the expected type.
+    #[error("cannot decode the {status} response: {message}")]
+    Decode {
+        /// HTTP status of the response (also for a 2xx: W27).
+        status: u16,
+        /// What failed.
+        message: String,
+        /// The start of the raw body.
+        body: String,
+    },
+}
+
+fn api_line(
+    status: u16,
+    reason: &ErrorReason,
+    detail: &Option<String>,
+    id: Option<&str>,
+) -> String {
+    let mut line = format!("API error {status}");
+    if !matches!(reason, ErrorReason::Unknown) {
+        line.push_str(&format!(" {reason}"));
+    }
+    if let Some(d) = detail {
+        line.push_str(&format!(": {d}"));
+    }
+    if let Some(id) = id {
+        line.push_str(&format!(" (request id {id})"));
+    }
+    line
+}
+
+/// The `reason` codes the service documents; unknown codes are kept as `Other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorReason {
+    /// The body had no `reason`.
+    Unknown,
+    /// `ServiceNotEnabled`
+    ServiceNotEnabled,
+    /// `AccountSuspended`
+    AccountSuspended,
+    /// `InternalError`
+    InternalError,
+    /// `InvalidPermission`
+    InvalidPermission,
+    /// `InvalidRequestBody`
+    InvalidRequestBody,
+    /// `MissingRequiredField`
+    MissingRequiredField,
+    /// `InvalidFieldValue`
+    InvalidFieldValue,
+    /// `ResourceQuotaLimitExceeded`
+    ResourceQuotaLimitExceeded,
+    /// `ConcurrencyLimitExceeded`
+    ConcurrencyLimitExceeded,
+    /// `ServiceUnavailable`
+    ServiceUnavailable,
+    /// `ResourceAllocationFailed`
+    ResourceAllocationFailed,
+    /// `TaskConflict`: the name is in use.
+    TaskConflict,
+    /// `TaskNotFound`: no such agent, or it has exited.
+    TaskNotFound,
+    /// `TaskOperationTimeout`
+    TaskOperationTimeout,
+    /// `NotImplemented`
+    NotImplemented,
+    /// Any other code.
+    Other(String),
+}
+
+impl ErrorReason {
+    /// Parses a `reason` string.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "ServiceNotEnabled" => Self::ServiceNotEnabled,
+            "AccountSuspended" => Self::AccountSuspended,
+            "InternalError" => Self::InternalError,
+            "InvalidPermission" => Self::InvalidPermission,
+            "InvalidRequestBody" => Self::InvalidRequestBody,
+            "MissingRequiredField" => Self::MissingRequiredField,
+            "InvalidFieldValue" => Self::InvalidFieldValue,
+            "ResourceQuotaLimitExceeded" => Self::ResourceQuotaLimitExceeded,
+            "ConcurrencyLimitExceeded" => Self::ConcurrencyLimitExceeded,
+            "ServiceUnavailable" => Self::ServiceUnavailable,
+            "ResourceAllocationFailed" => Self::ResourceAllocationFailed,
+            "TaskConflict" => Self::TaskConflict,
+            "TaskNotFound" => Self::TaskNotFound,
+            "TaskOperationTimeout" => Self::TaskOperationTimeout,
+            "NotImplemented" => Self::NotImplemented,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Unknown => "",
+            Self::ServiceNotEnabled => "ServiceNotEnabled",
+            Self::AccountSuspended => "AccountSuspended",
+            Self::InternalError => "InternalError",
+            Self::InvalidPermission => "InvalidPermission",
+            Self::InvalidRequestBody => "InvalidRequestBody",
+            Self::MissingRequiredField => "MissingRequiredField",
+            Self::InvalidFieldValue => "InvalidFieldValue",
+            Self::ResourceQuotaLimitExceeded => "ResourceQuotaLimitExceeded",
+            Self::ConcurrencyLimitExceeded => "ConcurrencyLimitExceeded",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::ResourceAllocationFailed => "ResourceAllocationFailed",
+            Self::TaskConflict => "TaskConflict",
+            Self::TaskNotFound => "TaskNotFound",
+            Self::TaskOperationTimeout => "TaskOperationTimeout",
+            Self::NotImplemented => "NotImplemented",
+            Self::Other(s) => s,
+        };
+        f.write_str(s)
+    }
+}
+
+impl Error {
+    /// The HTTP status, for API errors and decode errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The request id the service assigned, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True for failures that may succeed if sent again: timeouts, connection failures,
+    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying: W2).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout(_) | Error::Connect(_) => true,
+            Error::Api { status, .. } => matches!(status, 408 | 429) || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// True when the service said the agent (or call, or number) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status: 404, .. })
+    }
 }
 
 impl Error {

@@ -3,12 +3,23 @@
 //! Layers, bottom up:
 //! - [`token`]: AccessToken2 ("007…") builders, byte-exact with Agora's reference builders,
 //!   plus parsing and verification.
-//! - transport, the REST API and the agentkit build on it (see the README).
+//! - [`transport`]: the one place requests are sent (auth, failover, retries, tracing).
+//! - [`AsyncAgentClient`] with [`api`] handles per resource and [`types`] for the wire.
+//! - [`agentkit`] and [`vendors`]: the agent/session layer (in progress).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod agentkit;
+pub mod api;
+mod area;
+mod client;
 mod error;
 pub mod token;
+pub mod transport;
+pub mod types;
 pub mod vendors;
 
-pub use error::{Error, Result, TokenError};
+pub use area::Area;
+pub use client::{AsyncAgentClient, ClientBuilder};
+pub use error::{Error, ErrorReason, Result, TokenError};
+pub use transport::{Response, RetryPolicy};

@@ -1,0 +1,7 @@
+//! The high-level agent layer: the `Agent` builder, sessions and their events.
+
+// The sessions that drive the state machine come next; its rules are tested already.
+#[allow(dead_code)]
+mod state;
+
+pub use state::{Operation, SessionState};

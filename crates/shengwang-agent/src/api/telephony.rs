@@ -1,0 +1,142 @@
+//! `client.telephony()`.
+
+use reqwest::Method;
+
+use crate::client::AsyncAgentClient;
+use crate::transport::{Call, Response};
+use crate::types::telephony::*;
+use crate::types::Page;
+use crate::Result;
+
+use super::{e164, path_param};
+
+/// Telephony calls of the project: `client.telephony()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Telephony<'c> {
+    client: &'c AsyncAgentClient,
+}
+
+impl<'c> Telephony<'c> {
+    pub(crate) fn new(client: &'c AsyncAgentClient) -> Self {
+        Telephony { client }
+    }
+
+    fn call(&self, method: Method, rest: &str) -> Call {
+        Call::new(
+            method,
+            format!("v2/projects/{}/{rest}", self.client.app_id()),
+        )
+    }
+
+    /// Places an outbound call.
+    pub async fn call_out(&self, request: &CallRequest) -> Result<Response<CallCreated>> {
+        e164("sip.to_number", &request.sip.to_number)?;
+        e164("sip.from_number", &request.sip.from_number)?;
+        self.client
+            .inner
+            .transport
+            .json(&self.call(Method::POST, "call").json(request)?)
+            .await
+    }
+
+    /// Lists calls; filter, then take a [`page`](ListCalls::page).
+    pub fn list(&self) -> ListCalls<'c> {
+        ListCalls {
+            telephony: *self,
+            number: None,
+            kind: None,
+            from_time: None,
+            to_time: None,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// Status of one call.
+    pub async fn get(&self, call_id: &str) -> Result<Response<CallInfo>> {
+        path_param("call_id", call_id)?;
+        self.client
+            .inner
+            .transport
+            .json(&self.call(Method::GET, &format!("calls/{call_id}")))
+            .await
+    }
+
+    /// Hangs up a call. Sent without a body.
+    pub async fn hangup(&self, call_id: &str) -> Result<()> {
+        path_param("call_id", call_id)?;
+        let _: Response<serde_json::Value> = self
+            .client
+            .inner
+            .transport
+            .json(&self.call(Method::POST, &format!("calls/{call_id}/hangup")))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Filters of a call list.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ListCalls<'c> {
+    telephony: Telephony<'c>,
+    number: Option<String>,
+    kind: Option<CallType>,
+    from_time: Option<u64>,
+    to_time: Option<u64>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+impl ListCalls<'_> {
+    /// Calls from or to this number.
+    pub fn number(mut self, number: impl Into<String>) -> Self {
+        self.number = Some(number.into());
+        self
+    }
+    /// Only this direction.
+    pub fn kind(mut self, kind: CallType) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+    /// Started at or after (Unix seconds).
+    pub fn from_time(mut self, secs: u64) -> Self {
+        self.from_time = Some(secs);
+        self
+    }
+    /// Started at or before.
+    pub fn to_time(mut self, secs: u64) -> Self {
+        self.to_time = Some(secs);
+        self
+    }
+    /// Page size.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// Start after this cursor.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// One page.
+    pub async fn page(&self) -> Result<Page<CallInfo>> {
+        let call = self
+            .telephony
+            .call(Method::GET, "call")
+            .query("number", self.number.as_deref())
+            .query("from_time", self.from_time)
+            .query("to_time", self.to_time)
+            .query("type", self.kind.as_ref().map(|k| k.as_str().to_owned()))
+            .query("limit", self.limit)
+            .query("cursor", self.cursor.as_deref().filter(|c| !c.is_empty()));
+        let res: Response<CallList> = self.telephony.client.inner.transport.json(&call).await?;
+        let meta = res.body.meta.unwrap_or_default();
+        Ok(Page {
+            items: res.body.data.list,
+            next_cursor: meta.cursor.filter(|c| !c.is_empty()),
+            total: meta.total,
+        })
+    }
+}

@@ -1,0 +1,348 @@
+//! `AsyncAgentClient`: configuration, and the handles for each API resource.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::api::{Agents, PhoneNumbers, Telephony};
+use crate::area::Area;
+use crate::token::{rules, TokenBuilder};
+use crate::transport::{self, Auth, Endpoints, Identity, RetryPolicy, Transport};
+use crate::{Error, Result};
+
+/// The async ConvoAI REST client. Cheap to clone (an `Arc` inside); all clones share one
+/// connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> shengwang_agent::Result<()> {
+/// use shengwang_agent::AsyncAgentClient;
+/// let client = AsyncAgentClient::builder()
+///     .app_id("0123456789abcdef0123456789abcdef")
+///     .app_certificate("fedcba9876543210fedcba9876543210")
+///     .build()?;
+/// let page = client.agents().list().channel("room-42").page().await?;
+/// println!("{} agents", page.items.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AsyncAgentClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub app_id: String,
+    pub area: Area,
+    pub transport: Transport,
+}
+
+impl fmt::Debug for AsyncAgentClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncAgentClient")
+            .field("app_id", &self.inner.app_id)
+            .field("area", &self.inner.area)
+            .field("auth", &self.inner.transport.auth.mode())
+            .field("endpoints", &self.inner.transport.endpoints.all())
+            .finish()
+    }
+}
+
+impl AsyncAgentClient {
+    /// A builder; `app_id` and `app_certificate` are required.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `SHENGWANG_APP_ID`, `SHENGWANG_APP_CERTIFICATE`,
+    /// `SHENGWANG_CUSTOMER_ID`, `SHENGWANG_CUSTOMER_SECRET`, `SHENGWANG_BASE_URL` and
+    /// `SHENGWANG_AREA`.
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The project's app id.
+    pub fn app_id(&self) -> &str {
+        &self.inner.app_id
+    }
+
+    /// `"basic"`, `"token"` or `"app-credentials"`.
+    pub fn auth_mode(&self) -> &'static str {
+        self.inner.transport.auth.mode()
+    }
+
+    /// The base URL requests go to now (after any failover).
+    pub fn current_base_url(&self) -> &str {
+        self.inner.transport.endpoints.current().1
+    }
+
+    /// Agents of the project.
+    pub fn agents(&self) -> Agents<'_> {
+        Agents::new(self)
+    }
+
+    /// Telephony calls of the project.
+    pub fn telephony(&self) -> Telephony<'_> {
+        Telephony::new(self)
+    }
+
+    /// Phone numbers of the account.
+    pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
+        PhoneNumbers::new(self)
+    }
+
+    /// Stops an agent by id, for servers that did not keep the session; an agent that is
+    /// already gone (404) counts as stopped.
+    ///
+    /// In app-credentials mode the request's token is signed for the channel named by the
+    /// agent id with the "any uid" account, not the Python SDK's `"stop"` channel with the
+    /// agent id as uid (W13): it names the agent it acts on and claims no user identity.
+    pub async fn stop_agent(&self, agent_id: &str) -> Result<()> {
+        let identity = Identity {
+            channel: agent_id.to_owned(),
+            account: String::new(),
+        };
+        match self.agents().with_identity(identity).stop(agent_id).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Configures an [`AsyncAgentClient`]. Setters never fail; `build()` validates.
+#[derive(Default, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    area: Area,
+    app_id: Option<String>,
+    app_certificate: Option<String>,
+    basic: Option<(String, String)>,
+    token: Option<String>,
+    base_urls: Vec<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    headers: Vec<(String, String)>,
+    user_agent_suffix: Option<String>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("area", &self.area)
+            .field("app_id", &self.app_id)
+            .field(
+                "app_certificate",
+                &self.app_certificate.as_ref().map(|_| "[redacted]"),
+            )
+            .field("customer_id", &self.basic.as_ref().map(|b| &b.0))
+            .field(
+                "customer_secret",
+                &self.basic.as_ref().map(|_| "[redacted]"),
+            )
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("base_urls", &self.base_urls)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Reads the `SHENGWANG_*` variables (see [`AsyncAgentClient::from_env`]).
+    pub fn from_env() -> Result<Self> {
+        let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
+        let mut b = ClientBuilder {
+            app_id: var("SHENGWANG_APP_ID"),
+            app_certificate: var("SHENGWANG_APP_CERTIFICATE"),
+            ..Default::default()
+        };
+        if let (Some(id), Some(secret)) = (
+            var("SHENGWANG_CUSTOMER_ID"),
+            var("SHENGWANG_CUSTOMER_SECRET"),
+        ) {
+            b = b.basic(id, secret);
+        }
+        if let Some(url) = var("SHENGWANG_BASE_URL") {
+            b = b.base_url(url);
+        }
+        if let Some(area) = var("SHENGWANG_AREA") {
+            b = b.area(area.parse()?);
+        }
+        Ok(b)
+    }
+
+    /// Service area (default CN).
+    pub fn area(mut self, area: Area) -> Self {
+        self.area = area;
+        self
+    }
+    /// App id (32 hex).
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+    /// App certificate (32 hex); signs tokens.
+    pub fn app_certificate(mut self, certificate: impl Into<String>) -> Self {
+        self.app_certificate = Some(certificate.into());
+        self
+    }
+    /// Authenticate with customer id and secret (`Basic`).
+    pub fn basic(
+        mut self,
+        customer_id: impl Into<String>,
+        customer_secret: impl Into<String>,
+    ) -> Self {
+        self.basic = Some((customer_id.into(), customer_secret.into()));
+        self
+    }
+    /// Authenticate with a pre-built token (`agora token=…`).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+    /// Send every request to this base URL (an emulator or a proxy) instead of the area's
+    /// hosts. Call again to add failover URLs, tried in order.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_urls.push(url.into());
+        self
+    }
+    /// Per-attempt timeout (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// Connect timeout (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+    /// Retry policy (default [`RetryPolicy::standard`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    /// A header added to every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Appended to the `User-Agent` (`shengwang-agent-rust/<version> <suffix>`).
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+    /// Use this reqwest client (its own timeouts and headers apply).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<AsyncAgentClient> {
+        let app_id = self
+            .app_id
+            .ok_or_else(|| Error::invalid("app_id", "is required"))?;
+        rules::validate_app_id(&app_id)?;
+        let certificate = self
+            .app_certificate
+            .ok_or_else(|| Error::invalid("app_certificate", "is required"))?;
+        rules::validate_app_certificate(&certificate)?;
+        let auth = match (self.basic, self.token) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "choose one auth mode: basic(…) or token(…), not both".into(),
+                ))
+            }
+            (Some((id, secret)), None) => {
+                if id.is_empty() || secret.is_empty() {
+                    return Err(Error::invalid(
+                        "customer_id",
+                        "customer id and secret must not be empty",
+                    ));
+                }
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+                Auth::Basic(sensitive(&format!("Basic {encoded}"), "customer_secret")?)
+            }
+            (None, Some(token)) => Auth::Token(sensitive(
+                &format!("agora token={}", token.trim()),
+                "token",
+            )?),
+            (None, None) => Auth::App(TokenBuilder::new(&app_id, &certificate)?),
+        };
+        let urls = if self.base_urls.is_empty() {
+            self.area.base_urls()
+        } else {
+            self.base_urls
+                .iter()
+                .map(|u| check_base_url(u))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let http = match self.http {
+            Some(h) => h,
+            None => {
+                let mut headers = HeaderMap::new();
+                for (k, v) in &self.headers {
+                    let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                        Error::invalid("header", format!("{k:?} is not a header name"))
+                    })?;
+                    let value = HeaderValue::from_str(v).map_err(|_| {
+                        Error::invalid("header", format!("value of {k} is not a header value"))
+                    })?;
+                    headers.insert(name, value);
+                }
+                let mut ua = format!("shengwang-agent-rust/{}", env!("CARGO_PKG_VERSION"));
+                if let Some(s) = &self.user_agent_suffix {
+                    ua.push(' ');
+                    ua.push_str(s);
+                }
+                reqwest::Client::builder()
+                    .user_agent(ua)
+                    .default_headers(headers)
+                    .timeout(self.timeout.unwrap_or_else(transport::default_timeout))
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+            }
+        };
+        Ok(AsyncAgentClient {
+            inner: Arc::new(Inner {
+                app_id,
+                area: self.area,
+                transport: Transport {
+                    http,
+                    endpoints: Endpoints::new(urls),
+                    auth,
+                    retry: self.retry,
+                },
+            }),
+        })
+    }
+}
+
+fn sensitive(value: &str, field: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| Error::invalid(field, "contains characters not allowed in a header"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn check_base_url(url: &str) -> Result<String> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(Error::invalid(
+            "base_url",
+            "must be an http(s) URL with a host",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not have a query or fragment",
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}

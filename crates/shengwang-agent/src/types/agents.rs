@@ -1,0 +1,403 @@
+//! Agents: start (join), list, get, history, stop (leave), update, speak, interrupt, think,
+//! turns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{open_enum, Extra, ListMeta};
+
+open_enum! {
+    /// Agent status (rest-api.md §8). Responses carry the name; the list filter the code.
+    AgentStatus {
+        /// 0
+        Idle => "IDLE",
+        /// 1
+        Starting => "STARTING",
+        /// 2
+        Running => "RUNNING",
+        /// 3
+        Stopping => "STOPPING",
+        /// 4
+        Stopped => "STOPPED",
+        /// 5
+        Recovering => "RECOVERING",
+        /// 6
+        Failed => "FAILED",
+    }
+}
+
+impl AgentStatus {
+    /// The numeric code the list filter takes, for known statuses.
+    pub fn code(&self) -> Option<u8> {
+        Some(match self {
+            Self::Idle => 0,
+            Self::Starting => 1,
+            Self::Running => 2,
+            Self::Stopping => 3,
+            Self::Stopped => 4,
+            Self::Recovering => 5,
+            Self::Failed => 6,
+            Self::Other(_) => return None,
+        })
+    }
+}
+
+open_enum! {
+    /// How `speak` treats what the agent is doing.
+    Priority {
+        /// Stop the current interaction and speak now.
+        Interrupt => "INTERRUPT",
+        /// Speak after the current interaction.
+        Append => "APPEND",
+        /// Speak only if the agent is idle.
+        Ignore => "IGNORE",
+    }
+}
+
+open_enum! {
+    /// Who said a history entry.
+    Role {
+        /// The user.
+        User => "user",
+        /// The agent.
+        Assistant => "assistant",
+        /// A system message.
+        System => "system",
+    }
+}
+
+/// `POST …/join`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartAgentRequest {
+    /// Unique agent name; a running agent with the same name makes the service answer 409.
+    pub name: String,
+    /// What the agent is.
+    pub properties: StartProperties,
+}
+
+/// `properties` of the join request (rest-api.md §5.1). Vendor blocks (`llm`, `tts`, `asr`,
+/// `mllm`, `avatar`) and config blocks are JSON objects as the agentkit's vendors produce.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartProperties {
+    /// RTC channel the agent joins.
+    pub channel: String,
+    /// Token the agent joins with.
+    pub token: String,
+    /// The agent's uid (`"0"`: the service picks one).
+    pub agent_rtc_uid: String,
+    /// Users the agent listens to.
+    pub remote_rtc_uids: Vec<String>,
+    /// Uids are string accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_string_uid: Option<bool>,
+    /// Seconds to stay after every remote user left; 0 = never leave by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u32>,
+    /// Allowed server regions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geofence: Option<Value>,
+    /// Feature switches (`enable_mllm`, `enable_rtm`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advanced_features: Option<Value>,
+    /// Speech recognition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asr: Option<Map<String, Value>>,
+    /// Speech synthesis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tts: Option<Map<String, Value>>,
+    /// Language model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<Map<String, Value>>,
+    /// Multimodal model (instead of asr + llm + tts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mllm: Option<Map<String, Value>>,
+    /// Digital human.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<Map<String, Value>>,
+    /// Turn detection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn_detection: Option<Value>,
+    /// Selective attention locking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sal: Option<Value>,
+    /// Custom labels echoed in callbacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Media encryption.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtc: Option<Value>,
+    /// Filler words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filler_words: Option<Value>,
+    /// Session parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    /// Fields this version does not model, sent as given.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Answer to join and update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentCreated {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Creation time (Unix seconds).
+    #[serde(default)]
+    pub create_ts: Option<u64>,
+    /// Status.
+    #[serde(default)]
+    pub status: Option<AgentStatus>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One agent in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSummary {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Start time.
+    #[serde(default)]
+    pub start_ts: Option<u64>,
+    /// Status.
+    #[serde(default)]
+    pub status: Option<AgentStatus>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `data` of a list answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentListData {
+    /// Items in this page.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// The agents.
+    pub list: Vec<AgentSummary>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Answer to list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentList {
+    /// The page.
+    pub data: AgentListData,
+    /// Cursor and total.
+    #[serde(default)]
+    pub meta: Option<ListMeta>,
+    /// `"ok"`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Answer to get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Status.
+    pub status: AgentStatus,
+    /// Start time.
+    #[serde(default)]
+    pub start_ts: Option<u64>,
+    /// Stop time (0 while running).
+    #[serde(default)]
+    pub stop_ts: Option<u64>,
+    /// E.g. why a failed agent exited.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One history entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Answer to history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentHistory {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Start time.
+    #[serde(default)]
+    pub start_ts: Option<u64>,
+    /// Status.
+    #[serde(default)]
+    pub status: Option<AgentStatus>,
+    /// Entries, oldest first.
+    #[serde(default)]
+    pub contents: Vec<HistoryEntry>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `POST …/speak`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeakRequest {
+    /// Text to speak: 1 to 512 bytes (checked before sending: W24).
+    pub text: String,
+    /// What to do if the agent is busy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// May the user's voice cut it short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interruptable: Option<bool>,
+}
+
+impl SpeakRequest {
+    /// Speak `text` with the service's defaults.
+    pub fn new(text: impl Into<String>) -> Self {
+        SpeakRequest {
+            text: text.into(),
+            priority: None,
+            interruptable: None,
+        }
+    }
+    /// Sets the priority.
+    #[must_use]
+    pub fn priority(mut self, p: Priority) -> Self {
+        self.priority = Some(p);
+        self
+    }
+    /// Sets whether user speech may interrupt it.
+    #[must_use]
+    pub fn interruptable(mut self, yes: bool) -> Self {
+        self.interruptable = Some(yes);
+        self
+    }
+}
+
+/// Answer to speak, interrupt and think.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentAck {
+    /// The agent's id.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Its channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// When the action started.
+    #[serde(default)]
+    pub start_ts: Option<u64>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `POST …/update`: only what is set is sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateAgentRequest {
+    /// Replacement channel token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `{system_messages, params}`; `params` replaces the start-time params wholesale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<Value>,
+    /// `{params}` for MLLM agents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mllm: Option<Value>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+open_enum! {
+    /// What `think` does while the user is speaking.
+    ListeningAction {
+        /// Add to the current turn.
+        Inject => "inject",
+        /// Start a new turn now.
+        Interrupt => "interrupt",
+        /// Drop it.
+        Ignore => "ignore",
+        /// After the user's turn and its reply.
+        Append => "append",
+    }
+}
+
+open_enum! {
+    /// What `think` does while the agent thinks or speaks.
+    BusyAction {
+        /// Cut in now.
+        Interrupt => "interrupt",
+        /// Drop it.
+        Ignore => "ignore",
+        /// After the current output.
+        Append => "append",
+    }
+}
+
+/// `POST …/think`: inject text as if the user had said it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThinkRequest {
+    /// The text.
+    pub text: String,
+    /// While the user speaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_listening_action: Option<ListeningAction>,
+    /// While the agent thinks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_thinking_action: Option<BusyAction>,
+    /// While the agent speaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_speaking_action: Option<BusyAction>,
+    /// May user speech interrupt the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interruptable: Option<bool>,
+    /// Business key/values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl ThinkRequest {
+    /// Think `text` with the service's defaults.
+    pub fn new(text: impl Into<String>) -> Self {
+        ThinkRequest {
+            text: text.into(),
+            on_listening_action: None,
+            on_thinking_action: None,
+            on_speaking_action: None,
+            interruptable: None,
+            metadata: None,
+        }
+    }
+}
+
+/// Answer to turns (one page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentTurns {
+    /// The agent's id.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Turns in total.
+    #[serde(default)]
+    pub total_turn_count: Option<u64>,
+    /// `{page_index, total_pages, is_last_page}`.
+    #[serde(default)]
+    pub pagination: Option<Value>,
+    /// The turns, as sent.
+    #[serde(default)]
+    pub turns: Vec<Value>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}

@@ -1,0 +1,88 @@
+//! Wire types of the ConvoAI REST API. Requests leave unset options out (nothing is sent as
+//! `null` unless asked: W28); responses keep fields this version does not know in `extra`.
+
+pub mod agents;
+pub mod phone_numbers;
+pub mod telephony;
+
+/// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
+/// service never fails a response.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version does not know, kept as sent.
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire string.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $($wire => Self::$variant,)+
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Ok(Self::from(s.as_ref()))
+            }
+        }
+    };
+}
+pub(crate) use open_enum;
+
+/// Unknown response fields, kept for forward compatibility.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// List metadata: the cursor of the next page (`""` on the last one) and the total.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ListMeta {
+    /// Cursor for the next page; empty on the last page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Matches in total.
+    #[serde(default)]
+    pub total: Option<u64>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One page of a list and the cursor that follows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// Matches in total, when the service says.
+    pub total: Option<u64>,
+}

@@ -1,0 +1,139 @@
+//! Telephony: outbound calls, their status and hang-up.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{open_enum, Extra, ListMeta};
+
+open_enum! {
+    /// Direction of a call.
+    CallType {
+        /// Incoming.
+        Inbound => "inbound",
+        /// Outgoing.
+        Outbound => "outbound",
+    }
+}
+
+open_enum! {
+    /// State of a call.
+    CallState {
+        /// In progress.
+        Answered => "answered",
+        /// Ended.
+        Hangup => "hangup",
+    }
+}
+
+open_enum! {
+    /// Why a call ended.
+    CallReason {
+        /// Hung up through the API.
+        Request => "request",
+        /// The other party hung up.
+        Hangup => "hangup",
+        /// It failed.
+        Failed => "failed",
+    }
+}
+
+/// SIP side of an outbound call; numbers are E.164.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sip {
+    /// Callee.
+    pub to_number: String,
+    /// Caller id.
+    pub from_number: String,
+    /// The SIP gateway's uid in the channel.
+    pub rtc_uid: String,
+    /// The SIP gateway's token.
+    pub rtc_token: String,
+}
+
+/// `POST …/call`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRequest {
+    /// Call session name.
+    pub name: String,
+    /// SIP side.
+    pub sip: Sip,
+    /// Published AI Studio pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<String>,
+    /// Agent side: `channel`, `token`, `agent_rtc_uid`, `remote_rtc_uids`, and without a
+    /// pipeline a complete agent configuration.
+    pub properties: Value,
+}
+
+/// Answer to a call request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallCreated {
+    /// Id for get and hang-up.
+    pub agent_id: String,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A call, as list and get return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// Call id.
+    pub agent_id: String,
+    /// Channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Callee.
+    #[serde(default)]
+    pub to_number: Option<String>,
+    /// Caller.
+    #[serde(default)]
+    pub from_number: Option<String>,
+    /// Pipeline.
+    #[serde(default)]
+    pub pipeline_id: Option<String>,
+    /// Direction.
+    #[serde(default, rename = "type")]
+    pub kind: Option<CallType>,
+    /// State.
+    #[serde(default)]
+    pub state: Option<CallState>,
+    /// Why it ended (get only).
+    #[serde(default)]
+    pub reason: Option<CallReason>,
+    /// Start time.
+    #[serde(default)]
+    pub create_ts: Option<u64>,
+    /// End time (0 or absent while live).
+    #[serde(default)]
+    pub stop_ts: Option<u64>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `data` of a call list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallListData {
+    /// Items in this page.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// The calls.
+    pub list: Vec<CallInfo>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Answer to a call list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallList {
+    /// The page.
+    pub data: CallListData,
+    /// Cursor and total.
+    #[serde(default)]
+    pub meta: Option<ListMeta>,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
