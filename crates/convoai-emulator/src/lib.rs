@@ -39,7 +39,7 @@ use tower::ServiceExt;
 
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
-pub use state::{AgentRecord, AgentStatus, RequestCount};
+pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount};
 
 use crate::error::ApiError;
 use crate::fault::Faults;
@@ -92,6 +92,42 @@ impl Shared {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *st.counts.entry((endpoint, status)).or_default() += 1;
     }
+    fn log(&self, req: &axum::http::Request<axum::body::Body>) {
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let auth = header("authorization").unwrap_or_default();
+        let auth_scheme = if auth.is_empty() {
+            String::new()
+        } else if auth.starts_with("Basic ") {
+            "Basic".into()
+        } else if auth.starts_with("agora token=") {
+            "agora token".into()
+        } else {
+            "other".into()
+        };
+        let entry = state::LoggedRequest {
+            method: req.method().to_string(),
+            path: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            content_type: header("content-type"),
+            content_length: header("content-length").and_then(|v| v.parse().ok()),
+            user_agent: header("user-agent"),
+            auth_scheme,
+        };
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.log.len() >= state::LOG_LEN {
+            st.log.pop_front();
+        }
+        st.log.push_back(entry);
+    }
+
     pub fn reset(&self) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
         let mut f = self.faults();
@@ -401,6 +437,12 @@ impl EmulatorHandle {
         v
     }
 
+    /// The most recent API requests (up to 256), oldest first.
+    pub fn recent_requests(&self) -> Vec<LoggedRequest> {
+        let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.log.iter().cloned().collect()
+    }
+
     /// Sets the probability of a random fault.
     pub fn set_fault_rate(&self, rate: f64) {
         self.shared.faults().rate = rate.clamp(0.0, 1.0);
@@ -512,6 +554,7 @@ async fn handle(
     if req.uri().path().starts_with("/_emulator") {
         return Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
     }
+    shared.log(&req);
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -65,6 +65,23 @@ pub struct AgentRecord {
     pub message: String,
 }
 
+/// What arrived, for wire tests: method, path and the headers that matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path (with the query, if any).
+    pub path: String,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<String>,
+    /// `Content-Length`, if sent.
+    pub content_length: Option<u64>,
+    /// `User-Agent`, if sent.
+    pub user_agent: Option<String>,
+    /// The `Authorization` scheme: `Basic`, `agora token`, other, or empty when absent.
+    pub auth_scheme: String,
+}
+
 /// How many requests one route answered with one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestCount {
@@ -129,7 +146,12 @@ pub(crate) struct State {
     pub call_order: Vec<String>,
     pub numbers: BTreeMap<String, Map<String, Value>>,
     pub counts: HashMap<(String, u16), u64>,
+    /// The most recent requests, oldest first (bounded).
+    pub log: VecDeque<LoggedRequest>,
 }
+
+/// Requests kept in the log.
+pub(crate) const LOG_LEN: usize = 256;
 
 /// 24 characters from a CSPRNG: unique and unguessable in practice.
 pub(crate) fn new_id() -> String {

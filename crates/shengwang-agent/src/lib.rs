@@ -12,6 +12,7 @@
 pub mod agentkit;
 pub mod api;
 mod area;
+pub mod blocking;
 mod client;
 mod error;
 pub mod token;

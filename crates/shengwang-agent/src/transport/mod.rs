@@ -202,13 +202,13 @@ impl Transport {
                 .instrument(span.clone())
                 .await;
             span.record("latency_ms", started.elapsed().as_millis() as u64);
+            if let Ok(res) = &outcome {
+                span.record("status", res.http_status);
+            }
+            tracing::debug!(parent: &span, ok = outcome.is_ok(), "convoai response");
             let (error, headers) = match outcome {
-                Ok(res) if (200..300).contains(&res.http_status) => {
-                    span.record("status", res.http_status);
-                    return Ok(res);
-                }
+                Ok(res) if (200..300).contains(&res.http_status) => return Ok(res),
                 Ok(res) => {
-                    span.record("status", res.http_status);
                     let headers = res.http_headers.clone();
                     (api_error(res), Some(headers))
                 }

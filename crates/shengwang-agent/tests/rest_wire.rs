@@ -1,0 +1,213 @@
+//! What goes over the wire: headers, bodies, the golden start request, and no secret in logs,
+//! errors or `Debug` output.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use convoai_emulator::{Emulator, EmulatorHandle};
+use serde_json::{json, Value};
+use shengwang_agent::token::TokenBuilder;
+use shengwang_agent::types::agents::*;
+use shengwang_agent::AsyncAgentClient;
+
+fn start_request(emu: &EmulatorHandle, name: &str, llm_key: &str) -> StartAgentRequest {
+    let token = TokenBuilder::new(emu.app_id(), emu.app_certificate())
+        .unwrap()
+        .convo_ai("wire", "1001")
+        .build()
+        .unwrap();
+    let obj = |v: Value| v.as_object().unwrap().clone();
+    StartAgentRequest {
+        name: name.into(),
+        properties: StartProperties {
+            channel: "wire".into(),
+            token,
+            agent_rtc_uid: "1001".into(),
+            remote_rtc_uids: vec!["2002".into()],
+            llm: Some(obj(
+                json!({"url": "https://llm.example/v1", "api_key": llm_key}),
+            )),
+            tts: Some(obj(
+                json!({"vendor": "cosyvoice", "params": {"api_key": llm_key, "model": "m", "voice": "v"}}),
+            )),
+            ..Default::default()
+        },
+    }
+}
+
+#[tokio::test]
+async fn headers_bodies_and_auth_on_the_wire() {
+    let emu = Emulator::builder().spawn().await.unwrap();
+    let client = AsyncAgentClient::builder()
+        .app_id(emu.app_id())
+        .app_certificate(emu.app_certificate())
+        .base_url(emu.base_url())
+        .user_agent_suffix("wire-test")
+        .build()
+        .unwrap();
+    let agents = client.agents();
+    let id = agents
+        .start(&start_request(&emu, "w", "k"))
+        .await
+        .unwrap()
+        .agent_id
+        .clone();
+    agents.get(&id).await.unwrap();
+    agents.interrupt(&id).await.unwrap();
+    agents.speak(&id, &SpeakRequest::new("hi")).await.unwrap();
+    agents.stop(&id).await.unwrap();
+    let log = emu.recent_requests();
+    assert_eq!(log.len(), 5);
+    for r in &log {
+        let ua = r.user_agent.as_deref().unwrap();
+        assert!(
+            ua.starts_with(&format!(
+                "shengwang-agent-rust/{} ",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{ua}"
+        );
+        assert!(ua.ends_with("wire-test"));
+        // Every request carries a token, direct low-level calls included (W12).
+        assert_eq!(r.auth_scheme, "agora token", "{}", r.path);
+        let has_body = r.content_length.unwrap_or(0) > 0;
+        let json = r.content_type.as_deref() == Some("application/json");
+        assert_eq!(
+            has_body, json,
+            "{} {}: content-type only with a body",
+            r.method, r.path
+        );
+    }
+    let bodiless: Vec<_> = log
+        .iter()
+        .filter(|r| r.content_length.unwrap_or(0) == 0)
+        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodiless, [id.clone(), "interrupt".into(), "leave".into()]);
+}
+
+#[test]
+fn a_fully_populated_start_request_matches_the_golden_file() {
+    let golden: Value = serde_json::from_str(include_str!("fixtures/start_request.json")).unwrap();
+    let parsed: StartAgentRequest = serde_json::from_value(golden.clone()).unwrap();
+    assert_eq!(
+        parsed.properties.extra["future_field"],
+        json!({"kept": true})
+    );
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), golden);
+    // Unset options are left out, not sent as null (W28).
+    let minimal = StartAgentRequest {
+        name: "n".into(),
+        properties: StartProperties::default(),
+    };
+    assert_eq!(
+        serde_json::to_value(&minimal).unwrap(),
+        json!({"name": "n", "properties": {"channel": "", "token": "", "agent_rtc_uid": "", "remote_rtc_uids": []}})
+    );
+}
+
+/// Collects everything tracing writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_logs_errors_or_debug_output() {
+    const CERT: &str = "5e9715e95e9715e95e9715e95e9715e9";
+    const SECRET: &str = "SENTINEL-CUSTOMER-SECRET";
+    const AUTH_TOKEN: &str = "SENTINEL-AUTH-TOKEN";
+    const VENDOR_KEY: &str = "SENTINEL-VENDOR-KEY";
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emu = Emulator::builder()
+        .app_certificate(CERT)
+        .customer("cust", SECRET)
+        .spawn()
+        .await
+        .unwrap();
+    let base = || {
+        AsyncAgentClient::builder()
+            .app_id(emu.app_id())
+            .app_certificate(CERT)
+            .base_url(emu.base_url())
+            .retry(
+                shengwang_agent::RetryPolicy::standard()
+                    .base_delay(std::time::Duration::from_millis(1)),
+            )
+    };
+    let clients = [
+        base().build().unwrap(),
+        base().basic("cust", SECRET).build().unwrap(),
+        base().token(AUTH_TOKEN).build().unwrap(),
+        base()
+            .basic("cust", format!("{SECRET}-wrong"))
+            .build()
+            .unwrap(),
+    ];
+    let mut shown = String::new();
+    for (i, c) in clients.iter().enumerate() {
+        shown.push_str(&format!("{c:?}\n"));
+        let req = start_request(&emu, &format!("secret-{i}"), VENDOR_KEY);
+        let body_token = req.properties.token.clone();
+        match c.agents().start(&req).await {
+            Ok(created) => {
+                let id = created.agent_id.clone();
+                c.agents()
+                    .speak(&id, &SpeakRequest::new("hello"))
+                    .await
+                    .unwrap();
+                c.agents().stop(&id).await.unwrap();
+                let err = c.agents().stop(&id).await.unwrap_err();
+                shown.push_str(&format!("{err} {err:?}\n"));
+            }
+            Err(err) => shown.push_str(&format!("{err} {err:?}\n")),
+        }
+        // A rejected request body echoes nothing secret back either.
+        let mut bad = req.clone();
+        bad.properties.tts = Some(
+            json!({"vendor": "nope", "params": {"api_key": VENDOR_KEY}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        if let Err(err) = c.agents().start(&bad).await {
+            shown.push_str(&format!("{err} {err:?}\n"));
+        }
+        assert!(!shown.contains(&body_token));
+    }
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("convoai.request"),
+        "tracing captured the requests"
+    );
+    for sentinel in [CERT, SECRET, AUTH_TOKEN, VENDOR_KEY] {
+        assert!(!logs.contains(sentinel), "{sentinel} in logs");
+        assert!(
+            !shown.contains(sentinel),
+            "{sentinel} in errors or Debug:\n{shown}"
+        );
+    }
+    assert!(!logs.contains("007eJx"), "no token in logs");
+}
