@@ -10,7 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
 use crate::token::{rules, TokenBuilder};
-use crate::transport::{self, Auth, Endpoints, Identity, RetryPolicy, Transport};
+use crate::transport::{
+    self, Auth, Endpoints, Identity, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
+};
 use crate::{Error, Result};
 
 /// The async ConvoAI REST client. Cheap to clone (an `Arc` inside); all clones share one
@@ -44,7 +46,7 @@ impl fmt::Debug for AsyncAgentClient {
             .field("app_id", &self.inner.app_id)
             .field("area", &self.inner.area)
             .field("auth", &self.inner.transport.auth.mode())
-            .field("endpoints", &self.inner.transport.endpoints.all())
+            .field("endpoints", &self.inner.transport.endpoints.describe())
             .finish()
     }
 }
@@ -73,8 +75,26 @@ impl AsyncAgentClient {
     }
 
     /// The base URL requests go to now (after any failover).
-    pub fn current_base_url(&self) -> &str {
-        self.inner.transport.endpoints.current().1
+    pub fn current_base_url(&self) -> String {
+        self.inner.transport.endpoints.current()
+    }
+
+    /// Moves requests to the area's next region (no effect with a `base_url` override or in
+    /// CN, which has one region). Failover on connection errors happens without this.
+    pub fn next_region(&self) {
+        if let Endpoints::Area(pool) = &self.inner.transport.endpoints {
+            pool.next_region();
+        }
+    }
+
+    /// Races a DNS lookup of the current region on every domain and sends later requests to
+    /// the first that resolves; a choice stands for 30 s. Returns the domain in use, or `None`
+    /// with a `base_url` override or when nothing resolved.
+    pub async fn select_best_domain(&self) -> Option<&'static str> {
+        match &self.inner.transport.endpoints {
+            Endpoints::Area(pool) => pool.select_best_domain().await,
+            Endpoints::Fixed { .. } => None,
+        }
     }
 
     /// Agents of the project.
@@ -126,6 +146,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     user_agent_suffix: Option<String>,
     http: Option<reqwest::Client>,
+    resolver: Option<Arc<dyn Resolver>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -233,6 +254,11 @@ impl ClientBuilder {
         self.user_agent_suffix = Some(suffix.into());
         self
     }
+    /// Resolver for [`AsyncAgentClient::select_best_domain`] (default: the system's).
+    pub fn resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
     /// Use this reqwest client (its own timeouts and headers apply).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -272,13 +298,16 @@ impl ClientBuilder {
             )?),
             (None, None) => Auth::App(TokenBuilder::new(&app_id, &certificate)?),
         };
-        let urls = if self.base_urls.is_empty() {
-            self.area.base_urls()
+        let endpoints = if self.base_urls.is_empty() {
+            let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
+            Endpoints::Area(Pool::new(self.area, resolver))
         } else {
-            self.base_urls
-                .iter()
-                .map(|u| check_base_url(u))
-                .collect::<Result<Vec<_>>>()?
+            Endpoints::fixed(
+                self.base_urls
+                    .iter()
+                    .map(|u| check_base_url(u))
+                    .collect::<Result<Vec<_>>>()?,
+            )
         };
         let http = match self.http {
             Some(h) => h,
@@ -313,7 +342,7 @@ impl ClientBuilder {
                 area: self.area,
                 transport: Transport {
                     http,
-                    endpoints: Endpoints::new(urls),
+                    endpoints,
                     auth,
                     retry: self.retry,
                 },

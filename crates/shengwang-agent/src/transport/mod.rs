@@ -1,6 +1,7 @@
 //! The one place requests are sent: base URL with failover, `Authorization`, JSON, retries,
 //! bounded reads, tracing without secrets.
 
+mod pool;
 mod retry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +13,8 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+pub(crate) use pool::Pool;
+pub use pool::{Resolver, SystemResolver, DOMAIN_CACHE};
 pub use retry::RetryPolicy;
 
 use crate::error::ErrorReason;
@@ -74,34 +77,54 @@ impl Auth {
     }
 }
 
-/// Base URLs in failover order and the one in use. Requests always read the current one, so
-/// a failover moves every later request (no pool/client drift: W5).
-#[derive(Debug)]
-pub(crate) struct Endpoints {
-    urls: Vec<String>,
-    current: AtomicUsize,
+/// Where requests go: fixed base URLs (an override, tried in order) or the area's pool.
+/// Requests always read the current one, so a failover moves every later request (no
+/// pool/client drift: W5).
+pub(crate) enum Endpoints {
+    Fixed {
+        urls: Vec<String>,
+        current: AtomicUsize,
+    },
+    Area(Pool),
 }
 
 impl Endpoints {
-    pub fn new(urls: Vec<String>) -> Self {
-        Endpoints {
+    pub fn fixed(urls: Vec<String>) -> Self {
+        Endpoints::Fixed {
             urls,
             current: AtomicUsize::new(0),
         }
     }
-    pub fn current(&self) -> (usize, &str) {
-        let i = self.current.load(Ordering::Relaxed) % self.urls.len().max(1);
-        (i, self.urls.get(i).map(String::as_str).unwrap_or(""))
+
+    pub fn current(&self) -> String {
+        match self {
+            Endpoints::Fixed { urls, current } => {
+                let i = current.load(Ordering::Relaxed) % urls.len().max(1);
+                urls.get(i).cloned().unwrap_or_default()
+            }
+            Endpoints::Area(pool) => pool.current_url(),
+        }
     }
-    /// Moves on from `failed`, unless another request already did.
-    pub fn failed(&self, failed: usize) {
-        let next = (failed + 1) % self.urls.len().max(1);
-        let _ = self
-            .current
-            .compare_exchange(failed, next, Ordering::Relaxed, Ordering::Relaxed);
+
+    /// Moves on from `failed` (next URL; in an area the next domain, then the next region),
+    /// unless another request already did.
+    pub fn failed(&self, failed: &str) {
+        match self {
+            Endpoints::Fixed { urls, current } => {
+                if let Some(i) = urls.iter().position(|u| u == failed) {
+                    let next = (i + 1) % urls.len();
+                    let _ = current.compare_exchange(i, next, Ordering::Relaxed, Ordering::Relaxed);
+                }
+            }
+            Endpoints::Area(pool) => pool.failed(failed),
+        }
     }
-    pub fn all(&self) -> &[String] {
-        &self.urls
+
+    pub fn describe(&self) -> String {
+        match self {
+            Endpoints::Fixed { urls, .. } => urls.join(", "),
+            Endpoints::Area(pool) => pool.current_url(),
+        }
     }
 }
 
@@ -186,7 +209,8 @@ impl Transport {
         let identity = call.identity.clone().unwrap_or_else(Identity::service);
         let mut attempt = 0;
         loop {
-            let (index, base) = self.endpoints.current();
+            let base = self.endpoints.current();
+            let base = base.as_str();
             let span = tracing::debug_span!(
                 "convoai.request",
                 method = %call.method,
@@ -214,7 +238,7 @@ impl Transport {
                 }
                 Err(e) => {
                     if matches!(e, Error::Connect(_) | Error::Timeout(_)) {
-                        self.endpoints.failed(index);
+                        self.endpoints.failed(base);
                     }
                     (e, None)
                 }
