@@ -92,6 +92,40 @@ fn a_fully_populated_start_request_matches_the_golden_file() {
         json!({"kept": true})
     );
     assert_eq!(serde_json::to_value(&parsed).unwrap(), golden);
+    // The blocks are typed, not opaque.
+    use shengwang_agent::types::config::*;
+    let p = &parsed.properties;
+    assert_eq!(p.geofence.as_ref().unwrap().area, GeofenceArea::Global);
+    assert_eq!(
+        p.geofence.as_ref().unwrap().exclude_area,
+        Some(GeofenceArea::Europe)
+    );
+    assert_eq!(p.advanced_features.as_ref().unwrap().enable_rtm, Some(true));
+    assert_eq!(
+        p.rtc.as_ref().unwrap().encryption_mode,
+        Some(EncryptionMode::Aes256Gcm)
+    );
+    assert_eq!(
+        p.parameters.as_ref().unwrap().data_channel,
+        Some(DataChannel::Rtm)
+    );
+    let eos = p
+        .turn_detection
+        .as_ref()
+        .unwrap()
+        .config
+        .as_ref()
+        .unwrap()
+        .end_of_speech
+        .as_ref();
+    assert_eq!(eos.unwrap().mode, Some(EndOfSpeechMode::Semantic));
+    assert_eq!(p.sal.as_ref().unwrap().sal_mode, Some(SalMode::Locking));
+    assert!(
+        !format!("{:?}", p.rtc).contains("\"k\""),
+        "encryption key hidden from Debug"
+    );
+    let bad_mode = serde_json::from_value::<RtcEncryption>(json!({"encryption_mode": 9}));
+    assert!(bad_mode.is_err());
     // Unset options are left out, not sent as null (W28).
     let minimal = StartAgentRequest {
         name: "n".into(),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::config::*;
 use super::{open_enum, Extra, ListMeta};
 
 open_enum! {
@@ -75,8 +76,9 @@ pub struct StartAgentRequest {
     pub properties: StartProperties,
 }
 
-/// `properties` of the join request (rest-api.md §5.1). Vendor blocks (`llm`, `tts`, `asr`,
-/// `mllm`, `avatar`) and config blocks are JSON objects as the agentkit's vendors produce.
+/// `properties` of the join request (rest-api.md §5.1). Config blocks are typed; vendor
+/// blocks (`llm`, `tts`, `asr`, `mllm`, `avatar`) are JSON objects, as the vendor types of
+/// [`vendors`](crate::vendors) produce them and the service's union of vendors defines them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartProperties {
     /// RTC channel the agent joins.
@@ -95,10 +97,10 @@ pub struct StartProperties {
     pub idle_timeout: Option<u32>,
     /// Allowed server regions.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub geofence: Option<Value>,
+    pub geofence: Option<Geofence>,
     /// Feature switches (`enable_mllm`, `enable_rtm`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub advanced_features: Option<Value>,
+    pub advanced_features: Option<AdvancedFeatures>,
     /// Speech recognition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asr: Option<Map<String, Value>>,
@@ -116,25 +118,47 @@ pub struct StartProperties {
     pub avatar: Option<Map<String, Value>>,
     /// Turn detection.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub turn_detection: Option<Value>,
+    pub turn_detection: Option<TurnDetection>,
     /// Selective attention locking.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sal: Option<Value>,
+    pub sal: Option<Sal>,
     /// Custom labels echoed in callbacks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
     /// Media encryption.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rtc: Option<Value>,
+    pub rtc: Option<RtcEncryption>,
     /// Filler words.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filler_words: Option<Value>,
+    pub filler_words: Option<FillerWords>,
     /// Session parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<Parameters>,
     /// Fields this version does not model, sent as given.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl StartAgentRequest {
+    /// A request with the required fields; set the rest on `properties`.
+    pub fn new(
+        name: impl Into<String>,
+        channel: impl Into<String>,
+        token: impl Into<String>,
+        agent_rtc_uid: impl Into<String>,
+        remote_rtc_uids: Vec<String>,
+    ) -> Self {
+        StartAgentRequest {
+            name: name.into(),
+            properties: StartProperties {
+                channel: channel.into(),
+                token: token.into(),
+                agent_rtc_uid: agent_rtc_uid.into(),
+                remote_rtc_uids,
+                ..Default::default()
+            },
+        }
+    }
 }
 
 /// Answer to join and update.

@@ -2,6 +2,7 @@
 //! `null` unless asked: W28); responses keep fields this version does not know in `extra`.
 
 pub mod agents;
+pub mod config;
 pub mod phone_numbers;
 pub mod telephony;
 
