@@ -107,6 +107,10 @@ enum FaultSpec {
         status: u16,
     },
     DropAfterStateChange,
+    Respond {
+        status: u16,
+        body: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -136,6 +140,7 @@ async fn push_rule(
         FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
         FaultSpec::StatusAfterStateChange { status } => Fault::StatusAfterStateChange { status },
         FaultSpec::DropAfterStateChange => Fault::DropAfterStateChange,
+        FaultSpec::Respond { status, body } => Fault::Respond { status, body },
     };
     s.faults().rules.push_back(FaultRule {
         method: r.method,

@@ -30,6 +30,13 @@ pub enum Fault {
     },
     /// Handle the request (its effect happens), then close the connection without answering.
     DropAfterStateChange,
+    /// Answer with this status and this raw body (e.g. a non-JSON 200), before doing anything.
+    Respond {
+        /// HTTP status.
+        status: u16,
+        /// The body, sent as is.
+        body: String,
+    },
 }
 
 impl Fault {

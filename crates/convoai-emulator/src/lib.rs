@@ -589,6 +589,11 @@ async fn handle(
             injected(&shared, status);
             Ok(fault_response(status, None, None))
         }
+        Some(Fault::Respond { status, body }) => {
+            injected(&shared, status);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok((status, body).into_response())
+        }
         Some(Fault::DropAfterStateChange) => {
             let _ = app.oneshot(req).await;
             injected(&shared, 0);
