@@ -1,0 +1,400 @@
+//! LLM vendors (one options model for all five) and MLLM.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{object, secret, text, Config, Extras, LlmConfig, MllmConfig, Secret};
+use crate::{Error, Result};
+
+/// The five domestic LLM vendors, plus any other name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmVendor {
+    /// `aliyun`
+    Aliyun,
+    /// `bytedance`
+    Bytedance,
+    /// `deepseek`
+    DeepSeek,
+    /// `tencent`
+    Tencent,
+    /// `custom`: the service adds `turn_id` and `timestamp` to each message it sends you.
+    Custom,
+}
+
+impl LlmVendor {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::Aliyun => "aliyun",
+            Self::Bytedance => "bytedance",
+            Self::DeepSeek => "deepseek",
+            Self::Tencent => "tencent",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+/// An MCP tool server; `transport` defaults to `streamable_http` when unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpServer {
+    /// Up to 48 ASCII letters and digits.
+    pub name: String,
+    /// Server URL.
+    pub endpoint: String,
+    /// Transport (default `streamable_http`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Headers sent to the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// Allowed tools (absent: all; `[]`: none; `["*"]`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<Vec<String>>,
+    /// Give up on the server after this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u32>,
+}
+
+impl McpServer {
+    /// A server with its required fields.
+    pub fn new(name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        McpServer {
+            name: name.into(),
+            endpoint: endpoint.into(),
+            transport: None,
+            headers: None,
+            allowed_tools: None,
+            timeout_ms: None,
+        }
+    }
+}
+
+/// An OpenAI-compatible chat-completions LLM of one of the domestic vendors.
+///
+/// ```
+/// use shengwang_agent::vendors::{Llm, LlmConfig};
+/// let llm = Llm::deepseek("https://llm.example/v1/chat/completions")
+///     .api_key("sk-demo")
+///     .model("deepseek-chat")
+///     .temperature(0.3);
+/// assert_eq!(llm.to_config()["params"]["model"], "deepseek-chat");
+/// assert!(!format!("{llm:?}").contains("sk-demo"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Llm {
+    vendor: LlmVendor,
+    url: String,
+    api_key: Option<Secret>,
+    model: Option<String>,
+    max_tokens: Option<u32>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    params: Config,
+    system_messages: Option<Vec<Value>>,
+    greeting_message: Option<String>,
+    failure_message: Option<String>,
+    max_history: Option<u32>,
+    input_modalities: Option<Vec<String>>,
+    output_modalities: Option<Vec<String>>,
+    greeting_configs: Option<Value>,
+    template_variables: Option<std::collections::BTreeMap<String, String>>,
+    mcp_servers: Option<Vec<McpServer>>,
+    extras: Extras,
+}
+
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident: $ty:ty => $field:ident $conv:expr) => {
+        $(#[$m])*
+        pub fn $name(mut self, v: $ty) -> Self {
+            self.$field = Some($conv(v));
+            self
+        }
+    };
+}
+
+impl Llm {
+    fn new(vendor: LlmVendor, url: impl Into<String>) -> Self {
+        Llm {
+            vendor,
+            url: url.into(),
+            api_key: None,
+            model: None,
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+            params: Config::new(),
+            system_messages: None,
+            greeting_message: None,
+            failure_message: None,
+            max_history: None,
+            input_modalities: None,
+            output_modalities: None,
+            greeting_configs: None,
+            template_variables: None,
+            mcp_servers: None,
+            extras: Extras::default(),
+        }
+    }
+    /// Aliyun (Qwen) at `url`.
+    pub fn aliyun(url: impl Into<String>) -> Self {
+        Self::new(LlmVendor::Aliyun, url)
+    }
+    /// Bytedance (Doubao) at `url`.
+    pub fn bytedance(url: impl Into<String>) -> Self {
+        Self::new(LlmVendor::Bytedance, url)
+    }
+    /// DeepSeek at `url`.
+    pub fn deepseek(url: impl Into<String>) -> Self {
+        Self::new(LlmVendor::DeepSeek, url)
+    }
+    /// Tencent (Hunyuan) at `url`.
+    pub fn tencent(url: impl Into<String>) -> Self {
+        Self::new(LlmVendor::Tencent, url)
+    }
+    /// Your own OpenAI-compatible endpoint at `url`.
+    pub fn custom(url: impl Into<String>) -> Self {
+        Self::new(LlmVendor::Custom, url)
+    }
+
+    /// The vendor.
+    pub fn vendor(&self) -> &LlmVendor {
+        &self.vendor
+    }
+
+    setter!(/// Key for the endpoint.
+        api_key: impl Into<Secret> => api_key Into::into);
+    setter!(/// `params.model`.
+        model: impl Into<String> => model Into::into);
+    setter!(/// `params.max_tokens` (> 0).
+        max_tokens: u32 => max_tokens std::convert::identity);
+    setter!(/// `params.temperature` (0 to 2).
+        temperature: f64 => temperature std::convert::identity);
+    setter!(/// `params.top_p` (0 to 1).
+        top_p: f64 => top_p std::convert::identity);
+    setter!(/// Messages prepended to every request (replaced by the agent's instructions).
+        system_messages: Vec<Value> => system_messages std::convert::identity);
+    setter!(/// Greeting (the agent's greeting wins).
+        greeting_message: impl Into<String> => greeting_message Into::into);
+    setter!(/// Said when the LLM fails (the agent's value wins).
+        failure_message: impl Into<String> => failure_message Into::into);
+    setter!(/// History messages kept (the agent's value wins).
+        max_history: u32 => max_history std::convert::identity);
+    setter!(/// `["text"]` or `["text", "image"]`.
+        input_modalities: Vec<String> => input_modalities std::convert::identity);
+    setter!(/// `["text"]`, `["audio"]` or `["text", "audio"]`.
+        output_modalities: Vec<String> => output_modalities std::convert::identity);
+    setter!(/// `{mode: "single_every" | "single_first"}`.
+        greeting_configs: Value => greeting_configs std::convert::identity);
+    setter!(/// `{{name}}` substitutions.
+        template_variables: std::collections::BTreeMap<String, String> => template_variables std::convert::identity);
+    setter!(/// Tool servers.
+        mcp_servers: Vec<McpServer> => mcp_servers std::convert::identity);
+
+    /// One entry of `params` (merged after `model`, so `params.model` wins over `model`).
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
+    }
+    /// An option this crate does not model, sent at the top level of `llm` after `vendor`
+    /// (so an extra named `vendor` replaces it, as in the Python SDK).
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extras.insert(key, value);
+        self
+    }
+}
+
+impl LlmConfig for Llm {
+    fn to_config(&self) -> Config {
+        let mut params = object([("model", self.model.as_deref().and_then(text))]);
+        for (k, v) in &self.params {
+            params.insert(k.clone(), v.clone());
+        }
+        for (k, v) in [
+            ("max_tokens", self.max_tokens.map(Value::from)),
+            ("temperature", self.temperature.map(Value::from)),
+            ("top_p", self.top_p.map(Value::from)),
+        ] {
+            if let Some(v) = v {
+                params.insert(k.into(), v);
+            }
+        }
+        let mcp = self.mcp_servers.as_ref().map(|servers| {
+            Value::Array(
+                servers
+                    .iter()
+                    .map(|s| {
+                        let mut v = json!(s);
+                        if s.transport.is_none() {
+                            v["transport"] = json!("streamable_http");
+                        }
+                        v
+                    })
+                    .collect(),
+            )
+        });
+        let mut m = object([
+            ("url", text(&self.url)),
+            ("api_key", self.api_key.as_ref().and_then(secret)),
+            (
+                "params",
+                (!params.is_empty()).then_some(Value::Object(params)),
+            ),
+            ("vendor", text(self.vendor.as_str())),
+            (
+                "system_messages",
+                self.system_messages.clone().map(Value::Array),
+            ),
+            (
+                "greeting_message",
+                self.greeting_message.as_deref().and_then(text),
+            ),
+            (
+                "failure_message",
+                self.failure_message.as_deref().and_then(text),
+            ),
+            ("max_history", self.max_history.map(Value::from)),
+            (
+                "input_modalities",
+                self.input_modalities.as_ref().map(|v| json!(v)),
+            ),
+            (
+                "output_modalities",
+                self.output_modalities.as_ref().map(|v| json!(v)),
+            ),
+            ("greeting_configs", self.greeting_configs.clone()),
+            (
+                "template_variables",
+                self.template_variables.as_ref().map(|v| json!(v)),
+            ),
+            ("mcp_servers", mcp),
+        ]);
+        self.extras.append_to(&mut m);
+        m
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.url.trim().is_empty() {
+            return Err(Error::invalid("llm.url", "must not be empty"));
+        }
+        if self.max_tokens == Some(0) {
+            return Err(Error::invalid("llm.max_tokens", "must be greater than 0"));
+        }
+        if let Some(t) = self.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+            return Err(Error::invalid(
+                "llm.temperature",
+                format!("must be between 0 and 2 (got {t})"),
+            ));
+        }
+        if let Some(p) = self.top_p.filter(|p| !(0.0..=1.0).contains(p)) {
+            return Err(Error::invalid(
+                "llm.top_p",
+                format!("must be between 0 and 1 (got {p})"),
+            ));
+        }
+        for s in self.mcp_servers.iter().flatten() {
+            if s.name.is_empty()
+                || s.name.len() > 48
+                || !s.name.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                return Err(Error::invalid(
+                    "llm.mcp_servers.name",
+                    "must be 1 to 48 ASCII letters and digits",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A multimodal (realtime) model. The domestic API defines no MLLM vendor yet; this carries
+/// the API's fields so one can be configured.
+///
+/// ```
+/// use shengwang_agent::vendors::{Mllm, MllmConfig};
+/// let m = Mllm::new("wss://realtime.example/v1", "openai").api_key("sk-x");
+/// assert_eq!(m.to_config()["vendor"], "openai");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Mllm {
+    url: String,
+    vendor: String,
+    api_key: Option<Secret>,
+    params: Config,
+    input_modalities: Option<Vec<String>>,
+    output_modalities: Option<Vec<String>>,
+    messages: Option<Vec<Value>>,
+    greeting_message: Option<String>,
+    style: Option<String>,
+    extras: Extras,
+}
+
+impl Mllm {
+    /// A realtime WebSocket `url` of `vendor` (`openai`, `vertexai`, …).
+    pub fn new(url: impl Into<String>, vendor: impl Into<String>) -> Self {
+        Mllm {
+            url: url.into(),
+            vendor: vendor.into(),
+            api_key: None,
+            params: Config::new(),
+            input_modalities: None,
+            output_modalities: None,
+            messages: None,
+            greeting_message: None,
+            style: None,
+            extras: Extras::default(),
+        }
+    }
+    setter!(/// Key.
+        api_key: impl Into<Secret> => api_key Into::into);
+    setter!(/// `["audio"]` or `["audio", "text"]`.
+        input_modalities: Vec<String> => input_modalities std::convert::identity);
+    setter!(/// `["text", "audio"]`.
+        output_modalities: Vec<String> => output_modalities std::convert::identity);
+    setter!(/// Short-term memory items.
+        messages: Vec<Value> => messages std::convert::identity);
+    setter!(/// Greeting.
+        greeting_message: impl Into<String> => greeting_message Into::into);
+    setter!(/// Request dialect (`openai`).
+        style: impl Into<String> => style Into::into);
+    /// One entry of `params`.
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
+    }
+    /// An option this crate does not model (top level of `mllm`).
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extras.insert(key, value);
+        self
+    }
+}
+
+impl MllmConfig for Mllm {
+    fn to_config(&self) -> Config {
+        let mut m = object([
+            ("url", text(&self.url)),
+            ("api_key", self.api_key.as_ref().and_then(secret)),
+            ("messages", self.messages.clone().map(Value::Array)),
+            (
+                "params",
+                (!self.params.is_empty()).then(|| Value::Object(self.params.clone())),
+            ),
+            (
+                "input_modalities",
+                self.input_modalities.as_ref().map(|v| json!(v)),
+            ),
+            (
+                "output_modalities",
+                self.output_modalities.as_ref().map(|v| json!(v)),
+            ),
+            (
+                "greeting_message",
+                self.greeting_message.as_deref().and_then(text),
+            ),
+            ("vendor", text(&self.vendor)),
+            ("style", self.style.as_deref().and_then(text)),
+        ]);
+        self.extras.append_to(&mut m);
+        m
+    }
+}

@@ -1,0 +1,293 @@
+//! Every vendor's JSON, key by key and in order, as vendors.md gives it.
+
+use serde_json::{json, Value};
+use shengwang_agent::vendors::*;
+
+/// Equal as values and, serialized, in the same key order.
+fn golden(actual: Config, expected: Value) {
+    let actual = Value::Object(actual);
+    assert_eq!(actual, expected);
+    assert_eq!(
+        serde_json::to_string(&actual).unwrap(),
+        serde_json::to_string(&expected).unwrap(),
+        "key order"
+    );
+}
+
+#[test]
+fn llm_vendors_and_params_assembly() {
+    for (llm, vendor) in [
+        (Llm::aliyun("u"), "aliyun"),
+        (Llm::bytedance("u"), "bytedance"),
+        (Llm::deepseek("u"), "deepseek"),
+        (Llm::tencent("u"), "tencent"),
+        (Llm::custom("u"), "custom"),
+    ] {
+        golden(llm.to_config(), json!({"url": "u", "vendor": vendor}));
+    }
+    // vendors.md §1 example.
+    let llm = Llm::deepseek("https://llm.example/v1/chat/completions")
+        .api_key("sk-demo")
+        .model("deepseek-chat")
+        .max_tokens(256)
+        .temperature(0.3)
+        .mcp_servers(vec![McpServer::new(
+            "weather",
+            "https://mcp.example/weather",
+        )]);
+    golden(
+        llm.to_config(),
+        json!({"url": "https://llm.example/v1/chat/completions", "api_key": "sk-demo",
+               "params": {"model": "deepseek-chat", "max_tokens": 256, "temperature": 0.3},
+               "vendor": "deepseek",
+               "mcp_servers": [{"name": "weather", "endpoint": "https://mcp.example/weather", "transport": "streamable_http"}]}),
+    );
+    // model → params (params.model wins) → max_tokens → temperature → top_p; extras after vendor.
+    let full = Llm::aliyun("u")
+        .model("m1")
+        .param("model", "m2")
+        .param("stream", true)
+        .top_p(0.9)
+        .system_messages(vec![json!({"role": "system", "content": "s"})])
+        .greeting_message("hi")
+        .failure_message("sorry")
+        .max_history(10)
+        .input_modalities(vec!["text".into()])
+        .output_modalities(vec!["text".into()])
+        .greeting_configs(json!({"mode": "single_first"}))
+        .template_variables([("name".to_string(), "Ann".to_string())].into())
+        .extra("style", "openai")
+        .extra("vendor", "custom");
+    golden(
+        full.to_config(),
+        json!({"url": "u", "params": {"model": "m2", "stream": true, "top_p": 0.9}, "vendor": "custom",
+               "system_messages": [{"role": "system", "content": "s"}], "greeting_message": "hi",
+               "failure_message": "sorry", "max_history": 10, "input_modalities": ["text"],
+               "output_modalities": ["text"], "greeting_configs": {"mode": "single_first"},
+               "template_variables": {"name": "Ann"}, "style": "openai"}),
+    );
+}
+
+#[test]
+fn llm_ranges_are_validated() {
+    assert!(Llm::aliyun("u")
+        .temperature(2.0)
+        .top_p(1.0)
+        .max_tokens(1)
+        .validate()
+        .is_ok());
+    for (llm, field) in [
+        (Llm::aliyun("u").temperature(2.1), "llm.temperature"),
+        (Llm::aliyun("u").temperature(-0.1), "llm.temperature"),
+        (Llm::aliyun("u").top_p(1.5), "llm.top_p"),
+        (Llm::aliyun("u").max_tokens(0), "llm.max_tokens"),
+        (Llm::aliyun(" "), "llm.url"),
+        (
+            Llm::aliyun("u").mcp_servers(vec![McpServer::new("bad name!", "e")]),
+            "llm.mcp_servers.name",
+        ),
+    ] {
+        match llm.validate() {
+            Err(shengwang_agent::Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tts_vendors() {
+    let mm = MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv");
+    golden(
+        mm.to_config(),
+        json!({"vendor": "minimax", "params": {"key": "mm-key", "model": "speech-02-turbo",
+               "voice_setting": {"voice_id": "female-shaonv"}, "url": "wss://api.minimax.chat/ws/v1/t2a_v2"}}),
+    );
+    assert_eq!(mm.sample_rate(), None);
+    let mm = MiniMaxTts::new("k", "m", "v")
+        .voice_setting("speed", 1.2)
+        .url("wss://other")
+        .group_id("g")
+        .with_sample_rate(16000)
+        .pronunciation_dict(json!({"tone": []}))
+        .language_boost("Chinese")
+        .extra("extra_key", 1)
+        .skip_patterns(vec![2]);
+    golden(
+        mm.to_config(),
+        json!({"vendor": "minimax", "params": {"key": "k", "model": "m",
+               "voice_setting": {"voice_id": "v", "speed": 1.2}, "url": "wss://other", "group_id": "g",
+               "audio_setting": {"sample_rate": 16000}, "pronunciation_dict": {"tone": []},
+               "language_boost": "Chinese", "extra_key": 1}, "skip_patterns": [2]}),
+    );
+    assert_eq!(mm.sample_rate(), Some(16000));
+
+    let t = TencentTts::new("app", "sid", "skey", 101001)
+        .volume(5)
+        .speed(1)
+        .emotion_category("happy")
+        .emotion_intensity(100);
+    golden(
+        t.to_config(),
+        json!({"vendor": "tencent", "params": {"app_id": "app", "secret_id": "sid",
+        "secret_key": "skey", "voice_type": 101001, "volume": 5, "speed": 1, "emotion_category": "happy",
+        "emotion_intensity": 100}}),
+    );
+    assert_eq!(t.clone().extra("sample_rate", 16000).sample_rate(), None);
+
+    let b = BytedanceTts::new("tok", "app", "BV001")
+        .cluster("c")
+        .speed_ratio(1.0)
+        .volume_ratio(1.1)
+        .pitch_ratio(0.9)
+        .emotion("e");
+    golden(
+        b.to_config(),
+        json!({"vendor": "bytedance", "params": {"token": "tok", "app_id": "app",
+        "voice_type": "BV001", "cluster": "c", "speed_ratio": 1.0, "volume_ratio": 1.1, "pitch_ratio": 0.9, "emotion": "e"}}),
+    );
+    assert_eq!(b.sample_rate(), None);
+
+    // vendors.md §2 example.
+    let ms = MicrosoftTts::new("az-demo", "chinaeast2", "zh-CN-XiaoxiaoNeural")
+        .with_sample_rate(MicrosoftSampleRate::Hz16000)
+        .skip_patterns(vec![2, 3]);
+    golden(
+        ms.to_config(),
+        json!({"vendor": "microsoft",
+        "params": {"key": "az-demo", "region": "chinaeast2", "voice_name": "zh-CN-XiaoxiaoNeural", "sample_rate": 16000},
+        "skip_patterns": [2, 3]}),
+    );
+    assert_eq!(ms.sample_rate(), Some(16000));
+    assert_eq!(
+        MicrosoftTts::new("k", "r", "v")
+            .speed(1.5)
+            .volume(50.0)
+            .with_sample_rate(MicrosoftSampleRate::Hz48000)
+            .to_config()["params"],
+        json!({"key": "k", "region": "r", "voice_name": "v", "speed": 1.5, "volume": 50.0, "sample_rate": 48000})
+    );
+
+    let c = CosyVoiceTts::new("key", "cosyvoice-v1", "longxiaochun");
+    golden(
+        c.to_config(),
+        json!({"vendor": "cosyvoice", "params": {"api_key": "key", "model": "cosyvoice-v1", "voice": "longxiaochun"}}),
+    );
+    assert_eq!(c.sample_rate(), None);
+    assert_eq!(c.with_sample_rate(22050).sample_rate(), Some(22050));
+
+    let d = BytedanceDuplexTts::new("app", "tok", "spk");
+    golden(
+        d.to_config(),
+        json!({"vendor": "bytedance_duplex", "params": {"app_id": "app", "token": "tok", "speaker": "spk"}}),
+    );
+    let s = StepFunTts::new("key", "step-tts-mini", "voice").extra("speed", 1);
+    golden(
+        s.to_config(),
+        json!({"vendor": "stepfun", "params": {"api_key": "key", "model": "step-tts-mini", "voice_id": "voice", "speed": 1}}),
+    );
+    assert_eq!((d.sample_rate(), s.sample_rate()), (None, None));
+}
+
+#[test]
+fn stt_vendors() {
+    golden(
+        FengmingStt::new().to_config(),
+        json!({"vendor": "fengming", "language": "zh-CN", "params": {}}),
+    );
+    golden(
+        TencentStt::new("k", "app", "sec")
+            .engine_model_type("16k_zh")
+            .voice_id("v")
+            .to_config(),
+        json!({"vendor": "tencent", "language": "zh-CN", "params": {"key": "k", "app_id": "app", "secret": "sec",
+               "engine_model_type": "16k_zh", "voice_id": "v"}}),
+    );
+    golden(
+        MicrosoftStt::new("k", "r")
+            .phrase_list(vec!["Shengwang".into()])
+            .language("en-US")
+            .to_config(),
+        json!({"vendor": "microsoft", "language": "en-US", "params": {"key": "k", "region": "r", "language": "en-US",
+               "phrase_list": ["Shengwang"]}}),
+    );
+    golden(
+        XfyunStt::new("k", "app", "s").to_config(),
+        json!({"vendor": "xfyun", "language": "zh_cn", "params": {"api_key": "k", "app_id": "app", "api_secret": "s", "language": "zh_cn"}}),
+    );
+    // vendors.md §3 example.
+    golden(
+        XfyunBigModelStt::new("xf-key", "xf-app", "xf-secret").to_config(),
+        json!({"vendor": "xfyun_bigmodel", "language": "mix",
+               "params": {"api_key": "xf-key", "app_id": "xf-app", "api_secret": "xf-secret", "language_name": "cn", "language": "mix"}}),
+    );
+    golden(
+        XfyunDialectStt::new("app", "id", "sec").to_config(),
+        json!({"vendor": "xfyun_dialect", "language": "zh-CN", "params": {"app_id": "app", "access_key_id": "id",
+               "access_key_secret": "sec", "language": "zh-CN"}}),
+    );
+    // additional_params after the known keys, extras after those (and they win).
+    golden(
+        FengmingStt::new()
+            .additional_param("a", 1)
+            .additional_param("b", 2)
+            .extra("b", 3)
+            .to_config(),
+        json!({"vendor": "fengming", "language": "zh-CN", "params": {"a": 1, "b": 3}}),
+    );
+}
+
+#[test]
+fn avatar_and_mllm() {
+    let a = SensetimeAvatar::new(
+        "tok",
+        "3000",
+        "st-app",
+        "st-key",
+        vec![json!({"digital_role": {"id": 1}})],
+    )
+    .extra("x", 1);
+    golden(
+        a.to_config(),
+        json!({"enable": true, "vendor": "sensetime", "params": {"agora_token": "tok", "agora_uid": "3000",
+        "appId": "st-app", "app_key": "st-key", "sceneList": [{"digital_role": {"id": 1}}], "x": 1}}),
+    );
+    assert_eq!(a.required_sample_rate(), 16000);
+    let m = Mllm::new("wss://rt", "openai")
+        .api_key("k")
+        .input_modalities(vec!["audio".into()])
+        .output_modalities(vec!["text".into(), "audio".into()])
+        .greeting_message("hi")
+        .style("openai")
+        .param("voice", "alloy");
+    golden(
+        m.to_config(),
+        json!({"url": "wss://rt", "api_key": "k", "params": {"voice": "alloy"},
+        "input_modalities": ["audio"], "output_modalities": ["text", "audio"], "greeting_message": "hi",
+        "vendor": "openai", "style": "openai"}),
+    );
+}
+
+#[test]
+fn debug_output_never_shows_a_vendor_secret() {
+    const S: &str = "SENTINEL-VENDOR-SECRET";
+    let shown = format!(
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        Llm::aliyun("u").api_key(S).extra("other_key", S),
+        MiniMaxTts::new(S, "m", "v"),
+        TencentTts::new("a", S, S, 1),
+        BytedanceTts::new(S, "a", "v"),
+        MicrosoftTts::new(S, "r", "v"),
+        CosyVoiceTts::new(S, "m", "v"),
+        BytedanceDuplexTts::new("a", S, "s"),
+        StepFunTts::new(S, "m", "v"),
+        TencentStt::new(S, "a", S),
+        MicrosoftStt::new(S, "r"),
+        XfyunStt::new(S, "a", S),
+        XfyunBigModelStt::new(S, "a", S),
+        XfyunDialectStt::new("a", S, S),
+        SensetimeAvatar::new(S, "1", "a", S, vec![]),
+        Mllm::new("u", "openai").api_key(S),
+    );
+    assert!(!shown.contains(S), "{shown}");
+    assert!(shown.contains("[redacted]"));
+}
