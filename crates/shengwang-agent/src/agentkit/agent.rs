@@ -1,0 +1,343 @@
+//! `Agent`: an immutable description of an agent, from which many sessions start.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::token::{self, TokenBuilder};
+use crate::types::agents::StartProperties;
+use crate::types::config::*;
+use crate::vendors::{AvatarConfig, Config, LlmConfig, MllmConfig, SttConfig, TtsConfig};
+use crate::{Error, Result};
+
+/// What an agent is: its vendors, prompt and configuration blocks.
+///
+/// Immutable: every `with_*` returns a new `Agent` and leaves the receiver as it was; cloning
+/// is cheap and clones share nothing mutable (W23). Vendor configurations are serialized when
+/// they are added.
+///
+/// ```
+/// use shengwang_agent::agentkit::Agent;
+/// use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
+///
+/// let agent = Agent::new()
+///     .with_instructions("You are a helpful assistant.")
+///     .with_greeting("Hi! How can I help?")
+///     .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk").model("qwen-max"))?
+///     .with_tts(MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv"))?
+///     .with_stt(FengmingStt::new());
+/// let props = agent.to_properties("room-42", "1001", &["2002"], &shengwang_agent::agentkit::TokenSource::Given("007…".into()))?;
+/// assert_eq!(props.llm.unwrap()["system_messages"][0]["content"], "You are a helpful assistant.");
+/// # Ok::<(), shengwang_agent::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Inner {
+    name: Option<String>,
+    instructions: Option<String>,
+    greeting: Option<String>,
+    failure_message: Option<String>,
+    max_history: Option<u32>,
+    llm: Option<Config>,
+    tts: Option<(Config, Option<u32>)>,
+    stt: Option<Config>,
+    mllm: Option<Config>,
+    avatar: Option<(Config, u32)>,
+    turn_detection: Option<TurnDetection>,
+    sal: Option<Sal>,
+    advanced_features: Option<AdvancedFeatures>,
+    parameters: Option<Parameters>,
+    geofence: Option<Geofence>,
+    labels: Option<BTreeMap<String, String>>,
+    rtc: Option<RtcEncryption>,
+    filler_words: Option<FillerWords>,
+}
+
+/// Where the agent's channel token comes from.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// Use this token as is.
+    Given(String),
+    /// Sign a ConvoAI token with the app credentials, valid for this long (1 s to 24 h).
+    Sign {
+        /// Signs the token.
+        builder: TokenBuilder,
+        /// Lifetime.
+        expires_in: Duration,
+    },
+}
+
+fn non_empty(s: impl Into<String>) -> Option<String> {
+    Some(s.into()).filter(|s| !s.is_empty())
+}
+
+fn avatar_mismatch(required: u32, configured: u32) -> Error {
+    Error::invalid(
+        "tts",
+        format!(
+            "the avatar needs TTS audio at {required} Hz but the TTS is configured for {configured} Hz; \
+             set the TTS sample rate to {required}"
+        ),
+    )
+}
+
+macro_rules! with {
+    ($(#[$m:meta])* $name:ident, $field:ident: $ty:ty) => {
+        $(#[$m])*
+        #[must_use]
+        pub fn $name(&self, value: $ty) -> Agent {
+            self.map(|i| i.$field = Some(value))
+        }
+    };
+}
+
+impl Agent {
+    /// An agent with nothing configured.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&self, f: impl FnOnce(&mut Inner)) -> Agent {
+        let mut inner = (*self.inner).clone();
+        f(&mut inner);
+        Agent {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Sets the LLM, after checking its option ranges.
+    pub fn with_llm(&self, llm: impl LlmConfig) -> Result<Agent> {
+        llm.validate()?;
+        let config = llm.to_config();
+        Ok(self.map(|i| i.llm = Some(config)))
+    }
+
+    /// Sets the TTS. Fails if an avatar is set and needs another sample rate (W21).
+    pub fn with_tts(&self, tts: impl TtsConfig) -> Result<Agent> {
+        let rate = tts.sample_rate();
+        if let (Some((_, required)), Some(rate)) = (&self.inner.avatar, rate) {
+            if *required != rate {
+                return Err(avatar_mismatch(*required, rate));
+            }
+        }
+        let config = tts.to_config();
+        Ok(self.map(|i| i.tts = Some((config, rate))))
+    }
+
+    /// Sets the speech recognizer (sent as `asr`).
+    #[must_use]
+    pub fn with_stt(&self, stt: impl SttConfig) -> Agent {
+        let config = stt.to_config();
+        self.map(|i| i.stt = Some(config))
+    }
+
+    /// Sets the multimodal model (used when `advanced_features.enable_mllm` is true).
+    #[must_use]
+    pub fn with_mllm(&self, mllm: impl MllmConfig) -> Agent {
+        let config = mllm.to_config();
+        self.map(|i| i.mllm = Some(config))
+    }
+
+    /// Sets the avatar. Fails if the TTS is set to another sample rate than it needs.
+    pub fn with_avatar(&self, avatar: impl AvatarConfig) -> Result<Agent> {
+        let required = avatar.required_sample_rate();
+        if let Some((_, Some(rate))) = &self.inner.tts {
+            if *rate != required {
+                return Err(avatar_mismatch(required, *rate));
+            }
+        }
+        let config = avatar.to_config();
+        Ok(self.map(|i| i.avatar = Some((config, required))))
+    }
+
+    /// Default session name. Empty clears it.
+    #[must_use]
+    pub fn with_name(&self, name: impl Into<String>) -> Agent {
+        let v = non_empty(name);
+        self.map(|i| i.name = v)
+    }
+
+    /// System prompt: replaces the LLM's `system_messages` with one system message. Empty
+    /// clears it, so the LLM's own `system_messages` are sent.
+    #[must_use]
+    pub fn with_instructions(&self, instructions: impl Into<String>) -> Agent {
+        let v = non_empty(instructions);
+        self.map(|i| i.instructions = v)
+    }
+
+    /// Greeting (`llm.greeting_message`); wins over the LLM's. Empty clears it.
+    #[must_use]
+    pub fn with_greeting(&self, greeting: impl Into<String>) -> Agent {
+        let v = non_empty(greeting);
+        self.map(|i| i.greeting = v)
+    }
+
+    /// Said when the LLM fails (`llm.failure_message`); wins over the LLM's. Empty clears it.
+    #[must_use]
+    pub fn with_failure_message(&self, message: impl Into<String>) -> Agent {
+        let v = non_empty(message);
+        self.map(|i| i.failure_message = v)
+    }
+
+    with!(/// History messages kept (`llm.max_history`); wins over the LLM's.
+        with_max_history, max_history: u32);
+    with!(/// Turn detection.
+        with_turn_detection, turn_detection: TurnDetection);
+    with!(/// Selective attention locking.
+        with_sal, sal: Sal);
+    with!(/// Feature switches; `enable_mllm` selects MLLM mode.
+        with_advanced_features, advanced_features: AdvancedFeatures);
+    with!(/// Session parameters.
+        with_parameters, parameters: Parameters);
+    with!(/// Server regions.
+        with_geofence, geofence: Geofence);
+    with!(/// Media encryption.
+        with_rtc, rtc: RtcEncryption);
+    with!(/// Filler words.
+        with_filler_words, filler_words: FillerWords);
+    with!(/// Labels echoed in callbacks.
+        with_labels, labels: BTreeMap<String, String>);
+
+    /// Default session name.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+    /// System prompt.
+    pub fn instructions(&self) -> Option<&str> {
+        self.inner.instructions.as_deref()
+    }
+    /// The LLM's configuration, as it will be sent before the agent-level merge.
+    pub fn llm(&self) -> Option<&Config> {
+        self.inner.llm.as_ref()
+    }
+    /// The TTS configuration.
+    pub fn tts(&self) -> Option<&Config> {
+        self.inner.tts.as_ref().map(|t| &t.0)
+    }
+    /// The TTS sample rate, when known.
+    pub fn tts_sample_rate(&self) -> Option<u32> {
+        self.inner.tts.as_ref().and_then(|t| t.1)
+    }
+    /// The avatar configuration.
+    pub fn avatar(&self) -> Option<&Config> {
+        self.inner.avatar.as_ref().map(|a| &a.0)
+    }
+    /// True when `advanced_features.enable_mllm` is set.
+    pub fn is_mllm(&self) -> bool {
+        self.inner
+            .advanced_features
+            .as_ref()
+            .is_some_and(|f| f.enable_mllm == Some(true))
+    }
+
+    /// Checks what `start` checks before anything is sent: avatar vs TTS sample rate.
+    pub fn check(&self) -> Result<()> {
+        if let (Some((_, required)), Some((_, Some(rate)))) = (&self.inner.avatar, &self.inner.tts)
+        {
+            if required != rate {
+                return Err(avatar_mismatch(*required, *rate));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `properties` of a join request for this agent in `channel` as `agent_uid`.
+    ///
+    /// Cascade mode needs a TTS and an LLM; MLLM mode needs an MLLM and refuses a configured
+    /// LLM, TTS, STT or prompt instead of dropping it silently (W22).
+    pub fn to_properties(
+        &self,
+        channel: &str,
+        agent_uid: &str,
+        remote_uids: &[impl AsRef<str>],
+        token: &TokenSource,
+    ) -> Result<StartProperties> {
+        self.check()?;
+        let i = &*self.inner;
+        let token = match token {
+            TokenSource::Given(t) => t.clone(),
+            TokenSource::Sign {
+                builder,
+                expires_in,
+            } => {
+                let secs = token::expires_in(*expires_in)?;
+                // "0" asks the service for a random uid: a token for any uid fits it (W18).
+                let account = if agent_uid == "0" { "" } else { agent_uid };
+                builder.convo_ai(channel, account).expire(secs).build()?
+            }
+        };
+        let mut p = StartProperties {
+            channel: channel.to_owned(),
+            token,
+            agent_rtc_uid: agent_uid.to_owned(),
+            remote_rtc_uids: remote_uids.iter().map(|u| u.as_ref().to_owned()).collect(),
+            turn_detection: i.turn_detection.clone(),
+            sal: i.sal.clone(),
+            avatar: i.avatar.as_ref().map(|a| a.0.clone()),
+            advanced_features: i.advanced_features.clone(),
+            parameters: i.parameters.clone(),
+            geofence: i.geofence.clone(),
+            labels: i.labels.clone(),
+            rtc: i.rtc.clone(),
+            filler_words: i.filler_words.clone(),
+            ..Default::default()
+        };
+        if self.is_mllm() {
+            let dropped = [
+                ("llm", i.llm.is_some()),
+                ("tts", i.tts.is_some()),
+                ("stt", i.stt.is_some()),
+                ("instructions", i.instructions.is_some()),
+                ("greeting", i.greeting.is_some()),
+                ("failure_message", i.failure_message.is_some()),
+                ("max_history", i.max_history.is_some()),
+            ];
+            if let Some((field, _)) = dropped.iter().find(|(_, set)| *set) {
+                return Err(Error::invalid(
+                    *field,
+                    "is not used in MLLM mode (advanced_features.enable_mllm); remove it or turn MLLM mode off",
+                ));
+            }
+            p.mllm = Some(
+                i.mllm
+                    .clone()
+                    .ok_or_else(|| Error::invalid("mllm", "MLLM mode needs with_mllm(…)"))?,
+            );
+            return Ok(p);
+        }
+        let tts = i
+            .tts
+            .as_ref()
+            .ok_or_else(|| Error::invalid("tts", "a TTS is required: call with_tts(…)"))?;
+        let mut llm = i
+            .llm
+            .clone()
+            .ok_or_else(|| Error::invalid("llm", "an LLM is required: call with_llm(…)"))?;
+        if let Some(text) = &i.instructions {
+            llm.insert(
+                "system_messages".into(),
+                json!([{"role": "system", "content": text}]),
+            );
+        }
+        if let Some(g) = &i.greeting {
+            llm.insert("greeting_message".into(), Value::String(g.clone()));
+        }
+        if let Some(f) = &i.failure_message {
+            llm.insert("failure_message".into(), Value::String(f.clone()));
+        }
+        if let Some(n) = i.max_history {
+            llm.insert("max_history".into(), n.into());
+        }
+        p.llm = Some(llm);
+        p.tts = Some(tts.0.clone());
+        p.asr = i.stt.clone();
+        p.mllm = i.mllm.clone();
+        Ok(p)
+    }
+}
