@@ -36,6 +36,8 @@ pub struct AsyncAgentClient {
 
 pub(crate) struct Inner {
     pub app_id: String,
+    /// Signs body tokens for sessions, whatever the auth mode.
+    pub signer: TokenBuilder,
     pub area: Area,
     pub transport: Transport,
 }
@@ -298,6 +300,7 @@ impl ClientBuilder {
             )?),
             (None, None) => Auth::App(TokenBuilder::new(&app_id, &certificate)?),
         };
+        let signer = TokenBuilder::new(&app_id, &certificate)?;
         let endpoints = if self.base_urls.is_empty() {
             let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
             Endpoints::Area(Pool::new(self.area, resolver))
@@ -339,6 +342,7 @@ impl ClientBuilder {
         Ok(AsyncAgentClient {
             inner: Arc::new(Inner {
                 app_id,
+                signer,
                 area: self.area,
                 transport: Transport {
                     http,

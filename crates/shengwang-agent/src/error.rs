@@ -26,6 +26,20 @@ pub enum Error {
     /// An AccessToken2 could not be parsed or did not verify.
     #[error("invalid token: {0}")]
     Token(#[from] TokenError),
+    /// The session's state does not allow the operation; nothing was sent.
+    #[error("cannot {operation} while the session is {state}")]
+    State {
+        /// What was asked.
+        operation: crate::agentkit::Operation,
+        /// The state it was asked in.
+        state: crate::agentkit::SessionState,
+    },
+    /// The operation needs an agent id and the session has none for its current run.
+    #[error("cannot {operation}: the session has no agent id (start it first)")]
+    NoAgentId {
+        /// What was asked.
+        operation: crate::agentkit::Operation,
+    },
     /// The service answered with a non-2xx status.
     #[error("{}", api_line(*status, reason, detail, request_id.as_deref()))]
     Api {

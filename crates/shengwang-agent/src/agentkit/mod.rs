@@ -1,10 +1,12 @@
 //! The high-level agent layer: the `Agent` builder, sessions and their events.
 
 mod agent;
+mod events;
+mod session;
 
-// The sessions that drive the state machine come next; its rules are tested already.
-#[allow(dead_code)]
 mod state;
 
 pub use agent::{Agent, TokenSource};
+pub use events::{EventKind, HandlerId, SessionEvent};
+pub use session::{AsyncAgentSession, SessionBuilder};
 pub use state::{Operation, SessionState};
