@@ -7,6 +7,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+mod session;
+
+pub use session::{AgentSession, BlockingSessionBuilder};
+
 use crate::api;
 use crate::transport::Response;
 use crate::types::agents::*;
@@ -128,7 +132,7 @@ impl AgentClient {
         AgentClientBuilder(ClientBuilder::from_env()?).build()
     }
 
-    fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         outside_runtime()?;
         match &self.runtime.0 {
             Some(rt) => rt.block_on(fut),

@@ -1,0 +1,170 @@
+//! Blocking `AgentSession`: the async session driven on the blocking client's runtime.
+
+use std::time::Duration;
+
+use super::AgentClient;
+use crate::agentkit::{
+    Agent, AsyncAgentSession, EventKind, HandlerId, SessionBuilder, SessionEvent, SessionState,
+};
+use crate::transport::Response;
+use crate::types::agents::*;
+use crate::Result;
+
+/// Configures a blocking session; from [`Agent::create_blocking_session`].
+#[derive(Debug)]
+#[must_use]
+pub struct BlockingSessionBuilder {
+    client: AgentClient,
+    inner: SessionBuilder,
+}
+
+impl Agent {
+    /// A blocking session of this agent; see [`Agent::create_session`].
+    pub fn create_blocking_session(
+        &self,
+        client: &AgentClient,
+        channel: impl Into<String>,
+        agent_uid: impl Into<String>,
+        remote_uids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> BlockingSessionBuilder {
+        BlockingSessionBuilder {
+            client: client.clone(),
+            inner: self.create_session(client.as_async(), channel, agent_uid, remote_uids),
+        }
+    }
+}
+
+impl BlockingSessionBuilder {
+    fn map(self, f: impl FnOnce(SessionBuilder) -> SessionBuilder) -> Self {
+        BlockingSessionBuilder {
+            client: self.client,
+            inner: f(self.inner),
+        }
+    }
+    /// See [`SessionBuilder::name`].
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.map(|b| b.name(name))
+    }
+    /// See [`SessionBuilder::token`].
+    pub fn token(self, token: impl Into<String>) -> Self {
+        self.map(|b| b.token(token))
+    }
+    /// See [`SessionBuilder::idle_timeout`].
+    pub fn idle_timeout(self, secs: u32) -> Self {
+        self.map(|b| b.idle_timeout(secs))
+    }
+    /// See [`SessionBuilder::enable_string_uid`].
+    pub fn enable_string_uid(self, on: bool) -> Self {
+        self.map(|b| b.enable_string_uid(on))
+    }
+    /// See [`SessionBuilder::expires_in`].
+    pub fn expires_in(self, lifetime: Duration) -> Self {
+        self.map(|b| b.expires_in(lifetime))
+    }
+    /// The session, idle.
+    pub fn build(self) -> AgentSession {
+        AgentSession {
+            client: self.client,
+            inner: self.inner.build(),
+        }
+    }
+    /// See [`SessionBuilder::resume`].
+    pub fn resume(self, agent_id: impl Into<String>) -> AgentSession {
+        AgentSession {
+            client: self.client,
+            inner: self.inner.resume(agent_id),
+        }
+    }
+}
+
+/// The blocking twin of [`AsyncAgentSession`]: same methods, same rules.
+#[derive(Debug, Clone)]
+pub struct AgentSession {
+    client: AgentClient,
+    inner: AsyncAgentSession,
+}
+
+impl AgentSession {
+    /// See [`AsyncAgentSession::id`].
+    pub fn id(&self) -> Option<String> {
+        self.inner.id()
+    }
+    /// See [`AsyncAgentSession::status`].
+    pub fn status(&self) -> SessionState {
+        self.inner.status()
+    }
+    /// See [`AsyncAgentSession::agent`].
+    pub fn agent(&self) -> &Agent {
+        self.inner.agent()
+    }
+    /// See [`AsyncAgentSession::name`].
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+    /// See [`AsyncAgentSession::app_id`].
+    pub fn app_id(&self) -> &str {
+        self.inner.app_id()
+    }
+    /// The async session underneath.
+    pub fn as_async(&self) -> &AsyncAgentSession {
+        &self.inner
+    }
+    /// Registers a plain function as a handler; see [`AsyncAgentSession::on`].
+    pub fn on(
+        &self,
+        kind: EventKind,
+        handler: impl Fn(SessionEvent) + Send + Sync + 'static,
+    ) -> HandlerId {
+        let handler = std::sync::Arc::new(handler);
+        self.inner.on(kind, move |e| {
+            let h = handler.clone();
+            async move { h(e) }
+        })
+    }
+    /// See [`AsyncAgentSession::off`].
+    pub fn off(&self, id: HandlerId) -> bool {
+        self.inner.off(id)
+    }
+    /// See [`AsyncAgentSession::start`].
+    pub fn start(&self) -> Result<String> {
+        self.client.block_on(self.inner.start())
+    }
+    /// See [`AsyncAgentSession::stop`].
+    pub fn stop(&self) -> Result<()> {
+        self.client.block_on(self.inner.stop())
+    }
+    /// See [`AsyncAgentSession::say`].
+    pub fn say(
+        &self,
+        text: impl Into<String>,
+        priority: Option<Priority>,
+        interruptable: Option<bool>,
+    ) -> Result<()> {
+        self.client
+            .block_on(self.inner.say(text, priority, interruptable))
+    }
+    /// See [`AsyncAgentSession::interrupt`].
+    pub fn interrupt(&self) -> Result<()> {
+        self.client.block_on(self.inner.interrupt())
+    }
+    /// See [`AsyncAgentSession::update`].
+    pub fn update(&self, properties: UpdateAgentRequest) -> Result<()> {
+        self.client.block_on(self.inner.update(properties))
+    }
+    /// See [`AsyncAgentSession::think`].
+    pub fn think(&self, request: ThinkRequest) -> Result<()> {
+        self.client.block_on(self.inner.think(request))
+    }
+    /// See [`AsyncAgentSession::renew_token`].
+    pub fn renew_token(&self, expires_in: Duration) -> Result<()> {
+        self.client.block_on(self.inner.renew_token(expires_in))
+    }
+    /// See [`AsyncAgentSession::history`].
+    pub fn history(&self) -> Result<Response<AgentHistory>> {
+        self.client.block_on(self.inner.history())
+    }
+    /// See [`AsyncAgentSession::info`].
+    pub fn info(&self) -> Result<Response<AgentInfo>> {
+        self.client.block_on(self.inner.info())
+    }
+}

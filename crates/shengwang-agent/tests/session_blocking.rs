@@ -1,0 +1,68 @@
+//! The blocking `AgentSession`: same behaviour as the async one, from plain threads.
+
+use std::sync::{Arc, Mutex};
+
+use convoai_emulator::{AgentStatus as EmuStatus, Emulator, Fault, FaultRule};
+use shengwang_agent::agentkit::{Agent, EventKind, SessionEvent, SessionState};
+use shengwang_agent::blocking::AgentClient;
+use shengwang_agent::types::agents::ThinkRequest;
+use shengwang_agent::vendors::{CosyVoiceTts, Llm, XfyunStt};
+use shengwang_agent::RetryPolicy;
+
+fn agent() -> Agent {
+    Agent::new()
+        .with_llm(Llm::deepseek("https://llm.example/v1"))
+        .unwrap()
+        .with_tts(CosyVoiceTts::new("k", "cosyvoice-v1", "longxiaochun"))
+        .unwrap()
+        .with_stt(XfyunStt::new("k", "app", "s"))
+}
+
+#[test]
+fn a_blocking_session_lifecycle_with_events() {
+    let emu = Emulator::builder().start().unwrap();
+    let client = AgentClient::builder()
+        .app_id(emu.app_id())
+        .app_certificate(emu.app_certificate())
+        .base_url(emu.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let s = agent()
+        .create_blocking_session(&client, "room", "7", ["8"])
+        .build();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    s.on(EventKind::StateChanged, move |e| {
+        if let SessionEvent::StateChanged { to, .. } = e {
+            log.lock().unwrap().push(to);
+        }
+    });
+    assert!(matches!(
+        s.say("x", None, None),
+        Err(shengwang_agent::Error::State { .. })
+    ));
+    let id = s.start().unwrap();
+    s.say("hello", None, None).unwrap();
+    s.interrupt().unwrap();
+    s.think(ThinkRequest::new("t")).unwrap();
+    assert_eq!(s.history().unwrap().contents.len(), 2);
+    assert_eq!(s.info().unwrap().agent_id, id);
+
+    emu.push_fault(FaultRule::new(Fault::status(503)).path_contains("/leave"));
+    assert!(s.stop().is_err());
+    assert_eq!(s.status(), SessionState::Error);
+    s.stop().unwrap();
+    assert_eq!(emu.agents()[0].status, EmuStatus::Stopped);
+    use SessionState::*;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [Starting, Running, Stopping, Error, Stopping, Stopped]
+    );
+
+    let resumed = agent()
+        .create_blocking_session(&client, "room", "7", ["8"])
+        .resume(s.start().unwrap());
+    resumed.stop().unwrap();
+    assert_eq!(s.id(), resumed.id());
+}
