@@ -462,23 +462,22 @@ impl AsyncAgentSession {
     /// Gives the running agent a fresh channel token valid for `expires_in` (W11).
     pub async fn renew_token(&self, expires_in: Duration) -> Result<()> {
         let b = &self.inner.b;
-        let secs = crate::token::expires_in(expires_in)?;
         // Same identity rule as the start token ("0": any uid, W18).
         let account = if b.agent_uid == "0" {
             ""
         } else {
             b.agent_uid.as_str()
         };
-        let fresh = b
-            .client
-            .inner
-            .signer
-            .convo_ai(&b.channel, account)
-            .expire(secs)
-            .build()?;
-        self.update(UpdateAgentRequest {
-            token: Some(fresh),
-            ..Default::default()
+        let token = b.client.inner.signer.convo_ai(&b.channel, account);
+        self.send(Operation::RenewToken, |a, id| async move {
+            let fresh = token
+                .expire(crate::token::expires_in(expires_in)?)
+                .build()?;
+            let request = UpdateAgentRequest {
+                token: Some(fresh),
+                ..Default::default()
+            };
+            a.update(&id, &request).await.map(|_| ())
         })
         .await
     }
