@@ -42,7 +42,6 @@ async fn call(s: &AsyncAgentSession, op: Operation) -> shengwang_agent::Result<(
         Operation::RenewToken => s.renew_token(Duration::from_secs(600)).await,
         Operation::History => s.history().await.map(|_| ()),
         Operation::Info => s.info().await.map(|_| ()),
-        _ => unreachable!(),
     }
 }
 
