@@ -191,6 +191,26 @@ impl Drop for InFlight<'_> {
 ///
 /// Operations follow one state table ([`SessionState`]); refused ones send nothing and
 /// return [`Error::State`] or [`Error::NoAgentId`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use shengwang_agent::agentkit::{Agent, SessionState};
+/// use shengwang_agent::vendors::{Llm, StepFunTts};
+/// # let emu = convoai_emulator::Emulator::builder().spawn().await?;
+/// # let client = shengwang_agent::AsyncAgentClient::builder()
+/// #     .app_id(emu.app_id()).app_certificate(emu.app_certificate())
+/// #     .base_url(emu.base_url()).build()?;
+/// let agent = Agent::new()
+///     .with_llm(Llm::custom("https://llm.example/v1"))?
+///     .with_tts(StepFunTts::new("key", "step-tts-mini", "voice"))?;
+/// let session = agent.create_session(&client, "room-42", "1001", ["2002"]).build();
+/// session.start().await?;
+/// session.say("Hello!", None, None).await?;
+/// session.stop().await?;
+/// assert_eq!(session.status(), SessionState::Stopped);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct AsyncAgentSession {
     inner: Arc<Inner>,
