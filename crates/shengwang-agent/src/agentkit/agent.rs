@@ -103,6 +103,11 @@ impl Agent {
         Self::default()
     }
 
+    /// The same as [`Agent::new`]: every `with_*` returns the next value of the builder.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+
     fn map(&self, f: impl FnOnce(&mut Inner)) -> Agent {
         let mut inner = (*self.inner).clone();
         f(&mut inner);

@@ -74,20 +74,13 @@ pub struct HandlerId(u64);
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 type Handler = Arc<dyn Fn(SessionEvent) -> BoxFuture + Send + Sync>;
 
+/// Handlers and subscribers of one session. The broadcast channel (a few KiB) is created on
+/// the first `subscribe`, so sessions nobody subscribes to stay small.
+#[derive(Default)]
 pub(crate) struct Events {
     handlers: Mutex<Vec<(HandlerId, EventKind, Handler)>>,
     next: AtomicU64,
-    channel: broadcast::Sender<SessionEvent>,
-}
-
-impl Default for Events {
-    fn default() -> Self {
-        Events {
-            handlers: Mutex::new(Vec::new()),
-            next: AtomicU64::new(1),
-            channel: broadcast::channel(64).0,
-        }
-    }
+    channel: Mutex<Option<broadcast::Sender<SessionEvent>>>,
 }
 
 impl Events {
@@ -96,7 +89,7 @@ impl Events {
         F: Fn(SessionEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = HandlerId(self.next.fetch_add(1, Ordering::Relaxed));
+        let id = HandlerId(self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let boxed: Handler = Arc::new(move |e| Box::pin(handler(e)));
         self.lock().push((id, kind, boxed));
         id
@@ -116,7 +109,9 @@ impl Events {
     /// Runs the matching handlers in registration order, awaiting each; a handler that panics
     /// is logged and the others still run.
     pub async fn emit(&self, event: SessionEvent) {
-        let _ = self.channel.send(event.clone());
+        if let Some(tx) = &*self.channel.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = tx.send(event.clone());
+        }
         let matching: Vec<Handler> = self
             .lock()
             .iter()
@@ -132,7 +127,12 @@ impl Events {
     }
 
     pub fn subscribe(&self) -> futures::stream::BoxStream<'static, SessionEvent> {
-        let rx = self.channel.subscribe();
+        let rx = self
+            .channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| broadcast::channel(64).0)
+            .subscribe();
         Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             loop {
                 match rx.recv().await {
