@@ -1,0 +1,254 @@
+//! Benchmark driver for `bench/run.sh` (prints one JSON object per run).
+//!
+//! - `bench lifecycle sdk|raw SESSIONS CONCURRENCY`: full sessions (start → say → history →
+//!   stop) in app-credentials mode (a fresh token per request), through the SDK or through a
+//!   bare reqwest loop sending the same requests (the ceiling).
+//! - `bench memory SESSIONS`: bytes held per live started `AsyncAgentSession`.
+//! - `bench cold`: one start and stop, for process-start-to-first-start timing.
+//!
+//! Reads `EMU_BASE` (base URL), `EMU_APP_ID` and `EMU_APP_CERTIFICATE`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+use shengwang_agent::agentkit::Agent;
+use shengwang_agent::token::TokenBuilder;
+use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
+use shengwang_agent::AsyncAgentClient;
+
+/// Counts live heap bytes, so memory per session is exact rather than RSS noise.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn env(k: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"))
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4)
+        .unwrap_or(0)
+}
+
+fn client() -> AsyncAgentClient {
+    AsyncAgentClient::builder()
+        .app_id(env("EMU_APP_ID"))
+        .app_certificate(env("EMU_APP_CERTIFICATE"))
+        .base_url(env("EMU_BASE"))
+        .build()
+        .expect("client")
+}
+
+fn agent() -> Agent {
+    Agent::new()
+        .with_instructions("You are helpful.")
+        .with_llm(
+            Llm::aliyun("https://llm.example/v1/chat/completions")
+                .api_key("sk")
+                .model("qwen-max"),
+        )
+        .expect("llm")
+        .with_tts(MiniMaxTts::new(
+            "mm-key",
+            "speech-02-turbo",
+            "female-shaonv",
+        ))
+        .expect("tts")
+        .with_stt(FengmingStt::new())
+}
+
+async fn sdk_session(client: &AsyncAgentClient, agent: &Agent, i: usize) -> bool {
+    let s = agent
+        .create_session(client, format!("bench-{i}"), "1001", ["2002"])
+        .build();
+    s.start().await.is_ok()
+        && s.say("hello", None, None).await.is_ok()
+        && s.history().await.is_ok()
+        && s.stop().await.is_ok()
+}
+
+async fn raw_session(
+    http: &reqwest::Client,
+    tokens: &TokenBuilder,
+    base: &str,
+    app_id: &str,
+    i: usize,
+) -> bool {
+    let channel = format!("bench-{i}");
+    let auth = || {
+        format!(
+            "agora token={}",
+            tokens
+                .convo_ai(&channel, "1001")
+                .build()
+                .unwrap_or_default()
+        )
+    };
+    let body = json!({"name": format!("raw-{i}-{}", std::process::id()), "properties": {
+        "channel": channel, "token": tokens.convo_ai(&channel, "1001").build().unwrap_or_default(),
+        "agent_rtc_uid": "1001", "remote_rtc_uids": ["2002"],
+        "llm": {"url": "https://llm.example/v1/chat/completions", "api_key": "sk",
+                "system_messages": [{"role": "system", "content": "You are helpful."}], "params": {"model": "qwen-max"}, "vendor": "aliyun"},
+        "tts": {"vendor": "minimax", "params": {"key": "mm-key", "model": "speech-02-turbo", "voice_setting": {"voice_id": "female-shaonv"}, "url": "wss://api.minimax.chat/ws/v1/t2a_v2"}},
+        "asr": {"vendor": "fengming", "language": "zh-CN", "params": {}}}});
+    let Ok(r) = http
+        .post(format!("{base}/v2/projects/{app_id}/join"))
+        .header("authorization", auth())
+        .json(&body)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let Ok(v) = r.json::<serde_json::Value>().await else {
+        return false;
+    };
+    let Some(id) = v["agent_id"].as_str() else {
+        return false;
+    };
+    let agent = format!("{base}/v2/projects/{app_id}/agents/{id}");
+    let speak = http
+        .post(format!("{agent}/speak"))
+        .header("authorization", auth())
+        .json(&json!({"text": "hello"}))
+        .send()
+        .await;
+    let history = http
+        .get(format!("{agent}/history"))
+        .header("authorization", auth())
+        .send()
+        .await;
+    let leave = http
+        .post(format!("{agent}/leave"))
+        .header("authorization", auth())
+        .send()
+        .await;
+    let ok = |r: Result<reqwest::Response, reqwest::Error>| {
+        r.map(|r| r.status().is_success()).unwrap_or(false)
+    };
+    let (a, b, c) = (ok(speak), ok(history), ok(leave));
+    a && b && c
+}
+
+async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Value {
+    let client = client();
+    let agent = agent();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("http");
+    let tokens = TokenBuilder::new(env("EMU_APP_ID"), env("EMU_APP_CERTIFICATE")).expect("tokens");
+    let (base, app_id) = (env("EMU_BASE"), env("EMU_APP_ID"));
+    let started = Instant::now();
+    let results: Vec<(bool, Duration)> = stream::iter(0..n)
+        .map(|i| {
+            let (client, agent, http, tokens, base, app_id) =
+                (&client, &agent, &http, &tokens, &base, &app_id);
+            async move {
+                let t = Instant::now();
+                let ok = if mode == "raw" {
+                    raw_session(http, tokens, base, app_id, i).await
+                } else {
+                    sdk_session(client, agent, i).await
+                };
+                (ok, t.elapsed())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut lat: Vec<f64> = results.iter().map(|r| r.1.as_secs_f64() * 1000.0).collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    json!({"mode": mode, "sessions": n, "concurrency": concurrency,
+           "errors": results.iter().filter(|r| !r.0).count(),
+           "sessions_per_s": n as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99)})
+}
+
+async fn memory(n: usize) -> serde_json::Value {
+    let client = client();
+    let agent = agent();
+    // Warm up the pool and the per-thread deflate state so they do not count as sessions.
+    let warm = agent.create_session(&client, "warm", "1", ["2"]).build();
+    warm.start().await.expect("warm-up start");
+    warm.stop().await.expect("warm-up stop");
+    let (live0, rss0) = (LIVE.load(Ordering::Relaxed), rss_kib());
+    let sessions: Vec<_> = (0..n)
+        .map(|i| {
+            agent
+                .create_session(&client, format!("mem-{i}"), "1001", ["2002"])
+                .build()
+        })
+        .collect();
+    let results: Vec<bool> = stream::iter(sessions.iter())
+        .map(|s| async move { s.start().await.is_ok() })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let (live1, rss1) = (LIVE.load(Ordering::Relaxed), rss_kib());
+    let started = results.iter().filter(|ok| **ok).count();
+    let out = json!({"sessions": n, "started": started,
+        "heap_bytes_per_session": (live1 - live0) as f64 / n as f64,
+        "rss_kib_before": rss0, "rss_kib_after": rss1,
+        "rss_bytes_per_session": (rss1.saturating_sub(rss0) * 1024) as f64 / n as f64});
+    let arc = Arc::new(sessions);
+    drop(arc);
+    out
+}
+
+async fn cold() -> serde_json::Value {
+    let s = agent()
+        .create_session(&client(), "cold", "1001", ["2002"])
+        .build();
+    let id = s.start().await.expect("start");
+    s.stop().await.expect("stop");
+    json!({"agent_id": id})
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+    let out = match args.first().map(String::as_str) {
+        Some("lifecycle") => {
+            lifecycle(
+                args.get(1).map(String::as_str).unwrap_or("sdk"),
+                arg(2, 1000),
+                arg(3, 64),
+            )
+            .await
+        }
+        Some("memory") => memory(arg(1, 10_000)).await,
+        Some("cold") => cold().await,
+        _ => {
+            eprintln!("usage: bench lifecycle sdk|raw N CONCURRENCY | memory N | cold");
+            std::process::exit(2);
+        }
+    };
+    println!("{out}");
+}
