@@ -69,8 +69,7 @@ async fn dead_slow_and_healthy_regions_settle_on_the_healthy_one() {
         10,
         "every session ran on the healthy endpoint"
     );
-    // One timeout on the slow endpoint at most (its join may have landed there, then been
-    // found again by name... it cannot: each endpoint is its own service here).
+    // One connection refusal and one timeout, then straight to the healthy endpoint.
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
