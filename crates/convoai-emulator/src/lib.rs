@@ -288,6 +288,13 @@ impl EmulatorBuilder {
         }))
     }
 
+    /// The emulator's routes as an axum `Router`, without a listener: for driving it through
+    /// `tower::ServiceExt::oneshot` in tests and fuzzers. Faults and latency apply only when
+    /// serving; the admin API is loopback-only, so it needs a `ConnectInfo` on the request.
+    pub fn router(self) -> Result<axum::Router, EmulatorError> {
+        Ok(api::router(self.shared()?))
+    }
+
     /// Starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;

@@ -1,20 +1,13 @@
 //! Endpoints that fail: one dead, one slow, one healthy; and a service that restarts and
 //! forgets everything. Sessions complete or fail clearly, within the timeouts.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use convoai_emulator::{Clock, Emulator};
-use shengwang_agent::agentkit::{Agent, SessionState};
-use shengwang_agent::vendors::{Llm, StepFunTts};
+use shengwang_agent::agentkit::SessionState;
 use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy};
-
-fn agent() -> Agent {
-    Agent::new()
-        .with_llm(Llm::custom("https://llm.example/v1"))
-        .unwrap()
-        .with_tts(StepFunTts::new("k", "m", "v"))
-        .unwrap()
-}
 
 fn fast() -> RetryPolicy {
     RetryPolicy::standard()
@@ -51,7 +44,7 @@ async fn dead_slow_and_healthy_regions_settle_on_the_healthy_one() {
         .unwrap();
     let started = Instant::now();
     for i in 0..10 {
-        let s = agent()
+        let s = support::minimal_agent()
             .create_session(&client, format!("fo-{i}"), "1", ["2"])
             .build();
         s.start().await.unwrap();
@@ -96,7 +89,7 @@ async fn a_restarted_service_gives_clear_errors_and_no_hangs() {
         .unwrap();
     let sessions: Vec<_> = (0..5)
         .map(|i| {
-            agent()
+            support::minimal_agent()
                 .create_session(&client, format!("r-{i}"), "1", ["2"])
                 .build()
         })

@@ -1,22 +1,14 @@
 //! What the client does with responses it cannot use: each is a typed error, never a panic.
 
+mod support;
+
 use convoai_emulator::{Emulator, Fault, FaultRule};
 use shengwang_agent::{AsyncAgentClient, Error, ErrorReason, RetryPolicy};
-
-async fn client_for(emu: &convoai_emulator::EmulatorHandle) -> AsyncAgentClient {
-    AsyncAgentClient::builder()
-        .app_id(emu.app_id())
-        .app_certificate(emu.app_certificate())
-        .base_url(emu.base_url())
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn bad_2xx_bodies_are_decode_errors_with_the_status() {
     let emu = Emulator::builder().spawn().await.unwrap();
-    let client = client_for(&emu).await;
+    let client = support::client(&emu, RetryPolicy::none());
     let huge = format!("{{\"agent_id\": \"{}\"}}", "x".repeat(9 * 1024 * 1024));
     let cases: Vec<(u16, String, &str)> = vec![
         (200, "<html>ok</html>".into(), "expected value"),
@@ -55,7 +47,7 @@ async fn bad_2xx_bodies_are_decode_errors_with_the_status() {
 #[tokio::test]
 async fn error_bodies_of_any_shape_become_api_errors() {
     let emu = Emulator::builder().spawn().await.unwrap();
-    let client = client_for(&emu).await;
+    let client = support::client(&emu, RetryPolicy::none());
     let cases = [
         (503, "<html>bad gateway</html>", ErrorReason::Unknown, None),
         (

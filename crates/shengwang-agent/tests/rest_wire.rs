@@ -1,36 +1,12 @@
 //! What goes over the wire: headers, bodies, the golden start request, and no secret in logs,
 //! errors or `Debug` output.
 
-use convoai_emulator::{Emulator, EmulatorHandle};
+mod support;
+
+use convoai_emulator::Emulator;
 use serde_json::{json, Value};
-use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::*;
 use shengwang_agent::AsyncAgentClient;
-
-fn start_request(emu: &EmulatorHandle, name: &str, llm_key: &str) -> StartAgentRequest {
-    let token = TokenBuilder::new(emu.app_id(), emu.app_certificate())
-        .unwrap()
-        .convo_ai("wire", "1001")
-        .build()
-        .unwrap();
-    let obj = |v: Value| v.as_object().unwrap().clone();
-    StartAgentRequest {
-        name: name.into(),
-        properties: StartProperties {
-            channel: "wire".into(),
-            token,
-            agent_rtc_uid: "1001".into(),
-            remote_rtc_uids: vec!["2002".into()],
-            llm: Some(obj(
-                json!({"url": "https://llm.example/v1", "api_key": llm_key}),
-            )),
-            tts: Some(obj(
-                json!({"vendor": "cosyvoice", "params": {"api_key": llm_key, "model": "m", "voice": "v"}}),
-            )),
-            ..Default::default()
-        },
-    }
-}
 
 #[tokio::test]
 async fn headers_bodies_and_auth_on_the_wire() {
@@ -44,7 +20,7 @@ async fn headers_bodies_and_auth_on_the_wire() {
         .unwrap();
     let agents = client.agents();
     let id = agents
-        .start(&start_request(&emu, "w", "k"))
+        .start(&support::start_request(&emu, "w", "k"))
         .await
         .unwrap()
         .agent_id

@@ -1,39 +1,15 @@
 //! No secret reaches logs (tracing at TRACE), errors or `Debug` output. Alone in its test
 //! binary: a thread-scoped tracing subscriber races with tests on other threads otherwise.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use convoai_emulator::{Emulator, EmulatorHandle};
-use serde_json::{json, Value};
-use shengwang_agent::token::TokenBuilder;
+use convoai_emulator::Emulator;
+use serde_json::json;
 use shengwang_agent::types::agents::*;
 use shengwang_agent::AsyncAgentClient;
-
-fn start_request(emu: &EmulatorHandle, name: &str, llm_key: &str) -> StartAgentRequest {
-    let token = TokenBuilder::new(emu.app_id(), emu.app_certificate())
-        .unwrap()
-        .convo_ai("wire", "1001")
-        .build()
-        .unwrap();
-    let obj = |v: Value| v.as_object().unwrap().clone();
-    StartAgentRequest {
-        name: name.into(),
-        properties: StartProperties {
-            channel: "wire".into(),
-            token,
-            agent_rtc_uid: "1001".into(),
-            remote_rtc_uids: vec!["2002".into()],
-            llm: Some(obj(
-                json!({"url": "https://llm.example/v1", "api_key": llm_key}),
-            )),
-            tts: Some(obj(
-                json!({"vendor": "cosyvoice", "params": {"api_key": llm_key, "model": "m", "voice": "v"}}),
-            )),
-            ..Default::default()
-        },
-    }
-}
 
 /// Collects everything tracing writes.
 #[derive(Clone, Default)]
@@ -98,7 +74,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     let mut shown = String::new();
     for (i, c) in clients.iter().enumerate() {
         shown.push_str(&format!("{c:?}\n"));
-        let req = start_request(&emu, &format!("secret-{i}"), VENDOR_KEY);
+        let req = support::start_request(&emu, &format!("secret-{i}"), VENDOR_KEY);
         let body_token = req.properties.token.clone();
         match c.agents().start(&req).await {
             Ok(created) => {

@@ -1,31 +1,14 @@
 //! Every (state × operation) pair against the emulator, async and blocking: allowed ones
 //! reach the service, refused ones send nothing and say why.
 
+mod support;
+
 use std::time::Duration;
 
 use convoai_emulator::{Emulator, EmulatorHandle, Fault, FaultRule};
-use shengwang_agent::agentkit::{Agent, AsyncAgentSession, Operation, SessionState};
+use shengwang_agent::agentkit::{AsyncAgentSession, Operation, SessionState};
 use shengwang_agent::types::agents::{ThinkRequest, UpdateAgentRequest};
-use shengwang_agent::vendors::{Llm, StepFunTts};
 use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy};
-
-fn agent() -> Agent {
-    Agent::new()
-        .with_llm(Llm::custom("https://llm.example/v1"))
-        .unwrap()
-        .with_tts(StepFunTts::new("k", "m", "v"))
-        .unwrap()
-}
-
-fn client(emu: &EmulatorHandle) -> AsyncAgentClient {
-    AsyncAgentClient::builder()
-        .app_id(emu.app_id())
-        .app_certificate(emu.app_certificate())
-        .base_url(emu.base_url())
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
-}
 
 fn sent(emu: &EmulatorHandle) -> u64 {
     emu.request_counts().iter().map(|c| c.count).sum()
@@ -52,7 +35,9 @@ async fn session_in(
     state: SessionState,
 ) -> AsyncAgentSession {
     emu.set_latency(Duration::ZERO);
-    let s = agent().create_session(c, "m", "1", ["2"]).build();
+    let s = support::minimal_agent()
+        .create_session(c, "m", "1", ["2"])
+        .build();
     match state {
         SessionState::Idle => {}
         SessionState::Running => {
@@ -105,7 +90,7 @@ fn allowed(state: SessionState, op: Operation) -> bool {
 #[tokio::test]
 async fn every_state_and_operation_pair() {
     let emu = Emulator::builder().spawn().await.unwrap();
-    let c = client(&emu);
+    let c = support::client(&emu, RetryPolicy::none());
     let states = [
         SessionState::Idle,
         SessionState::Starting,
@@ -168,7 +153,9 @@ fn blocking_sessions_follow_the_same_table() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let s = agent().create_blocking_session(&c, "b", "1", ["2"]).build();
+    let s = support::minimal_agent()
+        .create_blocking_session(&c, "b", "1", ["2"])
+        .build();
     // idle
     assert!(matches!(s.stop(), Err(Error::State { .. })));
     assert!(matches!(s.say("x", None, None), Err(Error::State { .. })));
