@@ -1,7 +1,7 @@
 //! Blocking flavour: the async client driven on a runtime this client owns, for code that is
 //! not async. Same names as the async API, no logic of its own.
 //!
-//! Calling it from inside an async runtime returns [`Error::Config`](crate::Error::Config)
+//! Calling it from inside an async runtime returns [`Error::Config`]
 //! (blocking there would stall the runtime); use [`AsyncAgentClient`] there.
 
 use std::future::Future;

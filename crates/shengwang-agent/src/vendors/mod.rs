@@ -22,7 +22,7 @@ pub use llm::{Llm, LlmVendor, McpServer, Mllm};
 pub use stt::{FengmingStt, MicrosoftStt, TencentStt, XfyunBigModelStt, XfyunDialectStt, XfyunStt};
 pub use tts::{
     BytedanceDuplexTts, BytedanceTts, CosyVoiceTts, MicrosoftSampleRate, MicrosoftTts, MiniMaxTts,
-    StepFunTts, TencentTts,
+    StepFunTts, TencentTts, MINIMAX_DEFAULT_URL,
 };
 
 /// A JSON object, as vendor configs are sent.
