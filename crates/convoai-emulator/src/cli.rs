@@ -10,12 +10,18 @@ use crate::{
 /// Flags and `SHENGWANG_*` environment variables of the emulator.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmulatorArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: IpAddr,
-    /// Port to listen on (0 = ephemeral; the bound port is printed).
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
+    /// The credentials the emulated project accepts.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Where it listens and how it misbehaves.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// The emulated project's credentials (development defaults when none is given). Separate
+/// from [`ServerArgs`] because `convoai emulator` takes them from its global flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CredentialArgs {
     /// App id of the emulated project (32 hex).
     #[arg(long, env = "SHENGWANG_APP_ID")]
     pub app_id: Option<String>,
@@ -28,6 +34,17 @@ pub struct EmulatorArgs {
     /// Customer secret for Basic auth.
     #[arg(long, env = "SHENGWANG_CUSTOMER_SECRET", hide_env_values = true)]
     pub customer_secret: Option<String>,
+}
+
+/// Listening address, faults and limits of the emulator.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 = ephemeral; the bound port is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
     /// Probability (0..=1) of a random fault per request.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -48,35 +65,73 @@ pub struct EmulatorArgs {
 impl EmulatorArgs {
     /// True when no credential was given, so development defaults are used and printed.
     pub fn uses_dev_credentials(&self) -> bool {
-        self.app_id.is_none()
-            && self.app_certificate.is_none()
-            && self.customer_id.is_none()
-            && self.customer_secret.is_none()
+        let c = &self.credentials;
+        c.app_id.is_none()
+            && c.app_certificate.is_none()
+            && c.customer_id.is_none()
+            && c.customer_secret.is_none()
     }
 
     /// The builder these flags describe.
     pub fn builder(&self) -> EmulatorBuilder {
+        let (c, s) = (&self.credentials, &self.server);
         crate::Emulator::builder()
-            .host(self.host)
-            .port(self.port)
-            .app_id(self.app_id.clone().unwrap_or_else(|| DEV_APP_ID.into()))
+            .host(s.host)
+            .port(s.port)
+            .app_id(c.app_id.clone().unwrap_or_else(|| DEV_APP_ID.into()))
             .app_certificate(
-                self.app_certificate
+                c.app_certificate
                     .clone()
                     .unwrap_or_else(|| DEV_APP_CERTIFICATE.into()),
             )
             .customer(
-                self.customer_id
+                c.customer_id
                     .clone()
                     .unwrap_or_else(|| DEV_CUSTOMER_ID.into()),
-                self.customer_secret
+                c.customer_secret
                     .clone()
                     .unwrap_or_else(|| DEV_CUSTOMER_SECRET.into()),
             )
-            .fault_rate(self.fault_rate)
-            .seed(self.seed)
-            .latency(Duration::from_millis(self.latency_ms))
-            .idle_tick(Duration::from_millis(self.idle_tick_ms))
-            .max_agents(self.max_agents)
+            .fault_rate(s.fault_rate)
+            .seed(s.seed)
+            .latency(Duration::from_millis(s.latency_ms))
+            .idle_tick(Duration::from_millis(s.idle_tick_ms))
+            .max_agents(s.max_agents)
     }
+
+    /// Runs the emulator these flags describe until Ctrl-C (or SIGTERM), after printing
+    /// where it listens and, with development credentials, the variables a client needs.
+    pub async fn serve(&self) -> Result<(), crate::EmulatorError> {
+        let emu = self.builder().spawn().await?;
+        println!("listening on {}", emu.url());
+        println!("base url (CN):     {}", emu.cn_base_url());
+        println!("base url (global): {}", emu.base_url());
+        if self.uses_dev_credentials() {
+            // Printed as shell exports so a user can paste them into another terminal.
+            println!("development credentials (no SHENGWANG_* settings were given):");
+            println!("  export SHENGWANG_APP_ID={}", emu.app_id());
+            println!("  export SHENGWANG_APP_CERTIFICATE={}", emu.app_certificate());
+            println!("  export SHENGWANG_CUSTOMER_ID={}", emu.customer_id());
+            println!("  export SHENGWANG_CUSTOMER_SECRET={}", emu.customer_secret());
+            println!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
+        }
+        shutdown_signal().await;
+        emu.shutdown().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

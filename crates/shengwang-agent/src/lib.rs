@@ -15,6 +15,7 @@ mod area;
 pub mod blocking;
 mod client;
 mod error;
+pub mod redact;
 pub mod token;
 pub mod transport;
 pub mod types;

@@ -116,3 +116,62 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
     }
     assert!(!logs.contains("007eJx"), "no token in logs");
 }
+
+/// Every configuration value that can hold a secret, formatted with `{:?}`: the agent with
+/// every vendor keyed, session builders with a given token, and the wire requests.
+#[test]
+fn debug_of_every_config_hides_secrets() {
+    use shengwang_agent::agentkit::{Agent, TokenSource};
+    use shengwang_agent::types::config::RtcEncryption;
+    use shengwang_agent::types::telephony::{CallRequest, Sip};
+    use shengwang_agent::vendors::*;
+
+    const KEY: &str = "SENTINEL-KEY";
+    const TOKEN: &str = "007SENTINEL-TOKEN";
+    let agent = Agent::new()
+        .with_llm(Llm::custom("https://llm.example").api_key(KEY))
+        .unwrap()
+        .with_tts(MiniMaxTts::new(KEY, "m", "v"))
+        .unwrap()
+        .with_stt(XfyunDialectStt::new("app", KEY, KEY))
+        .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY))
+        .with_avatar(SensetimeAvatar::new(KEY, "1", "app", KEY, vec![]))
+        .unwrap()
+        .with_rtc(serde_json::from_value::<RtcEncryption>(json!({"encryption_key": KEY, "encryption_salt": KEY, "encryption_mode": 7})).unwrap());
+    let client = AsyncAgentClient::builder()
+        .app_id("0123456789abcdef0123456789abcdef")
+        .app_certificate("5e9715e95e9715e95e9715e95e9715e9")
+        .token(TOKEN)
+        .build()
+        .unwrap();
+    let builder = agent
+        .create_session(&client, "c", "1", ["2"])
+        .token(TOKEN);
+    let session = agent.create_session(&client, "c", "1", ["2"]).token(TOKEN).build();
+    let request = session.start_request().unwrap();
+    let call = CallRequest {
+        name: "n".into(),
+        sip: Sip {
+            to_number: "+8613800138000".into(),
+            from_number: "+8613800138001".into(),
+            rtc_uid: "3".into(),
+            rtc_token: TOKEN.into(),
+        },
+        pipeline_id: None,
+        properties: serde_json::to_value(&request.properties).unwrap(),
+    };
+    let update = UpdateAgentRequest {
+        token: Some(TOKEN.into()),
+        ..Default::default()
+    };
+    let shown = format!(
+        "{agent:?}\n{builder:?}\n{session:?}\n{request:?}\n{:?}\n{call:?}\n{update:?}\n{:?}",
+        request.properties,
+        TokenSource::Given(TOKEN.into())
+    );
+    assert!(shown.contains("[redacted]"), "{shown}");
+    assert!(shown.contains("https://llm.example"), "non-secrets stay visible: {shown}");
+    for sentinel in [KEY, TOKEN, "5e9715e9"] {
+        assert!(!shown.contains(sentinel), "{sentinel} in:\n{shown}");
+    }
+}

@@ -32,12 +32,46 @@ use crate::{Error, Result};
 /// assert_eq!(props.llm.unwrap()["system_messages"][0]["content"], "You are a helpful assistant.");
 /// # Ok::<(), shengwang_agent::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Agent {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Vendor blocks hold keys: `Debug` shows them with every secret field redacted.
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &*self.inner;
+        let block = |c: Option<&Config>| {
+            c.map(|c| {
+                let mut v = Value::Object(c.clone());
+                crate::redact::redact_json(&mut v);
+                v
+            })
+        };
+        f.debug_struct("Agent")
+            .field("name", &i.name)
+            .field("instructions", &i.instructions)
+            .field("greeting", &i.greeting)
+            .field("failure_message", &i.failure_message)
+            .field("max_history", &i.max_history)
+            .field("llm", &block(i.llm.as_ref()))
+            .field("tts", &block(i.tts.as_ref().map(|t| &t.0)))
+            .field("stt", &block(i.stt.as_ref()))
+            .field("mllm", &block(i.mllm.as_ref()))
+            .field("avatar", &block(i.avatar.as_ref().map(|a| &a.0)))
+            .field("turn_detection", &i.turn_detection)
+            .field("sal", &i.sal)
+            .field("advanced_features", &i.advanced_features)
+            .field("parameters", &i.parameters)
+            .field("geofence", &i.geofence)
+            .field("labels", &i.labels)
+            .field("rtc", &i.rtc)
+            .field("filler_words", &i.filler_words)
+            .finish()
+    }
+}
+
+#[derive(Clone, Default)]
 struct Inner {
     name: Option<String>,
     instructions: Option<String>,
@@ -60,7 +94,7 @@ struct Inner {
 }
 
 /// Where the agent's channel token comes from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum TokenSource {
     /// Use this token as is.
     Given(String),
@@ -71,6 +105,22 @@ pub enum TokenSource {
         /// Lifetime.
         expires_in: Duration,
     },
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Given(_) => f.write_str("Given([redacted])"),
+            TokenSource::Sign {
+                builder,
+                expires_in,
+            } => f
+                .debug_struct("Sign")
+                .field("builder", builder)
+                .field("expires_in", expires_in)
+                .finish(),
+        }
+    }
 }
 
 fn non_empty(s: impl Into<String>) -> Option<String> {

@@ -16,7 +16,6 @@ use crate::types::agents::*;
 use crate::{AsyncAgentClient, Error, Result};
 
 /// Configures a session; from [`Agent::create_session`].
-#[derive(Debug)]
 #[must_use]
 pub struct SessionBuilder {
     client: AsyncAgentClient,
@@ -30,6 +29,24 @@ pub struct SessionBuilder {
     enable_string_uid: Option<bool>,
     expires_in: Duration,
     stop_on_drop: bool,
+}
+
+impl std::fmt::Debug for SessionBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionBuilder")
+            .field("client", &self.client)
+            .field("agent", &self.agent)
+            .field("channel", &self.channel)
+            .field("agent_uid", &self.agent_uid)
+            .field("remote_uids", &self.remote_uids)
+            .field("name", &self.name)
+            .field("token", &self.token.as_ref().map(|_| crate::redact::REDACTED))
+            .field("idle_timeout", &self.idle_timeout)
+            .field("enable_string_uid", &self.enable_string_uid)
+            .field("expires_in", &self.expires_in)
+            .field("stop_on_drop", &self.stop_on_drop)
+            .finish()
+    }
 }
 
 impl Agent {
@@ -368,6 +385,14 @@ impl AsyncAgentSession {
     }
 
     async fn send_start(&self) -> Result<String> {
+        let request = self.start_request()?;
+        Ok(self.agents().start(&request).await?.into_inner().agent_id)
+    }
+
+    /// The join request [`start`](Self::start) would send now, with a freshly signed token
+    /// (or the one given to the builder). Sends nothing: for dry runs and for showing a
+    /// configuration (its `Debug` redacts the token and vendor keys).
+    pub fn start_request(&self) -> Result<StartAgentRequest> {
         let b = &self.inner.b;
         let source = match &b.token {
             Some(t) => TokenSource::Given(t.clone()),
@@ -381,11 +406,10 @@ impl AsyncAgentSession {
                 .to_properties(&b.channel, &b.agent_uid, &b.remote_uids, &source)?;
         properties.idle_timeout = b.idle_timeout;
         properties.enable_string_uid = b.enable_string_uid;
-        let request = StartAgentRequest {
+        Ok(StartAgentRequest {
             name: self.inner.name.clone(),
             properties,
-        };
-        Ok(self.agents().start(&request).await?.into_inner().agent_id)
+        })
     }
 
     /// Stops the agent. An agent the service no longer knows (404) counts as stopped. After

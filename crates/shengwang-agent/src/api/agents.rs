@@ -289,7 +289,7 @@ fn unix_now() -> u64 {
 }
 
 /// Local checks before a join is sent, each naming the field.
-fn validate_start(r: &StartAgentRequest) -> Result<()> {
+pub(crate) fn validate_start(r: &StartAgentRequest) -> Result<()> {
     if r.name.trim().is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }

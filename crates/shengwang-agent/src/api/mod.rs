@@ -1,6 +1,6 @@
 //! One handle per API resource; each method describes its call and the transport sends it.
 
-mod agents;
+pub(crate) mod agents;
 mod phone_numbers;
 mod telephony;
 

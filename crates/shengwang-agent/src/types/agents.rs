@@ -68,7 +68,7 @@ open_enum! {
 }
 
 /// `POST …/join`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartAgentRequest {
     /// Unique agent name; a running agent with the same name makes the service answer 409.
     pub name: String,
@@ -79,7 +79,7 @@ pub struct StartAgentRequest {
 /// `properties` of the join request (rest-api.md §5.1). Config blocks are typed; vendor
 /// blocks (`llm`, `tts`, `asr`, `mllm`, `avatar`) are JSON objects, as the vendor types of
 /// [`vendors`](crate::vendors) produce them and the service's union of vendors defines them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartProperties {
     /// RTC channel the agent joins.
     pub channel: String,
@@ -158,6 +158,12 @@ impl StartAgentRequest {
                 ..Default::default()
             },
         }
+    }
+
+    /// The checks [`start`](crate::api::Agents::start) makes before sending: name, channel,
+    /// token, uids (each error names its field).
+    pub fn validate(&self) -> crate::Result<()> {
+        crate::api::agents::validate_start(self)
     }
 }
 
@@ -328,7 +334,7 @@ pub struct AgentAck {
 }
 
 /// `POST …/update`: only what is set is sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateAgentRequest {
     /// Replacement channel token.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -424,4 +430,22 @@ pub struct AgentTurns {
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl std::fmt::Debug for StartAgentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("StartAgentRequest", self, f)
+    }
+}
+
+impl std::fmt::Debug for StartProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("StartProperties", self, f)
+    }
+}
+
+impl std::fmt::Debug for UpdateAgentRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("UpdateAgentRequest", self, f)
+    }
 }

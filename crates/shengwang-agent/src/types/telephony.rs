@@ -38,7 +38,7 @@ open_enum! {
 }
 
 /// SIP side of an outbound call; numbers are E.164.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sip {
     /// Callee.
     pub to_number: String,
@@ -51,7 +51,7 @@ pub struct Sip {
 }
 
 /// `POST …/call`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallRequest {
     /// Call session name.
     pub name: String,
@@ -136,4 +136,16 @@ pub struct CallList {
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl std::fmt::Debug for Sip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("Sip", self, f)
+    }
+}
+
+impl std::fmt::Debug for CallRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("CallRequest", self, f)
+    }
 }
