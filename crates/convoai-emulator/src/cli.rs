@@ -110,9 +110,15 @@ impl EmulatorArgs {
             // Printed as shell exports so a user can paste them into another terminal.
             println!("development credentials (no SHENGWANG_* settings were given):");
             println!("  export SHENGWANG_APP_ID={}", emu.app_id());
-            println!("  export SHENGWANG_APP_CERTIFICATE={}", emu.app_certificate());
+            println!(
+                "  export SHENGWANG_APP_CERTIFICATE={}",
+                emu.app_certificate()
+            );
             println!("  export SHENGWANG_CUSTOMER_ID={}", emu.customer_id());
-            println!("  export SHENGWANG_CUSTOMER_SECRET={}", emu.customer_secret());
+            println!(
+                "  export SHENGWANG_CUSTOMER_SECRET={}",
+                emu.customer_secret()
+            );
             println!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
         }
         shutdown_signal().await;

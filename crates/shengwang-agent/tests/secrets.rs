@@ -137,17 +137,23 @@ fn debug_of_every_config_hides_secrets() {
         .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY))
         .with_avatar(SensetimeAvatar::new(KEY, "1", "app", KEY, vec![]))
         .unwrap()
-        .with_rtc(serde_json::from_value::<RtcEncryption>(json!({"encryption_key": KEY, "encryption_salt": KEY, "encryption_mode": 7})).unwrap());
+        .with_rtc(
+            serde_json::from_value::<RtcEncryption>(
+                json!({"encryption_key": KEY, "encryption_salt": KEY, "encryption_mode": 7}),
+            )
+            .unwrap(),
+        );
     let client = AsyncAgentClient::builder()
         .app_id("0123456789abcdef0123456789abcdef")
         .app_certificate("5e9715e95e9715e95e9715e95e9715e9")
         .token(TOKEN)
         .build()
         .unwrap();
-    let builder = agent
+    let builder = agent.create_session(&client, "c", "1", ["2"]).token(TOKEN);
+    let session = agent
         .create_session(&client, "c", "1", ["2"])
-        .token(TOKEN);
-    let session = agent.create_session(&client, "c", "1", ["2"]).token(TOKEN).build();
+        .token(TOKEN)
+        .build();
     let request = session.start_request().unwrap();
     let call = CallRequest {
         name: "n".into(),
@@ -170,7 +176,10 @@ fn debug_of_every_config_hides_secrets() {
         TokenSource::Given(TOKEN.into())
     );
     assert!(shown.contains("[redacted]"), "{shown}");
-    assert!(shown.contains("https://llm.example"), "non-secrets stay visible: {shown}");
+    assert!(
+        shown.contains("https://llm.example"),
+        "non-secrets stay visible: {shown}"
+    );
     for sentinel in [KEY, TOKEN, "5e9715e9"] {
         assert!(!shown.contains(sentinel), "{sentinel} in:\n{shown}");
     }

@@ -40,7 +40,10 @@ impl std::fmt::Debug for SessionBuilder {
             .field("agent_uid", &self.agent_uid)
             .field("remote_uids", &self.remote_uids)
             .field("name", &self.name)
-            .field("token", &self.token.as_ref().map(|_| crate::redact::REDACTED))
+            .field(
+                "token",
+                &self.token.as_ref().map(|_| crate::redact::REDACTED),
+            )
             .field("idle_timeout", &self.idle_timeout)
             .field("enable_string_uid", &self.enable_string_uid)
             .field("expires_in", &self.expires_in)
