@@ -12,15 +12,17 @@ pub enum CliError {
     #[error("{0}")]
     Failed(String),
     /// The named resource does not exist: exit 3.
-    #[allow(dead_code)] // used by the agent commands
     #[error("{0}")]
     NotFound(String),
+    /// Stdout was closed by its reader; not worth a message.
+    #[error("output closed")]
+    Closed,
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Failed(_) => 1,
+            CliError::Failed(_) | CliError::Closed => 1,
             CliError::Invalid(_) => 2,
             CliError::NotFound(_) => 3,
         }
@@ -30,8 +32,11 @@ impl CliError {
 impl From<shengwang_agent::Error> for CliError {
     fn from(e: shengwang_agent::Error) -> Self {
         use shengwang_agent::Error as E;
+        // The SDK's Display already names the status, reason, detail and request id, and
+        // never a secret.
         match e {
             E::InvalidInput { .. } | E::Config(_) | E::Token(_) => CliError::Invalid(e.to_string()),
+            ref api if api.is_not_found() => CliError::NotFound(api.to_string()),
             other => CliError::Failed(other.to_string()),
         }
     }
@@ -39,6 +44,9 @@ impl From<shengwang_agent::Error> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError::Closed;
+        }
         CliError::Failed(format!("cannot write output: {e}"))
     }
 }

@@ -1,11 +1,13 @@
-//! `convoai`: tokens, agent operations and the local emulator, from a shell.
+//! `convoai`: agents, calls, phone numbers, tokens and the local emulator, from a shell.
 //!
 //! Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 API, network or verification
 //! failure, 2 usage or invalid input, 3 not found.
 
 mod cli;
 mod commands;
+mod config;
 mod error;
+mod output;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,15 +19,46 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return error::report_clap(e),
     };
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut stdout = std::io::stdout().lock();
-    match commands::run(cli, &mut stdout) {
+    match runtime.block_on(commands::run(cli, &mut stdout)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`convoai … | head`): nothing more to say to anyone.
+        Err(error::CliError::Closed) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = stdout.flush();
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `-v`: each request of this tool and the SDK; `-vv`: everything they trace. Other crates stay
+/// at `warn` even then: the SDK's tracing is tested to carry no secret, theirs is not ours to
+/// promise. `RUST_LOG` overrides both.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => return,
+        1 => "warn,shengwang_agent=debug,convoai=debug,convoai_emulator=info",
+        _ => "warn,shengwang_agent=trace,convoai=trace,convoai_emulator=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }
 
 #[cfg(test)]
@@ -35,5 +68,31 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         super::cli::Cli::command().debug_assert();
+    }
+
+    /// Every leaf command's `--help` ends with an example line.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            let subs: Vec<_> = cmd
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                let after = cmd
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !after.contains("Example:\n  convoai ") {
+                    missing.push(path.clone());
+                }
+            }
+            for sub in subs {
+                walk(sub, format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::cli::Cli::command(), "convoai".into(), &mut missing);
+        assert!(missing.is_empty(), "no example: {missing:?}");
     }
 }

@@ -1,14 +1,111 @@
-//! One module per noun; `run` dispatches.
+//! One module per noun; `run` dispatches. Every remote call goes through the SDK's client.
 
+mod agents;
+mod calls;
+mod config;
+mod numbers;
 mod token;
 
 use std::io::Write;
+use std::time::Duration;
 
-use crate::cli::{Cli, Command};
+use clap::CommandFactory;
+use shengwang_agent::{Area, AsyncAgentClient};
+
+use crate::cli::{Cli, Command, Global};
 use crate::error::CliError;
+use crate::output::Output;
 
-pub fn run(cli: Cli, out: &mut impl Write) -> Result<(), CliError> {
+/// What every command gets: the global flags and the output settings.
+pub struct Ctx {
+    pub global: Global,
+    pub out: Output,
+}
+
+impl Ctx {
+    /// App id and certificate, or a usage error naming the flag and the variable.
+    pub fn app_credentials(&self) -> Result<(&str, &str), CliError> {
+        let app_id = required(&self.global.app_id, "--app-id", "SHENGWANG_APP_ID")?;
+        let cert = required(
+            &self.global.app_certificate,
+            "--app-certificate",
+            "SHENGWANG_APP_CERTIFICATE",
+        )?;
+        Ok((app_id, cert))
+    }
+
+    /// The SDK client the flags describe: Basic auth when customer credentials are given,
+    /// otherwise a fresh token per request.
+    pub fn client(&self) -> Result<AsyncAgentClient, CliError> {
+        let (app_id, cert) = self.app_credentials()?;
+        let g = &self.global;
+        let mut b = AsyncAgentClient::builder()
+            .app_id(app_id)
+            .app_certificate(cert)
+            .user_agent_suffix(concat!("convoai-cli/", env!("CARGO_PKG_VERSION")));
+        match (&g.customer_id, &g.customer_secret) {
+            (Some(id), Some(secret)) => b = b.basic(id, secret),
+            (None, None) => {}
+            _ => {
+                return Err(CliError::Invalid(
+                    "--customer-id and --customer-secret go together".into(),
+                ))
+            }
+        }
+        if let Some(area) = &g.area {
+            b = b.area(area.parse::<Area>()?);
+        }
+        if let Some(url) = &g.base_url {
+            b = b.base_url(url);
+        }
+        if let Some(secs) = g.timeout {
+            if !(secs.is_finite() && secs > 0.0) {
+                return Err(CliError::Invalid(
+                    "--timeout must be a positive number of seconds".into(),
+                ));
+            }
+            b = b.timeout(Duration::from_secs_f64(secs));
+        }
+        Ok(b.build()?)
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, flag: &str, var: &str) -> Result<&'a str, CliError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CliError::Invalid(format!("missing {flag} (or set {var})")))
+}
+
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let ctx = Ctx {
+        out: Output::detect(cli.global.json),
+        global: cli.global,
+    };
     match cli.command {
-        Command::Token(cmd) => token::run(cmd, out),
+        Command::Agents(cmd) => agents::run(&ctx, cmd, out).await,
+        Command::Calls(cmd) => calls::run(&ctx, cmd, out).await,
+        Command::Numbers(cmd) => numbers::run(&ctx, cmd, out).await,
+        Command::Token(cmd) => token::run(&ctx, cmd, out),
+        Command::Config(cmd) => config::run(&ctx, cmd, out),
+        Command::Emulator(server) => {
+            let g = &ctx.global;
+            let args = convoai_emulator::cli::EmulatorArgs {
+                credentials: convoai_emulator::cli::CredentialArgs {
+                    app_id: g.app_id.clone(),
+                    app_certificate: g.app_certificate.clone(),
+                    customer_id: g.customer_id.clone(),
+                    customer_secret: g.customer_secret.clone(),
+                },
+                server,
+            };
+            args.serve()
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "convoai", out);
+            Ok(())
+        }
     }
 }

@@ -7,13 +7,13 @@ use shengwang_agent::token::{
     self, AccessToken, RtcRole, RtcUid, ServiceBody, ServiceType, TokenBuilder, Validation,
 };
 
-use crate::cli::{AppCredentials, Reproducible, Role, TokenCommand};
+use super::Ctx;
+use crate::cli::{Reproducible, Role, TokenCommand};
 use crate::error::CliError;
 
-pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
+pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliError> {
     match cmd {
         TokenCommand::Rtc {
-            credentials,
             channel,
             uid,
             account,
@@ -22,7 +22,7 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
             privilege_expire,
             fixed,
         } => {
-            let builder = builder(&credentials, &fixed)?;
+            let builder = builder(ctx, &fixed)?;
             let uid = match (uid, account) {
                 (Some(n), _) => RtcUid::Uid(n),
                 (None, Some(a)) => RtcUid::Account(a),
@@ -43,7 +43,6 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
             writeln!(out, "{}", req.build()?)?;
         }
         TokenCommand::Convoai {
-            credentials,
             channel,
             account,
             expire,
@@ -51,7 +50,7 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
             with_convoai_service,
             fixed,
         } => {
-            let t = builder(&credentials, &fixed)?
+            let t = builder(ctx, &fixed)?
                 .convo_ai(&channel, &account)
                 .expire(expire)
                 .privilege_expire(privilege_expire)
@@ -60,20 +59,16 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
             writeln!(out, "{t}")?;
         }
         TokenCommand::Rtm {
-            credentials,
             user_id,
             expire,
             fixed,
         } => {
-            let t = builder(&credentials, &fixed)?
-                .rtm(&user_id)
-                .expire(expire)
-                .build()?;
+            let t = builder(ctx, &fixed)?.rtm(&user_id).expire(expire).build()?;
             writeln!(out, "{t}")?;
         }
-        TokenCommand::Decode { token, json } => {
+        TokenCommand::Decode { token } => {
             let content = token::decode(token.trim())?.content;
-            if json {
+            if ctx.out.json {
                 writeln!(out, "{}", to_json(&content))?;
             } else {
                 write_text(&content, out)?;
@@ -81,12 +76,12 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
         }
         TokenCommand::Verify {
             token,
-            credentials,
             channel,
             uid,
             at,
         } => {
-            let mut v = Validation::new(credentials.app_id, credentials.app_certificate)?;
+            let (app_id, cert) = ctx.app_credentials()?;
+            let mut v = Validation::new(app_id, cert)?;
             if let Some(now) = at {
                 v = v.at(now);
             }
@@ -104,8 +99,9 @@ pub fn run(cmd: TokenCommand, out: &mut impl Write) -> Result<(), CliError> {
     Ok(())
 }
 
-fn builder(credentials: &AppCredentials, fixed: &Reproducible) -> Result<TokenBuilder, CliError> {
-    let mut b = TokenBuilder::new(&credentials.app_id, &credentials.app_certificate)?;
+fn builder(ctx: &Ctx, fixed: &Reproducible) -> Result<TokenBuilder, CliError> {
+    let (app_id, cert) = ctx.app_credentials()?;
+    let mut b = TokenBuilder::new(app_id, cert)?;
     if let Some(ts) = fixed.issue_ts {
         b = b.issue_ts(ts);
     }
@@ -198,7 +194,7 @@ fn to_json(c: &AccessToken) -> serde_json::Value {
     })
 }
 
-fn write_text(c: &AccessToken, out: &mut impl Write) -> std::io::Result<()> {
+fn write_text(c: &AccessToken, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "app_id:   {}", c.app_id)?;
     writeln!(out, "issue_ts: {}", c.issue_ts)?;
     writeln!(

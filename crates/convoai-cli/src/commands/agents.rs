@@ -1,0 +1,462 @@
+//! `convoai agents …`: sessions from config files, and the low-level agent calls.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use serde_json::json;
+use shengwang_agent::agentkit::{AsyncAgentSession, SessionBuilder, SessionEvent};
+use shengwang_agent::types::agents::{
+    AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
+};
+use shengwang_agent::AsyncAgentClient;
+
+use super::Ctx;
+use crate::cli::{AgentsCommand, PriorityArg, SessionFlags, StateArg};
+use crate::config::{self, AgentFile};
+use crate::error::CliError;
+use crate::output::{self, Output};
+
+/// How often `start --wait` asks the service whether the agent still runs.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+/// Agents stopped at once by `stop --all`.
+const STOP_CONCURRENCY: usize = 8;
+
+pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let agents = client.agents();
+    match cmd {
+        AgentsCommand::Start {
+            config,
+            session,
+            wait,
+        } => {
+            let file = config::load(&config)?;
+            let session = build_session(&client, &file, &session, None)?.build();
+            start(ctx, &client, session, wait, out).await
+        }
+        AgentsCommand::List {
+            channel,
+            state,
+            limit,
+            all,
+        } => {
+            let mut q = agents.list();
+            if let Some(c) = channel {
+                q = q.channel(c);
+            }
+            if let Some(s) = state {
+                q = q.state(status(s));
+            }
+            let items = if all {
+                q.stream().try_collect::<Vec<_>>().await?
+            } else {
+                let limit = limit.unwrap_or(20);
+                let mut items = q.limit(limit).page().await?.items;
+                items.truncate(limit as usize);
+                items
+            };
+            if ctx.out.json {
+                for a in &items {
+                    ctx.out.json_line(out, a)?;
+                }
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.agent_id.clone(),
+                        ctx.out
+                            .status(a.status.as_ref().map_or("-", AgentStatus::as_str)),
+                        output::time(a.start_ts),
+                    ]
+                })
+                .collect();
+            ctx.out
+                .table(out, &["AGENT ID", "STATUS", "STARTED"], &rows)
+        }
+        AgentsCommand::Get { id } => {
+            let info = agents.get(&id).await?.into_inner();
+            if ctx.out.json {
+                return ctx.out.json_line(out, &info);
+            }
+            writeln!(out, "agent id: {}", info.agent_id)?;
+            writeln!(out, "status:   {}", ctx.out.status(info.status.as_str()))?;
+            writeln!(out, "started:  {}", output::time(info.start_ts))?;
+            writeln!(out, "stopped:  {}", output::time(info.stop_ts))?;
+            if let Some(m) = info.message.as_deref().filter(|m| !m.is_empty()) {
+                writeln!(out, "message:  {m}")?;
+            }
+            Ok(())
+        }
+        AgentsCommand::History { id } => {
+            let history = agents.history(&id).await?.into_inner();
+            if ctx.out.json {
+                return ctx.out.json_line(out, &history);
+            }
+            for entry in &history.contents {
+                writeln!(out, "{}: {}", entry.role.as_str(), entry.content)?;
+            }
+            Ok(())
+        }
+        AgentsCommand::Say {
+            id,
+            text,
+            priority,
+            no_interrupt,
+        } => {
+            let mut req = SpeakRequest::new(text);
+            if let Some(p) = priority {
+                req = req.priority(match p {
+                    PriorityArg::Interrupt => Priority::Interrupt,
+                    PriorityArg::Append => Priority::Append,
+                    PriorityArg::Ignore => Priority::Ignore,
+                });
+            }
+            if no_interrupt {
+                req = req.interruptable(false);
+            }
+            let ack = agents.speak(&id, &req).await?.into_inner();
+            acknowledge(&ctx.out, out, &ack, &format!("{id} is speaking"))
+        }
+        AgentsCommand::Interrupt { id } => {
+            let ack = agents.interrupt(&id).await?.into_inner();
+            acknowledge(&ctx.out, out, &ack, &format!("{id} interrupted"))
+        }
+        AgentsCommand::Think { id, text } => {
+            let ack = agents
+                .think(&id, &ThinkRequest::new(text))
+                .await?
+                .into_inner();
+            acknowledge(&ctx.out, out, &ack, &format!("{id} is thinking"))
+        }
+        AgentsCommand::Update { id, config } => {
+            let file = config::load(&config)?;
+            let request = update_request(&client, &file)?;
+            let updated = agents.update(&id, &request).await?.into_inner();
+            acknowledge(&ctx.out, out, &updated, &format!("{id} updated"))
+        }
+        AgentsCommand::Stop {
+            ids,
+            all,
+            channel,
+            yes,
+        } => {
+            let ids = match (all, channel) {
+                (true, Some(channel)) => {
+                    let ids = running_in(&client, &channel).await?;
+                    if ids.is_empty() {
+                        ctx.out
+                            .note(&format!("no running agents in channel {channel}"));
+                        return Ok(());
+                    }
+                    if !yes {
+                        confirm(&format!(
+                            "Stop {} running agent(s) in channel {channel}?",
+                            ids.len()
+                        ))?;
+                    }
+                    ids
+                }
+                _ => ids,
+            };
+            stop_all(ctx, &client, ids, out).await
+        }
+    }
+}
+
+/// A session of the file's agent: flags win over the file's `[session]` table.
+/// `default_channel` stands in when neither names a channel (for `config check`).
+pub(super) fn build_session(
+    client: &AsyncAgentClient,
+    file: &AgentFile,
+    flags: &SessionFlags,
+    default_channel: Option<&str>,
+) -> Result<SessionBuilder, CliError> {
+    let d = &file.session;
+    let channel = flags
+        .channel
+        .clone()
+        .or_else(|| d.channel.clone())
+        .or_else(|| default_channel.map(str::to_owned))
+        .ok_or_else(|| {
+            CliError::Invalid(
+                "missing --channel (or `channel` in the config file's [session] table)".into(),
+            )
+        })?;
+    let agent_uid = flags
+        .agent_uid
+        .clone()
+        .or_else(|| d.agent_uid.clone())
+        .unwrap_or_else(|| "0".into());
+    let remote_uids = if flags.remote_uids.is_empty() {
+        d.remote_uids.clone().unwrap_or_else(|| vec!["*".into()])
+    } else {
+        flags.remote_uids.clone()
+    };
+    let mut b = file
+        .agent
+        .create_session(client, channel, agent_uid, remote_uids);
+    if let Some(name) = flags.name.clone().or_else(|| d.name.clone()) {
+        b = b.name(name);
+    }
+    if let Some(secs) = flags.idle_timeout.or(d.idle_timeout) {
+        b = b.idle_timeout(secs);
+    }
+    if let Some(secs) = flags.expires_in.or(d.expires_in) {
+        b = b.expires_in(Duration::from_secs(u64::from(secs)));
+    }
+    if let Some(on) = d.enable_string_uid {
+        b = b.enable_string_uid(on);
+    }
+    Ok(b)
+}
+
+async fn start(
+    ctx: &Ctx,
+    client: &AsyncAgentClient,
+    session: AsyncAgentSession,
+    wait: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut events = session.subscribe();
+    let bar = ctx
+        .out
+        .spinner(&format!("starting agent {}", session.name()));
+    let started = session.start().await;
+    output::finish(bar);
+    let id = started?;
+    if ctx.out.json {
+        ctx.out.json_line(
+            out,
+            &json!({"agent_id": id, "name": session.name(), "status": "RUNNING"}),
+        )?;
+    } else {
+        writeln!(out, "{id}")?;
+    }
+    if !wait {
+        return Ok(());
+    }
+    print_events(ctx, &mut events, out)?;
+    ctx.out.note("waiting; Ctrl-C stops the agent and exits");
+    out.flush()?;
+    let mut last = AgentStatus::Running;
+    let mut poll = tokio::time::interval(WAIT_POLL);
+    let interrupted = shutdown_signal();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => break,
+            _ = poll.tick() => {
+                let info = match client.agents().get(&id).await {
+                    Ok(info) => info.into_inner(),
+                    Err(e) if e.is_not_found() => {
+                        return Err(CliError::NotFound(format!("agent {id} is gone: {e}")))
+                    }
+                    // A failed poll is not the agent's end: say so and keep watching.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "status poll failed");
+                        continue;
+                    }
+                };
+                if info.status != last {
+                    report(ctx, out, &json!({"agent_id": id, "status": info.status.as_str()}),
+                        &format!("agent {id}: {} -> {}", last.as_str(), info.status.as_str()))?;
+                    last = info.status.clone();
+                }
+                match info.status {
+                    AgentStatus::Stopped => return Ok(()),
+                    AgentStatus::Failed => {
+                        return Err(CliError::Failed(format!(
+                            "agent {id} failed: {}",
+                            info.message.as_deref().unwrap_or("no reason given")
+                        )))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let bar = ctx.out.spinner(&format!("stopping agent {id}"));
+    let stopped = session.stop().await;
+    output::finish(bar);
+    print_events(ctx, &mut events, out)?;
+    stopped?;
+    Ok(())
+}
+
+/// Prints the session events that are ready, without waiting for more.
+fn print_events(
+    ctx: &Ctx,
+    events: &mut futures::stream::BoxStream<'static, SessionEvent>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    while let Some(Some(event)) = events.next().now_or_never() {
+        if let SessionEvent::StateChanged { from, to } = event {
+            report(
+                ctx,
+                out,
+                &json!({"state": to.as_str(), "from": from.as_str()}),
+                &format!("state: {from} -> {to}"),
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A line of a watched command: JSON with `--json`, else text.
+fn report(
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    value: &serde_json::Value,
+    text: &str,
+) -> Result<(), CliError> {
+    if ctx.out.json {
+        ctx.out.json_line(out, value)?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM where there is one: both mean "stop the agent and leave".
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn acknowledge(
+    o: &Output,
+    out: &mut dyn Write,
+    body: &impl serde::Serialize,
+    text: &str,
+) -> Result<(), CliError> {
+    if o.json {
+        o.json_line(out, body)
+    } else {
+        o.note(text);
+        Ok(())
+    }
+}
+
+fn status(s: StateArg) -> AgentStatus {
+    match s {
+        StateArg::Idle => AgentStatus::Idle,
+        StateArg::Starting => AgentStatus::Starting,
+        StateArg::Running => AgentStatus::Running,
+        StateArg::Stopping => AgentStatus::Stopping,
+        StateArg::Stopped => AgentStatus::Stopped,
+        StateArg::Recovering => AgentStatus::Recovering,
+        StateArg::Failed => AgentStatus::Failed,
+    }
+}
+
+/// What `update` may change on a running agent: the LLM's system messages and params, or
+/// the MLLM's params, taken from the join request the file describes.
+fn update_request(
+    client: &AsyncAgentClient,
+    file: &AgentFile,
+) -> Result<UpdateAgentRequest, CliError> {
+    let session = build_session(client, file, &SessionFlags::default(), Some("update"))?;
+    let props = session.build().start_request()?.properties;
+    let pick = |block: Option<&serde_json::Map<String, serde_json::Value>>, keys: &[&str]| {
+        block.map(|b| {
+            serde_json::Value::Object(
+                keys.iter()
+                    .filter_map(|k| b.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                    .collect(),
+            )
+        })
+    };
+    Ok(UpdateAgentRequest {
+        llm: pick(props.llm.as_ref(), &["system_messages", "params"]),
+        mllm: pick(props.mllm.as_ref(), &["params"]),
+        ..Default::default()
+    })
+}
+
+async fn running_in(client: &AsyncAgentClient, channel: &str) -> Result<Vec<String>, CliError> {
+    let ids = client
+        .agents()
+        .list()
+        .channel(channel)
+        .state(AgentStatus::Running)
+        .stream()
+        .map_ok(|a| a.agent_id)
+        .try_collect()
+        .await?;
+    Ok(ids)
+}
+
+/// Asks on the terminal; refuses rather than guesses when nobody can answer.
+fn confirm(question: &str) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Invalid(format!(
+            "{question} Refusing without --yes when not run from a terminal"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(CliError::Invalid("cancelled".into()))
+    }
+}
+
+/// Stops every id, a few at a time. An agent that exists but no longer runs counts as
+/// stopped; an id the service never knew is "not found" (exit 3) after the others stopped.
+async fn stop_all(
+    ctx: &Ctx,
+    client: &AsyncAgentClient,
+    ids: Vec<String>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let bar = ctx.out.spinner(&format!("stopping {} agent(s)", ids.len()));
+    let results: Vec<(String, Result<(), CliError>)> = futures::stream::iter(ids)
+        .map(|id| async move {
+            let r = stop_one(client, &id).await;
+            (id, r)
+        })
+        .buffered(STOP_CONCURRENCY)
+        .collect()
+        .await;
+    output::finish(bar);
+    let mut first_error = None;
+    for (id, r) in results {
+        match r {
+            Ok(()) => report(ctx, out, &json!({"agent_id": id, "status": "STOPPED"}), &id)?,
+            Err(e) => {
+                eprintln!("error: {id}: {e}");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn stop_one(client: &AsyncAgentClient, id: &str) -> Result<(), CliError> {
+    match client.agents().as_agent(id, "").stop(id).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => match client.agents().get(id).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(CliError::NotFound(e.to_string())),
+        },
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,225 @@
+//! `convoai calls …`: outbound calls with an agent on the line.
+
+use std::io::Write;
+
+use serde_json::json;
+use shengwang_agent::token::{RtcUid, TokenBuilder};
+use shengwang_agent::types::telephony::{CallInfo, CallRequest, CallType, Sip};
+use shengwang_agent::AsyncAgentClient;
+
+use super::agents::build_session;
+use super::Ctx;
+use crate::cli::{CallTypeArg, CallsCommand, SessionFlags};
+use crate::config;
+use crate::error::CliError;
+use crate::output;
+
+pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let telephony = client.telephony();
+    match cmd {
+        CallsCommand::List {
+            number,
+            kind,
+            limit,
+            all,
+        } => {
+            let mut q = telephony.list();
+            if let Some(n) = number {
+                q = q.number(n);
+            }
+            if let Some(k) = kind {
+                q = q.kind(match k {
+                    CallTypeArg::Inbound => CallType::Inbound,
+                    CallTypeArg::Outbound => CallType::Outbound,
+                });
+            }
+            let mut calls = Vec::new();
+            if all {
+                let mut cursor = None;
+                loop {
+                    let mut page_q = q.clone();
+                    if let Some(c) = cursor.take() {
+                        page_q = page_q.cursor(c);
+                    }
+                    let page = page_q.page().await?;
+                    calls.extend(page.items);
+                    match page.next_cursor {
+                        Some(c) if !c.is_empty() => cursor = Some(c),
+                        _ => break,
+                    }
+                }
+            } else {
+                let limit = limit.unwrap_or(20);
+                calls = q.limit(limit).page().await?.items;
+                calls.truncate(limit as usize);
+            }
+            if ctx.out.json {
+                for c in &calls {
+                    ctx.out.json_line(out, c)?;
+                }
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = calls.iter().map(|c| row(ctx, c)).collect();
+            ctx.out.table(
+                out,
+                &["CALL ID", "STATE", "TYPE", "TO", "FROM", "STARTED"],
+                &rows,
+            )
+        }
+        CallsCommand::Get { id } => {
+            let call = telephony.get(&id).await?.into_inner();
+            if ctx.out.json {
+                return ctx.out.json_line(out, &call);
+            }
+            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            writeln!(out, "call id:  {}", call.agent_id)?;
+            writeln!(
+                out,
+                "state:    {}",
+                ctx.out
+                    .status(call.state.as_ref().map_or("-", |s| s.as_str()))
+            )?;
+            writeln!(
+                out,
+                "type:     {}",
+                call.kind.as_ref().map_or("-", |k| k.as_str())
+            )?;
+            writeln!(out, "to:       {}", opt(&call.to_number))?;
+            writeln!(out, "from:     {}", opt(&call.from_number))?;
+            writeln!(out, "channel:  {}", opt(&call.channel))?;
+            writeln!(out, "started:  {}", output::time(call.create_ts))?;
+            writeln!(out, "ended:    {}", output::time(call.stop_ts))?;
+            if let Some(r) = &call.reason {
+                writeln!(out, "reason:   {}", r.as_str())?;
+            }
+            Ok(())
+        }
+        CallsCommand::Create {
+            to,
+            from,
+            config,
+            pipeline_id,
+            sip_uid,
+            session,
+        } => {
+            let request = call_request(
+                ctx,
+                &client,
+                to,
+                from,
+                config,
+                pipeline_id,
+                sip_uid,
+                session,
+            )?;
+            let bar = ctx
+                .out
+                .spinner(&format!("calling {}", request.sip.to_number));
+            let created = telephony.call_out(&request).await;
+            output::finish(bar);
+            let created = created?.into_inner();
+            if ctx.out.json {
+                ctx.out.json_line(out, &created)
+            } else {
+                writeln!(out, "{}", created.agent_id)?;
+                Ok(())
+            }
+        }
+        CallsCommand::Hangup { id } => {
+            telephony.hangup(&id).await?;
+            if ctx.out.json {
+                ctx.out
+                    .json_line(out, &json!({"call_id": id, "state": "hangup"}))
+            } else {
+                ctx.out.note(&format!("{id} hung up"));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn row(ctx: &Ctx, c: &CallInfo) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    vec![
+        c.agent_id.clone(),
+        ctx.out.status(c.state.as_ref().map_or("-", |s| s.as_str())),
+        c.kind.as_ref().map_or("-", |k| k.as_str()).to_owned(),
+        opt(&c.to_number),
+        opt(&c.from_number),
+        output::time(c.create_ts),
+    ]
+}
+
+/// The call: the agent side from the config file (as `agents start` would send it) or just
+/// the channel placement for a pipeline; the SIP side gets its own channel token.
+#[allow(clippy::too_many_arguments)]
+fn call_request(
+    ctx: &Ctx,
+    client: &AsyncAgentClient,
+    to: String,
+    from: String,
+    config: Option<std::path::PathBuf>,
+    pipeline_id: Option<String>,
+    sip_uid: String,
+    mut flags: SessionFlags,
+) -> Result<CallRequest, CliError> {
+    let (app_id, cert) = ctx.app_credentials()?;
+    let signer = TokenBuilder::new(app_id, cert)?;
+    let (name, properties, channel) = match config {
+        Some(path) => {
+            let file = config::load(&path)?;
+            if flags.remote_uids.is_empty() && file.session.remote_uids.is_none() {
+                // On a call the agent listens to the person on the phone.
+                flags.remote_uids = vec![sip_uid.clone()];
+            }
+            let request = build_session(client, &file, &flags, None)?
+                .build()
+                .start_request()?;
+            let channel = request.properties.channel.clone();
+            let properties = serde_json::to_value(&request.properties)
+                .map_err(|e| CliError::Failed(format!("cannot encode the agent: {e}")))?;
+            (request.name, properties, channel)
+        }
+        None => {
+            let channel = flags.channel.clone().ok_or_else(|| {
+                CliError::Invalid("missing --channel (needed with --pipeline-id)".into())
+            })?;
+            let agent_uid = flags.agent_uid.clone().unwrap_or_else(|| "0".into());
+            let account = if agent_uid == "0" {
+                ""
+            } else {
+                agent_uid.as_str()
+            };
+            let token = signer.convo_ai(&channel, account).build()?;
+            let remote = if flags.remote_uids.is_empty() {
+                vec![sip_uid.clone()]
+            } else {
+                flags.remote_uids.clone()
+            };
+            let name = flags
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("call-{channel}"));
+            let properties = json!({"channel": channel, "token": token,
+                "agent_rtc_uid": agent_uid, "remote_rtc_uids": remote});
+            (name, properties, channel)
+        }
+    };
+    let sip_identity = match sip_uid.parse::<u32>() {
+        Ok(n) => RtcUid::Uid(n),
+        Err(_) => RtcUid::Account(sip_uid.clone()),
+    };
+    let rtc_token = signer.rtc(&channel, sip_identity).build()?;
+    Ok(CallRequest {
+        name,
+        sip: Sip {
+            to_number: to,
+            from_number: from,
+            rtc_uid: sip_uid,
+            rtc_token,
+        },
+        pipeline_id,
+        properties,
+    })
+}

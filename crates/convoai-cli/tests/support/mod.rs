@@ -1,0 +1,103 @@
+//! Helpers for the CLI tests: an in-process emulator on port 0 and `convoai` pointed at it.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use convoai_emulator::{Emulator, EmulatorHandle};
+
+/// An emulator on an ephemeral loopback port, with its own runtime.
+pub fn emulator() -> EmulatorHandle {
+    Emulator::builder().start().expect("emulator starts")
+}
+
+/// `convoai` with no `SHENGWANG_*` or colour settings inherited from the machine.
+pub fn bare() -> Command {
+    let mut c = Command::cargo_bin("convoai").expect("binary built");
+    for var in [
+        "SHENGWANG_APP_ID",
+        "SHENGWANG_APP_CERTIFICATE",
+        "SHENGWANG_CUSTOMER_ID",
+        "SHENGWANG_CUSTOMER_SECRET",
+        "SHENGWANG_BASE_URL",
+        "SHENGWANG_AREA",
+        "RUST_LOG",
+        "NO_COLOR",
+    ] {
+        c.env_remove(var);
+    }
+    c.timeout(std::time::Duration::from_secs(60));
+    c
+}
+
+/// `convoai` with the emulator's app credentials and base URL in the environment.
+pub fn convoai(emu: &EmulatorHandle) -> Command {
+    let mut c = bare();
+    c.env("SHENGWANG_APP_ID", emu.app_id())
+        .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
+        .env("SHENGWANG_BASE_URL", emu.base_url());
+    c
+}
+
+/// Runs the command, asserts exit 0 and returns stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Runs the command, asserts the exit code and returns stderr.
+pub fn fails(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+/// A cascade agent config (StepFun TTS, custom LLM) whose LLM key comes from `${key_var}`.
+pub fn agent_toml(key_var: &str) -> String {
+    format!(
+        r#"
+instructions = "You are a test agent."
+greeting = "Hello from the CLI test"
+
+[session]
+agent_uid = "1001"
+remote_uids = ["2002"]
+idle_timeout = 30
+
+[llm]
+vendor = "custom"
+url = "https://llm.example/v1/chat/completions"
+api_key = "${{{key_var}}}"
+model = "${{TEST_MODEL}}"
+
+[tts]
+vendor = "stepfun"
+api_key = "${{{key_var}}}"
+model = "step-tts-mini"
+voice_id = "cixingnansheng"
+
+[stt]
+vendor = "fengming"
+"#
+    )
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
