@@ -297,10 +297,16 @@ fn update_sends_the_new_prompt() {
         .any(|r| r.method == "POST" && r.path.ends_with(&format!("agents/{id}/update"))));
 }
 
+/// `agents start --wait` in the background, read up to the agent's start; returns the
+/// process, the rest of its stdout and the agent id it printed.
 fn spawn_wait(
     emu: &convoai_emulator::EmulatorHandle,
     cfg: &std::path::Path,
-) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("convoai"))
         .env_remove("NO_COLOR")
         .env("SHENGWANG_APP_ID", emu.app_id())
@@ -321,8 +327,15 @@ fn spawn_wait(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    (child, stdout)
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let head = read_until(&mut stdout, "state: starting -> running");
+    let id = head
+        .lines()
+        .find(|l| !l.starts_with("state:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    (child, stdout, id)
 }
 
 fn read_until(reader: &mut BufReader<std::process::ChildStdout>, needle: &str) -> String {
@@ -355,14 +368,7 @@ fn wait_stops_the_agent_on_ctrl_c() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "agent.toml", &agent_toml("K"));
-    let (mut child, mut stdout) = spawn_wait(&emu, &cfg);
-    let head = read_until(&mut stdout, "state: starting -> running");
-    let id = head
-        .lines()
-        .find(|l| !l.starts_with("state:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (mut child, mut stdout, id) = spawn_wait(&emu, &cfg);
     assert_eq!(emu.agents()[0].status, AgentStatus::Running);
     let kill = StdCommand::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -381,14 +387,7 @@ fn wait_ends_when_the_agent_stops_elsewhere() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "agent.toml", &agent_toml("K"));
-    let (mut child, mut stdout) = spawn_wait(&emu, &cfg);
-    let head = read_until(&mut stdout, "state: starting -> running");
-    let id = head
-        .lines()
-        .find(|l| !l.starts_with("state:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (mut child, mut stdout, id) = spawn_wait(&emu, &cfg);
     ok(convoai(&emu).args(["agents", "stop", &id]));
     let rest = read_until(&mut stdout, "RUNNING -> STOPPED");
     assert!(rest.contains(&id), "{rest}");

@@ -127,7 +127,8 @@ impl EmulatorArgs {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C, or SIGTERM where there is one: both mean "clean up and leave".
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -243,7 +243,7 @@ async fn start(
     out.flush()?;
     let mut last = AgentStatus::Running;
     let mut poll = tokio::time::interval(WAIT_POLL);
-    let interrupted = shutdown_signal();
+    let interrupted = convoai_emulator::cli::shutdown_signal();
     tokio::pin!(interrupted);
     loop {
         tokio::select! {
@@ -320,22 +320,6 @@ fn report(
     }
     out.flush()?;
     Ok(())
-}
-
-/// Ctrl-C, or SIGTERM where there is one: both mean "stop the agent and leave".
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn acknowledge(
