@@ -170,7 +170,7 @@ pub enum AgentsCommand {
         #[arg(long, value_enum)]
         state: Option<StateArg>,
         /// At most this many agents (default 20).
-        #[arg(long, value_name = "N", conflicts_with = "all")]
+        #[arg(long, value_name = "N", conflicts_with = "all", value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: Option<u32>,
         /// Every agent, following the pages.
         #[arg(long)]
@@ -269,7 +269,7 @@ pub enum CallsCommand {
         #[arg(long = "type", value_enum)]
         kind: Option<CallTypeArg>,
         /// At most this many calls (default 20).
-        #[arg(long, value_name = "N", conflicts_with = "all")]
+        #[arg(long, value_name = "N", conflicts_with = "all", value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: Option<u32>,
         /// Every call, following the pages.
         #[arg(long)]

@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use shengwang_agent::agentkit::TokenSource;
 
 use super::tree::{self, Format};
@@ -1005,5 +1005,39 @@ fn path_rendering() {
         Seg::Key("headers".into()),
     ];
     assert_eq!(path_string(&p), "llm.mcp_servers[2].headers");
-    let _: Map<String, Value> = Map::new();
+}
+
+/// The nearest char boundary at or before `i`.
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+// 256 cases each by default; `PROPTEST_CASES=100000` for a long run.
+proptest::proptest! {
+    /// Any text, in any format: an agent or a one-line error that starts with the file name.
+    #[test]
+    fn arbitrary_text_never_panics(text in "(?s).{0,300}", format in 0usize..3) {
+        let name = ["agent.toml", "agent.json", "agent.yaml"][format];
+        if let Err(e) = parse(name, &text, &any_env) {
+            let m = e.to_string();
+            proptest::prop_assert!(!m.contains('\n') && m.starts_with(name), "{m}");
+        }
+    }
+
+    /// The sample with a stretch replaced by junk (near-valid files reach the deeper checks).
+    #[test]
+    fn mutated_sample_never_panics(at in 0usize..SAMPLE_TOML.len(), len in 0usize..60,
+                                   junk in "(?s).{0,12}") {
+        let start = floor_boundary(SAMPLE_TOML, at);
+        let end = floor_boundary(SAMPLE_TOML, start + len);
+        let text = format!("{}{junk}{}", &SAMPLE_TOML[..start], &SAMPLE_TOML[end..]);
+        if let Err(e) = parse("agent.toml", &text, &sample_env) {
+            let m = e.to_string();
+            proptest::prop_assert!(!m.contains('\n') && m.starts_with("agent.toml"), "{m}");
+        }
+    }
 }
