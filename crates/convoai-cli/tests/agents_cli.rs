@@ -694,3 +694,48 @@ fn json_and_yaml_config_files_start_the_same_agent() {
         assert_eq!(record.agent_rtc_uid, uid, "{name}");
     }
 }
+
+/// `stop --all` on a terminal asks; "y" stops, anything else stops nothing.
+#[test]
+fn stop_all_asks_on_a_terminal() {
+    if StdCommand::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command");
+        return;
+    }
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    started_agent(&emu, dir.path(), "room-ask");
+    let bin = assert_cmd::cargo::cargo_bin("convoai");
+    let answer = |reply: &str| {
+        let mut child = StdCommand::new("script")
+            .args([
+                "-qec",
+                &format!("{} agents stop --all --channel room-ask", bin.display()),
+                "/dev/null",
+            ])
+            .env("SHENGWANG_APP_ID", emu.app_id())
+            .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
+            .env("SHENGWANG_BASE_URL", emu.base_url())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut prompt = Vec::new();
+        // The question ends with "[y/N] " and no newline: read up to the bracket.
+        stdout.read_until(b']', &mut prompt).unwrap();
+        assert!(
+            String::from_utf8_lossy(&prompt)
+                .contains("Stop 1 running agent(s) in channel room-ask? [y/N"),
+            "{}",
+            String::from_utf8_lossy(&prompt)
+        );
+        use std::io::Write as _;
+        writeln!(child.stdin.take().unwrap(), "{reply}").unwrap();
+        wait_exit(&mut child)
+    };
+    assert!(!answer("n").success(), "declined");
+    assert_eq!(emu.agents()[0].status, AgentStatus::Running);
+    assert!(answer("y").success());
+    assert_eq!(emu.agents()[0].status, AgentStatus::Stopped);
+}

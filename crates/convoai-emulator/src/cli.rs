@@ -102,6 +102,7 @@ impl EmulatorArgs {
     /// Runs the emulator these flags describe until Ctrl-C (or SIGTERM), after printing
     /// where it listens and, with development credentials, the variables a client needs.
     pub async fn serve(&self) -> Result<(), crate::EmulatorError> {
+        let mut shutdown = Shutdown::listen()?;
         let emu = self.builder().spawn().await?;
         println!("listening on {}", emu.url());
         println!("base url (CN):     {}", emu.cn_base_url());
@@ -121,24 +122,50 @@ impl EmulatorArgs {
             );
             println!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
         }
-        shutdown_signal().await;
+        shutdown.wait().await;
         emu.shutdown().await;
         Ok(())
     }
 }
 
-/// Resolves on Ctrl-C, or SIGTERM where there is one: both mean "clean up and leave".
-pub async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM where there is one: both mean "clean up and leave". Listens from the
+/// moment it is created, so a signal that arrives before the first `wait` is not lost to the
+/// default handler (which would end the process without cleaning up).
+pub struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+}
+
+impl Shutdown {
+    /// Starts listening; needs a tokio runtime.
+    pub fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Shutdown {
+                signals: (
+                    signal(SignalKind::interrupt())?,
+                    signal(SignalKind::terminate())?,
+                ),
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Shutdown {})
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM (or one that came since `listen`).
+    pub async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            let (int, term) = &mut self.signals;
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
-            return;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -220,6 +220,14 @@ async fn start(
     wait: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    // Listening before the start: a Ctrl-C from then on stops the agent instead of ending
+    // the process with the agent left running.
+    let mut shutdown = if wait {
+        let listening = convoai_emulator::cli::Shutdown::listen();
+        Some(listening.map_err(|e| CliError::Failed(format!("cannot listen for Ctrl-C: {e}")))?)
+    } else {
+        None
+    };
     let mut events = session.subscribe();
     let bar = ctx
         .out
@@ -235,15 +243,15 @@ async fn start(
     } else {
         writeln!(out, "{id}")?;
     }
-    if !wait {
+    let Some(shutdown) = shutdown.as_mut() else {
         return Ok(());
-    }
+    };
     print_events(ctx, &mut events, out)?;
     ctx.out.note("waiting; Ctrl-C stops the agent and exits");
     out.flush()?;
     let mut last = AgentStatus::Running;
     let mut poll = tokio::time::interval(WAIT_POLL);
-    let interrupted = convoai_emulator::cli::shutdown_signal();
+    let interrupted = shutdown.wait();
     tokio::pin!(interrupted);
     loop {
         tokio::select! {
