@@ -264,7 +264,7 @@ async fn start(
                     }
                     // A failed poll is not the agent's end: say so and keep watching.
                     Err(e) => {
-                        tracing::warn!(error = %e, "status poll failed");
+                        ctx.out.note(&format!("status check failed ({e}); still watching"));
                         continue;
                     }
                 };
