@@ -285,36 +285,40 @@ pub enum CallsCommand {
     #[command(
         after_help = "Example:\n  convoai calls create --to +8613800138000 --from +861080000000 --channel call-1 --config agent.toml"
     )]
-    Create {
-        /// The number to call (E.164).
-        #[arg(long)]
-        to: String,
-        /// The caller id (E.164).
-        #[arg(long)]
-        from: String,
-        /// Agent config file (not needed with --pipeline-id).
-        #[arg(
-            long,
-            short = 'c',
-            value_name = "FILE",
-            required_unless_present = "pipeline_id"
-        )]
-        config: Option<PathBuf>,
-        /// A published AI Studio pipeline to run instead of a config file.
-        #[arg(long, value_name = "ID")]
-        pipeline_id: Option<String>,
-        /// The SIP gateway's uid in the channel.
-        #[arg(long, value_name = "UID", default_value = "3003")]
-        sip_uid: String,
-        #[command(flatten)]
-        session: SessionFlags,
-    },
+    Create(CreateCall),
     /// Hang up a call.
     #[command(after_help = "Example:\n  convoai calls hangup 1NT29X10YHxxxxxWJOXLYHNYB")]
     Hangup {
         /// Call id.
         id: String,
     },
+}
+
+/// `convoai calls create`.
+#[derive(Args)]
+pub struct CreateCall {
+    /// The number to call (E.164).
+    #[arg(long)]
+    pub to: String,
+    /// The caller id (E.164).
+    #[arg(long)]
+    pub from: String,
+    /// Agent config file (not needed with --pipeline-id).
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        required_unless_present = "pipeline_id"
+    )]
+    pub config: Option<PathBuf>,
+    /// A published AI Studio pipeline to run instead of a config file.
+    #[arg(long, value_name = "ID")]
+    pub pipeline_id: Option<String>,
+    /// The SIP gateway's uid in the channel.
+    #[arg(long, value_name = "UID", default_value = "3003")]
+    pub sip_uid: String,
+    #[command(flatten)]
+    pub session: SessionFlags,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -9,7 +9,7 @@ use shengwang_agent::AsyncAgentClient;
 
 use super::agents::build_session;
 use super::Ctx;
-use crate::cli::{CallTypeArg, CallsCommand, SessionFlags};
+use crate::cli::{CallTypeArg, CallsCommand, CreateCall};
 use crate::config;
 use crate::error::CliError;
 use crate::output;
@@ -60,7 +60,16 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
                 }
                 return Ok(());
             }
-            let rows: Vec<Vec<String>> = calls.iter().map(|c| row(ctx, c)).collect();
+            let rows: Vec<Vec<String>> = calls
+                .iter()
+                .map(|c| {
+                    fields(ctx, c)
+                        .into_iter()
+                        .take(LISTED)
+                        .map(|f| f.1)
+                        .collect()
+                })
+                .collect();
             ctx.out.table(
                 out,
                 &["CALL ID", "STATE", "TYPE", "TO", "FROM", "STARTED"],
@@ -72,47 +81,13 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             if ctx.out.json {
                 return ctx.out.json_line(out, &call);
             }
-            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            writeln!(out, "call id:  {}", call.agent_id)?;
-            writeln!(
-                out,
-                "state:    {}",
-                ctx.out
-                    .status(call.state.as_ref().map_or("-", |s| s.as_str()))
-            )?;
-            writeln!(
-                out,
-                "type:     {}",
-                call.kind.as_ref().map_or("-", |k| k.as_str())
-            )?;
-            writeln!(out, "to:       {}", opt(&call.to_number))?;
-            writeln!(out, "from:     {}", opt(&call.from_number))?;
-            writeln!(out, "channel:  {}", opt(&call.channel))?;
-            writeln!(out, "started:  {}", output::time(call.create_ts))?;
-            writeln!(out, "ended:    {}", output::time(call.stop_ts))?;
-            if let Some(r) = &call.reason {
-                writeln!(out, "reason:   {}", r.as_str())?;
+            for (label, text) in fields(ctx, &call) {
+                writeln!(out, "{:<9} {text}", format!("{label}:"))?;
             }
             Ok(())
         }
-        CallsCommand::Create {
-            to,
-            from,
-            config,
-            pipeline_id,
-            sip_uid,
-            session,
-        } => {
-            let request = call_request(
-                ctx,
-                &client,
-                to,
-                from,
-                config,
-                pipeline_id,
-                sip_uid,
-                session,
-            )?;
+        CallsCommand::Create(args) => {
+            let request = call_request(ctx, &client, args)?;
             let bar = ctx
                 .out
                 .spinner(&format!("calling {}", request.sip.to_number));
@@ -139,31 +114,43 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
     }
 }
 
-fn row(ctx: &Ctx, c: &CallInfo) -> Vec<String> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+/// Columns of `calls list`: the first fields of [`fields`].
+const LISTED: usize = 6;
+
+/// A call's fields as (label, text), in the order `get` prints them.
+fn fields(ctx: &Ctx, c: &CallInfo) -> Vec<(&'static str, String)> {
+    let text = |v: Option<&str>| v.unwrap_or("-").to_owned();
     vec![
-        c.agent_id.clone(),
-        ctx.out.status(c.state.as_ref().map_or("-", |s| s.as_str())),
-        c.kind.as_ref().map_or("-", |k| k.as_str()).to_owned(),
-        opt(&c.to_number),
-        opt(&c.from_number),
-        output::time(c.create_ts),
+        ("call id", c.agent_id.clone()),
+        (
+            "state",
+            ctx.out.status(c.state.as_ref().map_or("-", |s| s.as_str())),
+        ),
+        ("type", text(c.kind.as_ref().map(|k| k.as_str()))),
+        ("to", text(c.to_number.as_deref())),
+        ("from", text(c.from_number.as_deref())),
+        ("started", output::time(c.create_ts)),
+        ("ended", output::time(c.stop_ts)),
+        ("channel", text(c.channel.as_deref())),
+        ("reason", text(c.reason.as_ref().map(|r| r.as_str()))),
     ]
 }
 
 /// The call: the agent side from the config file (as `agents start` would send it) or just
 /// the channel placement for a pipeline; the SIP side gets its own channel token.
-#[allow(clippy::too_many_arguments)]
 fn call_request(
     ctx: &Ctx,
     client: &AsyncAgentClient,
-    to: String,
-    from: String,
-    config: Option<std::path::PathBuf>,
-    pipeline_id: Option<String>,
-    sip_uid: String,
-    mut flags: SessionFlags,
+    args: CreateCall,
 ) -> Result<CallRequest, CliError> {
+    let CreateCall {
+        to,
+        from,
+        config,
+        pipeline_id,
+        sip_uid,
+        session: mut flags,
+    } = args;
     let (app_id, cert) = ctx.app_credentials()?;
     let signer = TokenBuilder::new(app_id, cert)?;
     let (name, properties, channel) = match config {
