@@ -368,3 +368,51 @@ async fn unnamed_sessions_of_one_agent_never_collide() {
         .all(|s| s.name().starts_with("support-bot-")));
     assert_eq!(emu.agents().len(), 20);
 }
+
+/// `start_request` is the join `start` sends: same name, placement and settings, a token the
+/// service accepts, and nothing sent to build it.
+#[tokio::test]
+async fn start_request_is_what_start_sends() {
+    let emu = Emulator::builder().spawn().await.unwrap();
+    let c = client(&emu, RetryPolicy::none());
+    let session = agent()
+        .create_session(&c, "dry-run", "1001", ["2002"])
+        .idle_timeout(45)
+        .enable_string_uid(false)
+        .build();
+    let request = session.start_request().unwrap();
+    assert_eq!(joins(&emu), 0, "nothing sent");
+    request.validate().unwrap();
+    assert_eq!(request.name, session.name());
+    let p = &request.properties;
+    assert_eq!(
+        (p.channel.as_str(), p.agent_rtc_uid.as_str()),
+        ("dry-run", "1001")
+    );
+    assert_eq!(p.remote_rtc_uids, ["2002"]);
+    assert_eq!(
+        (p.idle_timeout, p.enable_string_uid),
+        (Some(45), Some(false))
+    );
+    assert_eq!(
+        p.llm.as_ref().unwrap()["system_messages"][0]["content"],
+        "You are helpful."
+    );
+    shengwang_agent::token::verify(
+        &p.token,
+        &shengwang_agent::token::Validation::new(emu.app_id(), emu.app_certificate())
+            .unwrap()
+            .require_rtc_join("dry-run", "1001"),
+    )
+    .unwrap();
+    // The request the service then receives is accepted as built.
+    let created = c.agents().start(&request).await.unwrap();
+    assert_eq!(
+        emu.agents()
+            .iter()
+            .find(|a| a.agent_id == created.agent_id)
+            .unwrap()
+            .name,
+        session.name()
+    );
+}

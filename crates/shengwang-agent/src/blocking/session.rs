@@ -129,6 +129,11 @@ impl AgentSession {
     pub fn start(&self) -> Result<String> {
         self.client.block_on(self.inner.start())
     }
+    /// The join request `start` would send now (see
+    /// [`AsyncAgentSession::start_request`]).
+    pub fn start_request(&self) -> Result<crate::types::agents::StartAgentRequest> {
+        self.inner.start_request()
+    }
     /// See [`AsyncAgentSession::stop`].
     pub fn stop(&self) -> Result<()> {
         self.client.block_on(self.inner.stop())
