@@ -309,9 +309,7 @@ fn spawn_wait(
 ) {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("convoai"))
         .env_remove("NO_COLOR")
-        .env("SHENGWANG_APP_ID", emu.app_id())
-        .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
-        .env("SHENGWANG_BASE_URL", emu.base_url())
+        .envs(emulator_env(emu))
         .env("K", KEY)
         .env("TEST_MODEL", "m")
         .args([
@@ -605,9 +603,7 @@ fn colours_and_spinner_only_on_a_terminal() {
     let on_tty = |command: String, no_color: bool| {
         let mut c = StdCommand::new("script");
         c.args(["-qec", &command, "/dev/null"])
-            .env("SHENGWANG_APP_ID", emu.app_id())
-            .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
-            .env("SHENGWANG_BASE_URL", emu.base_url())
+            .envs(emulator_env(&emu))
             .env("K", KEY)
             .env("TEST_MODEL", "m")
             .env_remove("NO_COLOR")
@@ -713,9 +709,7 @@ fn stop_all_asks_on_a_terminal() {
                 &format!("{} agents stop --all --channel room-ask", bin.display()),
                 "/dev/null",
             ])
-            .env("SHENGWANG_APP_ID", emu.app_id())
-            .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
-            .env("SHENGWANG_BASE_URL", emu.base_url())
+            .envs(emulator_env(&emu))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

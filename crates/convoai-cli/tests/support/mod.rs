@@ -30,12 +30,22 @@ pub fn bare() -> Command {
     c
 }
 
+/// The variables that point `convoai` at `emu` with its app credentials.
+pub fn emulator_env(emu: &EmulatorHandle) -> [(&'static str, String); 3] {
+    [
+        ("SHENGWANG_APP_ID", emu.app_id().to_owned()),
+        (
+            "SHENGWANG_APP_CERTIFICATE",
+            emu.app_certificate().to_owned(),
+        ),
+        ("SHENGWANG_BASE_URL", emu.base_url()),
+    ]
+}
+
 /// `convoai` with the emulator's app credentials and base URL in the environment.
 pub fn convoai(emu: &EmulatorHandle) -> Command {
     let mut c = bare();
-    c.env("SHENGWANG_APP_ID", emu.app_id())
-        .env("SHENGWANG_APP_CERTIFICATE", emu.app_certificate())
-        .env("SHENGWANG_BASE_URL", emu.base_url());
+    c.envs(emulator_env(emu));
     c
 }
 

@@ -41,13 +41,7 @@ pub struct Agent {
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &*self.inner;
-        let block = |c: Option<&Config>| {
-            c.map(|c| {
-                let mut v = Value::Object(c.clone());
-                crate::redact::redact_json(&mut v);
-                v
-            })
-        };
+        let block = |c: Option<&Config>| c.map(crate::redact::redacted);
         f.debug_struct("Agent")
             .field("name", &i.name)
             .field("instructions", &i.instructions)
