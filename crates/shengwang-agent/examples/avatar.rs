@@ -8,12 +8,12 @@ use shengwang_agent::agentkit::Agent;
 use shengwang_agent::vendors::{
     FengmingStt, Llm, MicrosoftSampleRate, MicrosoftTts, SensetimeAvatar,
 };
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emu = convoai_emulator::Emulator::builder().spawn().await?;
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.cn_base_url())

@@ -14,15 +14,15 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shengwang_agent::agentkit::{Agent, AsyncAgentSession};
+use shengwang_agent::agentkit::{Agent, Session};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
-use shengwang_agent::{AsyncAgentClient, ClientBuilder};
+use shengwang_agent::{Client, ClientBuilder};
 
 #[derive(Clone)]
 struct App {
-    client: AsyncAgentClient,
+    client: Client,
     agent: Agent,
-    sessions: Arc<Mutex<HashMap<String, AsyncAgentSession>>>,
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => {
             let emu = convoai_emulator::Emulator::builder().spawn().await?;
             println!("using the local emulator at {}", emu.url());
-            let b = AsyncAgentClient::builder()
+            let b = Client::builder()
                 .app_id(emu.app_id())
                 .app_certificate(emu.app_certificate())
                 .base_url(emu.cn_base_url());

@@ -3,7 +3,7 @@
 //! - `bench lifecycle sdk|raw SESSIONS CONCURRENCY`: full sessions (start → say → history →
 //!   stop) in app-credentials mode (a fresh token per request), through the SDK or through a
 //!   bare reqwest loop sending the same requests (the ceiling).
-//! - `bench memory SESSIONS`: bytes held per live started `AsyncAgentSession`.
+//! - `bench memory SESSIONS`: bytes held per live started `Session`.
 //! - `bench cold`: one start and stop, for process-start-to-first-start timing.
 //!
 //! Reads `EMU_BASE` (base URL), `EMU_APP_ID` and `EMU_APP_CERTIFICATE`.
@@ -18,7 +18,7 @@ use serde_json::json;
 use shengwang_agent::agentkit::Agent;
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 /// Counts live heap bytes, so memory per session is exact rather than RSS noise.
 struct Counting;
@@ -54,8 +54,8 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn client() -> AsyncAgentClient {
-    AsyncAgentClient::builder()
+fn client() -> Client {
+    Client::builder()
         .app_id(env("EMU_APP_ID"))
         .app_certificate(env("EMU_APP_CERTIFICATE"))
         .base_url(env("EMU_BASE"))
@@ -81,7 +81,7 @@ fn agent() -> Agent {
         .with_stt(FengmingStt::new())
 }
 
-async fn sdk_session(client: &AsyncAgentClient, agent: &Agent, i: usize) -> bool {
+async fn sdk_session(client: &Client, agent: &Agent, i: usize) -> bool {
     let s = agent
         .create_session(client, format!("bench-{i}"), "1001", ["2002"])
         .build();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use futures::future::try_join_all;
 use shengwang_agent::agentkit::Agent;
 use shengwang_agent::vendors::{Llm, StepFunTts};
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100);
     let emu = convoai_emulator::Emulator::builder().spawn().await?;
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.cn_base_url())

@@ -9,7 +9,7 @@
 use serde_json::json;
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{SpeakRequest, StartAgentRequest, StartProperties};
-use shengwang_agent::{AsyncAgentClient, ClientBuilder};
+use shengwang_agent::{Client, ClientBuilder};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "no SHENGWANG_* credentials: using the local emulator at {}",
                 emu.url()
             );
-            let b = AsyncAgentClient::builder()
+            let b = Client::builder()
                 .app_id(emu.app_id())
                 .app_certificate(emu.app_certificate())
                 .base_url(emu.cn_base_url());

@@ -11,7 +11,7 @@
 use futures::StreamExt;
 use shengwang_agent::agentkit::{Agent, SessionEvent};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
-use shengwang_agent::{AsyncAgentClient, ClientBuilder};
+use shengwang_agent::{Client, ClientBuilder};
 
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_owned())
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "no SHENGWANG_* credentials: running against the local emulator at {}",
                 emu.url()
             );
-            let b = AsyncAgentClient::builder()
+            let b = Client::builder()
                 .app_id(emu.app_id())
                 .app_certificate(emu.app_certificate())
                 .base_url(emu.cn_base_url());

@@ -1,4 +1,4 @@
-//! `AsyncAgentClient`: configuration, and the handles for each API resource.
+//! `Client`: configuration, and the handles for each API resource.
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,8 +20,8 @@ use crate::{Error, Result};
 ///
 /// ```no_run
 /// # async fn demo() -> shengwang_agent::Result<()> {
-/// use shengwang_agent::AsyncAgentClient;
-/// let client = AsyncAgentClient::builder()
+/// use shengwang_agent::Client;
+/// let client = Client::builder()
 ///     .app_id("0123456789abcdef0123456789abcdef")
 ///     .app_certificate("fedcba9876543210fedcba9876543210")
 ///     .build()?;
@@ -30,7 +30,7 @@ use crate::{Error, Result};
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct AsyncAgentClient {
+pub struct Client {
     pub(crate) inner: Arc<Inner>,
 }
 
@@ -42,9 +42,9 @@ pub(crate) struct Inner {
     pub transport: Transport,
 }
 
-impl fmt::Debug for AsyncAgentClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncAgentClient")
+        f.debug_struct("Client")
             .field("app_id", &self.inner.app_id)
             .field("area", &self.inner.area)
             .field("auth", &self.inner.transport.auth.mode())
@@ -53,7 +53,7 @@ impl fmt::Debug for AsyncAgentClient {
     }
 }
 
-impl AsyncAgentClient {
+impl Client {
     /// A builder; `app_id` and `app_certificate` are required.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
@@ -132,7 +132,7 @@ impl AsyncAgentClient {
     }
 }
 
-/// Configures an [`AsyncAgentClient`]. Setters never fail; `build()` validates.
+/// Configures an [`Client`]. Setters never fail; `build()` validates.
 #[derive(Default, Clone)]
 #[must_use]
 pub struct ClientBuilder {
@@ -173,7 +173,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Reads the `SHENGWANG_*` variables (see [`AsyncAgentClient::from_env`]).
+    /// Reads the `SHENGWANG_*` variables (see [`Client::from_env`]).
     pub fn from_env() -> Result<Self> {
         let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
         let mut b = ClientBuilder {
@@ -256,7 +256,7 @@ impl ClientBuilder {
         self.user_agent_suffix = Some(suffix.into());
         self
     }
-    /// Resolver for [`AsyncAgentClient::select_best_domain`] (default: the system's).
+    /// Resolver for [`Client::select_best_domain`] (default: the system's).
     pub fn resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
         self.resolver = Some(resolver);
         self
@@ -268,7 +268,7 @@ impl ClientBuilder {
     }
 
     /// Validates and builds.
-    pub fn build(self) -> Result<AsyncAgentClient> {
+    pub fn build(self) -> Result<Client> {
         let app_id = self
             .app_id
             .ok_or_else(|| Error::invalid("app_id", "is required"))?;
@@ -339,7 +339,7 @@ impl ClientBuilder {
                     .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
             }
         };
-        Ok(AsyncAgentClient {
+        Ok(Client {
             inner: Arc::new(Inner {
                 app_id,
                 signer,

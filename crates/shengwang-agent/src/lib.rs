@@ -4,7 +4,7 @@
 //! - [`token`]: AccessToken2 ("007…") builders, byte-exact with Agora's reference builders,
 //!   plus parsing and verification.
 //! - [`transport`]: the one place requests are sent (auth, failover, retries, tracing).
-//! - [`AsyncAgentClient`] with [`api`] handles per resource and [`types`] for the wire.
+//! - [`Client`] with [`api`] handles per resource and [`types`] for the wire.
 //! - [`agentkit`] and [`vendors`]: the agent/session layer (in progress).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -21,7 +21,8 @@ pub mod transport;
 pub mod types;
 pub mod vendors;
 
+pub use agentkit::{Session, SessionBuilder};
 pub use area::Area;
-pub use client::{AsyncAgentClient, ClientBuilder};
+pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorReason, Result, TokenError};
 pub use transport::{Response, RetryPolicy};

@@ -10,7 +10,7 @@ use shengwang_agent::token::{self, TokenBuilder};
 use shengwang_agent::types::agents::{AgentStatus, SpeakRequest, StartAgentRequest};
 use shengwang_agent::types::phone_numbers::{AddPhoneNumber, Provider};
 use shengwang_agent::vendors::{Llm, StepFunTts};
-use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy, TokenError};
+use shengwang_agent::{Client, Error, RetryPolicy, TokenError};
 
 type Case<'a> = (
     &'static str,
@@ -86,7 +86,7 @@ async fn emulator_status(
 #[tokio::test]
 async fn every_bad_input_gets_its_exact_error() {
     let emu = Emulator::builder().spawn().await.unwrap();
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())
@@ -95,7 +95,7 @@ async fn every_bad_input_gets_its_exact_error() {
         .build()
         .unwrap();
     let builder = || {
-        AsyncAgentClient::builder()
+        Client::builder()
             .app_id(emu.app_id())
             .app_certificate(emu.app_certificate())
     };
@@ -144,7 +144,7 @@ async fn every_bad_input_gets_its_exact_error() {
             "malformed app id",
             Box::pin(async {
                 kind(
-                    AsyncAgentClient::builder()
+                    Client::builder()
                         .app_id("xyz")
                         .app_certificate(emu.app_certificate())
                         .build(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use convoai_emulator::{Clock, Emulator};
 use shengwang_agent::agentkit::SessionState;
-use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy};
+use shengwang_agent::{Client, Error, RetryPolicy};
 
 fn fast() -> RetryPolicy {
     RetryPolicy::standard()
@@ -32,7 +32,7 @@ async fn dead_slow_and_healthy_regions_settle_on_the_healthy_one() {
         "http://127.0.0.2:{}/api/conversational-ai-agent",
         healthy.addr().port()
     );
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(creds.0)
         .app_certificate(creds.1)
         .base_url(&dead)
@@ -79,7 +79,7 @@ async fn a_restarted_service_gives_clear_errors_and_no_hangs() {
         .await
         .unwrap();
     let port = first.addr().port();
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(first.app_id())
         .app_certificate(first.app_certificate())
         .base_url(first.base_url())

@@ -3,7 +3,7 @@
 
 use convoai_emulator::{Emulator, EmulatorHandle};
 use serde_json::json;
-use shengwang_agent::blocking::AgentClient;
+use shengwang_agent::blocking::Client;
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::*;
 use shengwang_agent::types::phone_numbers::*;
@@ -33,9 +33,9 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
     }
 }
 
-fn clients(emu: &EmulatorHandle) -> Vec<(&'static str, AgentClient)> {
+fn clients(emu: &EmulatorHandle) -> Vec<(&'static str, Client)> {
     let base = || {
-        AgentClient::builder()
+        Client::builder()
             .app_id(emu.app_id())
             .app_certificate(emu.app_certificate())
             .base_url(emu.base_url())
@@ -148,7 +148,7 @@ fn every_endpoint_blocking_in_all_three_auth_modes() {
 #[test]
 fn wrong_credentials_are_401_blocking() {
     let emu = Emulator::builder().start().unwrap();
-    let client = AgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate("00000000000000000000000000000000")
         .base_url(emu.base_url())
@@ -160,7 +160,7 @@ fn wrong_credentials_are_401_blocking() {
 #[test]
 fn inside_a_runtime_it_refuses_with_a_clear_error_instead_of_panicking() {
     let emu = Emulator::builder().start().unwrap();
-    let client = AgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())
@@ -172,10 +172,10 @@ fn inside_a_runtime_it_refuses_with_a_clear_error_instead_of_panicking() {
         .unwrap();
     rt.block_on(async {
         match client.agents().get("X") {
-            Err(Error::Config(msg)) => assert!(msg.contains("AsyncAgentClient"), "{msg}"),
+            Err(Error::Config(msg)) => assert!(msg.contains("Client"), "{msg}"),
             other => panic!("expected a Config error, got {other:?}"),
         }
-        let built = AgentClient::builder()
+        let built = Client::builder()
             .app_id(emu.app_id())
             .app_certificate(emu.app_certificate())
             .build();

@@ -10,7 +10,7 @@ use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::*;
 use shengwang_agent::types::phone_numbers::*;
 use shengwang_agent::types::telephony::*;
-use shengwang_agent::{AsyncAgentClient, ClientBuilder, Error, ErrorReason, RetryPolicy};
+use shengwang_agent::{Client, ClientBuilder, Error, ErrorReason, RetryPolicy};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::standard()
@@ -20,7 +20,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn builder(emu: &EmulatorHandle) -> ClientBuilder {
-    AsyncAgentClient::builder()
+    Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.cn_base_url())
@@ -54,7 +54,7 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
     }
 }
 
-async fn lifecycle(client: &AsyncAgentClient, emu: &EmulatorHandle, tag: &str) {
+async fn lifecycle(client: &Client, emu: &EmulatorHandle, tag: &str) {
     let agents = client.agents();
     let created = agents
         .start(&start_request(
@@ -349,7 +349,7 @@ async fn a_dead_endpoint_fails_over_to_the_next() {
         "http://127.0.0.2:{}/cn/api/conversational-ai-agent",
         emu.addr().port()
     );
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(&dead)
@@ -463,8 +463,8 @@ async fn telephony_and_phone_numbers() {
 
 #[test]
 fn configuration_is_validated_and_never_shows_secrets() {
-    let ok = || AsyncAgentClient::builder().app_id("0123456789abcdef0123456789abcdef");
-    let field = |r: shengwang_agent::Result<AsyncAgentClient>| match r {
+    let ok = || Client::builder().app_id("0123456789abcdef0123456789abcdef");
+    let field = |r: shengwang_agent::Result<Client>| match r {
         Err(Error::InvalidInput { field, .. }) => field,
         other => panic!("{other:?}"),
     };
@@ -478,7 +478,7 @@ fn configuration_is_validated_and_never_shows_secrets() {
     );
     assert_eq!(
         field(
-            AsyncAgentClient::builder()
+            Client::builder()
                 .app_id("nope")
                 .app_certificate("fedcba9876543210fedcba9876543210")
                 .build()

@@ -3,7 +3,7 @@
 mod support;
 
 use convoai_emulator::{Emulator, Fault, FaultRule};
-use shengwang_agent::{AsyncAgentClient, Error, ErrorReason, RetryPolicy};
+use shengwang_agent::{Client, Error, ErrorReason, RetryPolicy};
 
 #[tokio::test]
 async fn bad_2xx_bodies_are_decode_errors_with_the_status() {
@@ -97,14 +97,14 @@ fn from_env_reads_every_variable_and_names_bad_ones() {
         "http://127.0.0.1:9/api/conversational-ai-agent",
     );
     set("SHENGWANG_AREA", "us");
-    let c = AsyncAgentClient::from_env().unwrap();
+    let c = Client::from_env().unwrap();
     assert_eq!(c.auth_mode(), "basic");
     assert_eq!(
         c.current_base_url(),
         "http://127.0.0.1:9/api/conversational-ai-agent"
     );
     set("SHENGWANG_AREA", "mars");
-    match AsyncAgentClient::from_env() {
+    match Client::from_env() {
         Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "area"),
         other => panic!("{other:?}"),
     }
@@ -118,7 +118,7 @@ fn from_env_reads_every_variable_and_names_bad_ones() {
     ] {
         std::env::remove_var(k);
     }
-    match AsyncAgentClient::from_env() {
+    match Client::from_env() {
         Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "app_id"),
         other => panic!("{other:?}"),
     }
@@ -127,10 +127,7 @@ fn from_env_reads_every_variable_and_names_bad_ones() {
 #[test]
 fn clients_are_send_sync_and_cheap_to_clone() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
-    assert_send_sync::<AsyncAgentClient>();
-    assert_send_sync::<shengwang_agent::blocking::AgentClient>();
-    assert_eq!(
-        std::mem::size_of::<AsyncAgentClient>(),
-        std::mem::size_of::<usize>()
-    );
+    assert_send_sync::<Client>();
+    assert_send_sync::<shengwang_agent::blocking::Client>();
+    assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
 }

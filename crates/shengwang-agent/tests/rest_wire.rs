@@ -6,12 +6,12 @@ mod support;
 use convoai_emulator::Emulator;
 use serde_json::{json, Value};
 use shengwang_agent::types::agents::*;
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 #[tokio::test]
 async fn headers_bodies_and_auth_on_the_wire() {
     let emu = Emulator::builder().spawn().await.unwrap();
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())

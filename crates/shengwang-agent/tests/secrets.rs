@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use convoai_emulator::Emulator;
 use serde_json::json;
 use shengwang_agent::types::agents::*;
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 /// Collects everything tracing writes.
 #[derive(Clone, Default)]
@@ -53,7 +53,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         .await
         .unwrap();
     let base = || {
-        AsyncAgentClient::builder()
+        Client::builder()
             .app_id(emu.app_id())
             .app_certificate(CERT)
             .base_url(emu.base_url())
@@ -143,7 +143,7 @@ fn debug_of_every_config_hides_secrets() {
             )
             .unwrap(),
         );
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id("0123456789abcdef0123456789abcdef")
         .app_certificate("5e9715e95e9715e95e9715e95e9715e9")
         .token(TOKEN)

@@ -1,4 +1,4 @@
-//! `AsyncAgentSession` against the emulator: lifecycle, state rules, concurrency,
+//! `Session` against the emulator: lifecycle, state rules, concurrency,
 //! cancellation, recovery and events.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use futures::StreamExt;
 use shengwang_agent::agentkit::{Agent, EventKind, Operation, SessionEvent, SessionState};
 use shengwang_agent::types::agents::{Priority, Role, ThinkRequest, UpdateAgentRequest};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
-use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy};
+use shengwang_agent::{Client, Error, RetryPolicy};
 
 fn agent() -> Agent {
     Agent::new()
@@ -22,8 +22,8 @@ fn agent() -> Agent {
         .with_stt(FengmingStt::new())
 }
 
-fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> AsyncAgentClient {
-    AsyncAgentClient::builder()
+fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> Client {
+    Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.cn_base_url())

@@ -1,10 +1,10 @@
-//! The blocking `AgentSession`: same behaviour as the async one, from plain threads.
+//! The blocking `Session`: same behaviour as the async one, from plain threads.
 
 use std::sync::{Arc, Mutex};
 
 use convoai_emulator::{AgentStatus as EmuStatus, Emulator, Fault, FaultRule};
 use shengwang_agent::agentkit::{Agent, EventKind, SessionEvent, SessionState};
-use shengwang_agent::blocking::AgentClient;
+use shengwang_agent::blocking::Client;
 use shengwang_agent::types::agents::ThinkRequest;
 use shengwang_agent::vendors::{CosyVoiceTts, Llm, XfyunStt};
 use shengwang_agent::RetryPolicy;
@@ -21,7 +21,7 @@ fn agent() -> Agent {
 #[test]
 fn a_blocking_session_lifecycle_with_events() {
     let emu = Emulator::builder().start().unwrap();
-    let client = AgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())

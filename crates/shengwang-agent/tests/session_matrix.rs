@@ -6,15 +6,15 @@ mod support;
 use std::time::Duration;
 
 use convoai_emulator::{Emulator, EmulatorHandle, Fault, FaultRule};
-use shengwang_agent::agentkit::{AsyncAgentSession, Operation, SessionState};
+use shengwang_agent::agentkit::{Operation, Session, SessionState};
 use shengwang_agent::types::agents::{ThinkRequest, UpdateAgentRequest};
-use shengwang_agent::{AsyncAgentClient, Error, RetryPolicy};
+use shengwang_agent::{Client, Error, RetryPolicy};
 
 fn sent(emu: &EmulatorHandle) -> u64 {
     emu.request_counts().iter().map(|c| c.count).sum()
 }
 
-async fn call(s: &AsyncAgentSession, op: Operation) -> shengwang_agent::Result<()> {
+async fn call(s: &Session, op: Operation) -> shengwang_agent::Result<()> {
     match op {
         Operation::Start => s.start().await.map(|_| ()),
         Operation::Stop => s.stop().await,
@@ -29,11 +29,7 @@ async fn call(s: &AsyncAgentSession, op: Operation) -> shengwang_agent::Result<(
 }
 
 /// A session driven into `state` (starting/stopping are held open by latency).
-async fn session_in(
-    emu: &EmulatorHandle,
-    c: &AsyncAgentClient,
-    state: SessionState,
-) -> AsyncAgentSession {
+async fn session_in(emu: &EmulatorHandle, c: &Client, state: SessionState) -> Session {
     emu.set_latency(Duration::ZERO);
     let s = support::minimal_agent()
         .create_session(c, "m", "1", ["2"])
@@ -144,9 +140,9 @@ async fn every_state_and_operation_pair() {
 
 #[test]
 fn blocking_sessions_follow_the_same_table() {
-    use shengwang_agent::blocking::AgentClient;
+    use shengwang_agent::blocking::Client;
     let emu = Emulator::builder().start().unwrap();
-    let c = AgentClient::builder()
+    let c = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())

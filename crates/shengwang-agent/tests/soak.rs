@@ -14,7 +14,7 @@ use convoai_emulator::{AgentStatus as EmuStatus, Emulator};
 use futures::stream::{self, StreamExt};
 use shengwang_agent::agentkit::{Agent, SessionState};
 use shengwang_agent::vendors::{Llm, StepFunTts};
-use shengwang_agent::{AsyncAgentClient, RetryPolicy};
+use shengwang_agent::{Client, RetryPolicy};
 
 #[derive(Default, Debug)]
 struct Counts {
@@ -33,7 +33,7 @@ async fn soak(sessions: usize, concurrency: usize, seed: u64) {
         .spawn()
         .await
         .unwrap();
-    let client = AsyncAgentClient::builder()
+    let client = Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde_json::json;
-use shengwang_agent::agentkit::{AsyncAgentSession, SessionBuilder, SessionEvent};
+use shengwang_agent::agentkit::{Session, SessionBuilder, SessionEvent};
 use shengwang_agent::types::agents::{
     AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
 };
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 use super::Ctx;
 use crate::cli::{AgentsCommand, PriorityArg, SessionFlags, StateArg};
@@ -169,7 +169,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
 /// A session of the file's agent: flags win over the file's `[session]` table.
 /// `default_channel` stands in when neither names a channel (for `config check`).
 pub(super) fn build_session(
-    client: &AsyncAgentClient,
+    client: &Client,
     file: &AgentFile,
     flags: &SessionFlags,
     default_channel: Option<&str>,
@@ -215,8 +215,8 @@ pub(super) fn build_session(
 
 async fn start(
     ctx: &Ctx,
-    client: &AsyncAgentClient,
-    session: AsyncAgentSession,
+    client: &Client,
+    session: Session,
     wait: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -358,10 +358,7 @@ fn status(s: StateArg) -> AgentStatus {
 
 /// What `update` may change on a running agent: the LLM's system messages and params, or
 /// the MLLM's params, taken from the join request the file describes.
-fn update_request(
-    client: &AsyncAgentClient,
-    file: &AgentFile,
-) -> Result<UpdateAgentRequest, CliError> {
+fn update_request(client: &Client, file: &AgentFile) -> Result<UpdateAgentRequest, CliError> {
     let session = build_session(client, file, &SessionFlags::default(), Some("update"))?;
     let props = session.build().start_request()?.properties;
     let pick = |block: Option<&serde_json::Map<String, serde_json::Value>>, keys: &[&str]| {
@@ -380,7 +377,7 @@ fn update_request(
     })
 }
 
-async fn running_in(client: &AsyncAgentClient, channel: &str) -> Result<Vec<String>, CliError> {
+async fn running_in(client: &Client, channel: &str) -> Result<Vec<String>, CliError> {
     let ids = client
         .agents()
         .list()
@@ -415,7 +412,7 @@ fn confirm(question: &str) -> Result<(), CliError> {
 /// stopped; an id the service never knew is "not found" (exit 3) after the others stopped.
 async fn stop_all(
     ctx: &Ctx,
-    client: &AsyncAgentClient,
+    client: &Client,
     ids: Vec<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -442,7 +439,7 @@ async fn stop_all(
     first_error.map_or(Ok(()), Err)
 }
 
-async fn stop_one(client: &AsyncAgentClient, id: &str) -> Result<(), CliError> {
+async fn stop_one(client: &Client, id: &str) -> Result<(), CliError> {
     match client.agents().as_agent(id, "").stop(id).await {
         Ok(()) => Ok(()),
         Err(e) if e.is_not_found() => match client.agents().get(id).await {

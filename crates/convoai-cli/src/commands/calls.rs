@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 use shengwang_agent::token::{RtcUid, TokenBuilder};
 use shengwang_agent::types::telephony::{CallInfo, CallRequest, CallType, Sip};
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 use super::agents::build_session;
 use super::Ctx;
@@ -138,11 +138,7 @@ fn fields(ctx: &Ctx, c: &CallInfo) -> Vec<(&'static str, String)> {
 
 /// The call: the agent side from the config file (as `agents start` would send it) or just
 /// the channel placement for a pipeline; the SIP side gets its own channel token.
-fn call_request(
-    ctx: &Ctx,
-    client: &AsyncAgentClient,
-    args: CreateCall,
-) -> Result<CallRequest, CliError> {
+fn call_request(ctx: &Ctx, client: &Client, args: CreateCall) -> Result<CallRequest, CliError> {
     let CreateCall {
         to,
         from,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use shengwang_agent::redact::{redact_json, REDACTED};
-use shengwang_agent::AsyncAgentClient;
+use shengwang_agent::Client;
 
 use super::agents::build_session;
 use super::Ctx;
@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand, out: &mut dyn Write) -> Result<(), Cli
             }
             // Nothing is sent and the token is a placeholder, so the client needs no real
             // credentials: the check works before any are set.
-            let offline = AsyncAgentClient::builder()
+            let offline = Client::builder()
                 .app_id("0".repeat(32))
                 .app_certificate("0".repeat(32))
                 .base_url("http://127.0.0.1:9")

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use shengwang_agent::{Area, AsyncAgentClient};
+use shengwang_agent::{Area, Client};
 
 use crate::cli::{Cli, Command, Global};
 use crate::error::CliError;
@@ -36,10 +36,10 @@ impl Ctx {
 
     /// The SDK client the flags describe: Basic auth when customer credentials are given,
     /// otherwise a fresh token per request.
-    pub fn client(&self) -> Result<AsyncAgentClient, CliError> {
+    pub fn client(&self) -> Result<Client, CliError> {
         let (app_id, cert) = self.app_credentials()?;
         let g = &self.global;
-        let mut b = AsyncAgentClient::builder()
+        let mut b = Client::builder()
             .app_id(app_id)
             .app_certificate(cert)
             .user_agent_suffix(concat!("convoai-cli/", env!("CARGO_PKG_VERSION")));

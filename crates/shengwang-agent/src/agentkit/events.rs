@@ -54,7 +54,7 @@ impl SessionEvent {
     }
 }
 
-/// Event kinds, for [`on`](super::AsyncAgentSession::on).
+/// Event kinds, for [`on`](super::Session::on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
     /// [`SessionEvent::Started`]
@@ -67,7 +67,7 @@ pub enum EventKind {
     StateChanged,
 }
 
-/// Identifies a registered handler, for [`off`](super::AsyncAgentSession::off).
+/// Identifies a registered handler, for [`off`](super::Session::off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HandlerId(u64);
 

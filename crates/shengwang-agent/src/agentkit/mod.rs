@@ -8,5 +8,5 @@ mod state;
 
 pub use agent::{Agent, TokenSource};
 pub use events::{EventKind, HandlerId, SessionEvent};
-pub use session::{AsyncAgentSession, SessionBuilder};
+pub use session::{Session, SessionBuilder};
 pub use state::{Operation, SessionState};

@@ -1,4 +1,4 @@
-//! `AsyncAgentSession`: one agent run (and its restarts) driven by the state machine.
+//! `Session`: one agent run (and its restarts) driven by the state machine.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -13,12 +13,12 @@ use crate::api::Agents;
 use crate::token::DEFAULT_EXPIRE_SECS;
 use crate::transport::Response;
 use crate::types::agents::*;
-use crate::{AsyncAgentClient, Error, Result};
+use crate::{Client, Error, Result};
 
 /// Configures a session; from [`Agent::create_session`].
 #[must_use]
 pub struct SessionBuilder {
-    client: AsyncAgentClient,
+    client: Client,
     agent: Agent,
     channel: String,
     agent_uid: String,
@@ -56,7 +56,7 @@ impl Agent {
     /// A session of this agent in `channel` as `agent_uid`, listening to `remote_uids`.
     pub fn create_session(
         &self,
-        client: &AsyncAgentClient,
+        client: &Client,
         channel: impl Into<String>,
         agent_uid: impl Into<String>,
         remote_uids: impl IntoIterator<Item = impl Into<String>>,
@@ -113,17 +113,17 @@ impl SessionBuilder {
     }
 
     /// The session, idle.
-    pub fn build(self) -> AsyncAgentSession {
+    pub fn build(self) -> Session {
         self.into_session(SessionState::Idle, None)
     }
 
     /// A session for an agent that is already running (e.g. started by another process):
     /// `stop`, `say` and the rest work on `agent_id` right away.
-    pub fn resume(self, agent_id: impl Into<String>) -> AsyncAgentSession {
+    pub fn resume(self, agent_id: impl Into<String>) -> Session {
         self.into_session(SessionState::Running, Some(agent_id.into()))
     }
 
-    fn into_session(self, state: SessionState, agent_id: Option<String>) -> AsyncAgentSession {
+    fn into_session(self, state: SessionState, agent_id: Option<String>) -> Session {
         let name = self.name.clone().unwrap_or_else(|| {
             let base = self.agent.name().unwrap_or("agent");
             let secs = std::time::SystemTime::now()
@@ -132,7 +132,7 @@ impl SessionBuilder {
                 .unwrap_or(0);
             format!("{base}-{secs}-{:08x}", rand::thread_rng().gen::<u32>())
         });
-        AsyncAgentSession {
+        Session {
             inner: Arc::new(Inner {
                 b: self,
                 name,
@@ -218,7 +218,7 @@ impl Drop for InFlight<'_> {
 /// use shengwang_agent::agentkit::{Agent, SessionState};
 /// use shengwang_agent::vendors::{Llm, StepFunTts};
 /// # let emu = convoai_emulator::Emulator::builder().spawn().await?;
-/// # let client = shengwang_agent::AsyncAgentClient::builder()
+/// # let client = shengwang_agent::Client::builder()
 /// #     .app_id(emu.app_id()).app_certificate(emu.app_certificate())
 /// #     .base_url(emu.base_url()).build()?;
 /// let agent = Agent::new()
@@ -232,14 +232,14 @@ impl Drop for InFlight<'_> {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct AsyncAgentSession {
+pub struct Session {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for AsyncAgentSession {
+impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let core = self.inner.core();
-        f.debug_struct("AsyncAgentSession")
+        f.debug_struct("Session")
             .field("name", &self.inner.name)
             .field("channel", &self.inner.b.channel)
             .field("agent_uid", &self.inner.b.agent_uid)
@@ -249,7 +249,7 @@ impl std::fmt::Debug for AsyncAgentSession {
     }
 }
 
-impl AsyncAgentSession {
+impl Session {
     /// The agent id of the current run (none before a start succeeds, or after a failed
     /// restart).
     pub fn id(&self) -> Option<String> {
@@ -272,7 +272,7 @@ impl AsyncAgentSession {
         self.inner.b.client.app_id()
     }
     /// The client, for endpoints the session does not wrap.
-    pub fn client(&self) -> &AsyncAgentClient {
+    pub fn client(&self) -> &Client {
         &self.inner.b.client
     }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::Stream;
 use reqwest::Method;
 
-use crate::client::AsyncAgentClient;
+use crate::client::Client;
 use crate::error::ErrorReason;
 use crate::token::rules;
 use crate::transport::{Call, Identity, Response, RetryPolicy};
@@ -18,13 +18,13 @@ use super::path_param;
 /// Agents of the project: `client.agents()`.
 #[derive(Debug, Clone)]
 pub struct Agents<'c> {
-    client: &'c AsyncAgentClient,
+    client: &'c Client,
     identity: Option<Identity>,
     retry: Option<RetryPolicy>,
 }
 
 impl<'c> Agents<'c> {
-    pub(crate) fn new(client: &'c AsyncAgentClient) -> Self {
+    pub(crate) fn new(client: &'c Client) -> Self {
         Agents {
             client,
             identity: None,
@@ -186,7 +186,7 @@ impl<'c> Agents<'c> {
             .await
     }
 
-    /// Stops an agent (`leave`). A 404 is returned as an error; [`AsyncAgentClient::stop_agent`]
+    /// Stops an agent (`leave`). A 404 is returned as an error; [`Client::stop_agent`]
     /// treats it as done.
     pub async fn stop(&self, agent_id: &str) -> Result<()> {
         path_param("agent_id", agent_id)?;

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::client::AsyncAgentClient;
+use crate::client::Client;
 use crate::transport::{Call, Response};
 use crate::types::phone_numbers::*;
 use crate::Result;
@@ -12,11 +12,11 @@ use super::e164;
 /// Phone numbers of the account: `client.phone_numbers()`.
 #[derive(Debug, Clone, Copy)]
 pub struct PhoneNumbers<'c> {
-    client: &'c AsyncAgentClient,
+    client: &'c Client,
 }
 
 impl<'c> PhoneNumbers<'c> {
-    pub(crate) fn new(client: &'c AsyncAgentClient) -> Self {
+    pub(crate) fn new(client: &'c Client) -> Self {
         PhoneNumbers { client }
     }
 

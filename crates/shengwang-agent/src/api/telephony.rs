@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::client::AsyncAgentClient;
+use crate::client::Client;
 use crate::transport::{Call, Response};
 use crate::types::telephony::*;
 use crate::types::Page;
@@ -13,11 +13,11 @@ use super::{e164, path_param};
 /// Telephony calls of the project: `client.telephony()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Telephony<'c> {
-    client: &'c AsyncAgentClient,
+    client: &'c Client,
 }
 
 impl<'c> Telephony<'c> {
-    pub(crate) fn new(client: &'c AsyncAgentClient) -> Self {
+    pub(crate) fn new(client: &'c Client) -> Self {
         Telephony { client }
     }
 

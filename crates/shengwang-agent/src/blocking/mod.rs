@@ -2,14 +2,14 @@
 //! not async. Same names as the async API, no logic of its own.
 //!
 //! Calling it from inside an async runtime returns [`Error::Config`]
-//! (blocking there would stall the runtime); use [`AsyncAgentClient`] there.
+//! (blocking there would stall the runtime); use [`crate::Client`] there.
 
 use std::future::Future;
 use std::sync::Arc;
 
 mod session;
 
-pub use session::{AgentSession, BlockingSessionBuilder};
+pub use session::{Session, SessionBuilder};
 
 use crate::api;
 use crate::transport::Response;
@@ -17,7 +17,7 @@ use crate::types::agents::*;
 use crate::types::phone_numbers::*;
 use crate::types::telephony::*;
 use crate::types::Page;
-use crate::{AsyncAgentClient, ClientBuilder, Error, Result};
+use crate::{Error, Result};
 
 struct Runtime(Option<tokio::runtime::Runtime>);
 
@@ -33,8 +33,8 @@ impl Drop for Runtime {
 /// The blocking ConvoAI REST client. Cheap to clone; clones share the runtime and pool.
 ///
 /// ```no_run
-/// use shengwang_agent::blocking::AgentClient;
-/// let client = AgentClient::builder()
+/// use shengwang_agent::blocking::Client;
+/// let client = Client::builder()
 ///     .app_id("0123456789abcdef0123456789abcdef")
 ///     .app_certificate("fedcba9876543210fedcba9876543210")
 ///     .build()?;
@@ -43,68 +43,67 @@ impl Drop for Runtime {
 /// # Ok::<(), shengwang_agent::Error>(())
 /// ```
 #[derive(Clone)]
-pub struct AgentClient {
-    inner: AsyncAgentClient,
+pub struct Client {
+    inner: crate::Client,
     runtime: Arc<Runtime>,
 }
 
-impl std::fmt::Debug for AgentClient {
+impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("AgentClient").field(&self.inner).finish()
+        f.debug_tuple("Client").field(&self.inner).finish()
     }
 }
 
 fn outside_runtime() -> Result<()> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::Config(
-            "the blocking AgentClient cannot be used inside an async runtime; use AsyncAgentClient"
-                .into(),
+            "the blocking Client cannot be used inside an async runtime; use crate::Client".into(),
         ));
     }
     Ok(())
 }
 
-/// Configures an [`AgentClient`]: the same options as [`ClientBuilder`].
+/// Configures an [`Client`]: the same options as [`crate::ClientBuilder`].
 #[derive(Debug, Clone, Default)]
 #[must_use]
-pub struct AgentClientBuilder(ClientBuilder);
+pub struct ClientBuilder(crate::ClientBuilder);
 
-impl AgentClientBuilder {
-    /// Applies any [`ClientBuilder`] setting: `.configure(|b| b.timeout(d))`.
-    pub fn configure(self, f: impl FnOnce(ClientBuilder) -> ClientBuilder) -> Self {
-        AgentClientBuilder(f(self.0))
+impl ClientBuilder {
+    /// Applies any [`crate::ClientBuilder`] setting: `.configure(|b| b.timeout(d))`.
+    pub fn configure(self, f: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder) -> Self {
+        ClientBuilder(f(self.0))
     }
-    /// See [`ClientBuilder::app_id`].
+    /// See [`crate::ClientBuilder::app_id`].
     pub fn app_id(self, v: impl Into<String>) -> Self {
         self.configure(|b| b.app_id(v))
     }
-    /// See [`ClientBuilder::app_certificate`].
+    /// See [`crate::ClientBuilder::app_certificate`].
     pub fn app_certificate(self, v: impl Into<String>) -> Self {
         self.configure(|b| b.app_certificate(v))
     }
-    /// See [`ClientBuilder::basic`].
+    /// See [`crate::ClientBuilder::basic`].
     pub fn basic(self, id: impl Into<String>, secret: impl Into<String>) -> Self {
         self.configure(|b| b.basic(id, secret))
     }
-    /// See [`ClientBuilder::token`].
+    /// See [`crate::ClientBuilder::token`].
     pub fn token(self, v: impl Into<String>) -> Self {
         self.configure(|b| b.token(v))
     }
-    /// See [`ClientBuilder::base_url`].
+    /// See [`crate::ClientBuilder::base_url`].
     pub fn base_url(self, v: impl Into<String>) -> Self {
         self.configure(|b| b.base_url(v))
     }
-    /// See [`ClientBuilder::area`].
+    /// See [`crate::ClientBuilder::area`].
     pub fn area(self, area: crate::Area) -> Self {
         self.configure(|b| b.area(area))
     }
-    /// See [`ClientBuilder::retry`].
+    /// See [`crate::ClientBuilder::retry`].
     pub fn retry(self, policy: crate::RetryPolicy) -> Self {
         self.configure(|b| b.retry(policy))
     }
 
     /// Validates, starts the client's runtime and builds.
-    pub fn build(self) -> Result<AgentClient> {
+    pub fn build(self) -> Result<Client> {
         outside_runtime()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -114,22 +113,22 @@ impl AgentClientBuilder {
             .map_err(|e| Error::Config(format!("cannot start the client runtime: {e}")))?;
         // reqwest's client must be created inside the runtime that drives it.
         let inner = runtime.block_on(async { self.0.build() })?;
-        Ok(AgentClient {
+        Ok(Client {
             inner,
             runtime: Arc::new(Runtime(Some(runtime))),
         })
     }
 }
 
-impl AgentClient {
+impl Client {
     /// A builder; `app_id` and `app_certificate` are required.
-    pub fn builder() -> AgentClientBuilder {
-        AgentClientBuilder::default()
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
     }
 
-    /// Configured from the `SHENGWANG_*` variables, like [`AsyncAgentClient::from_env`].
+    /// Configured from the `SHENGWANG_*` variables, like [`crate::Client::from_env`].
     pub fn from_env() -> Result<Self> {
-        AgentClientBuilder(ClientBuilder::from_env()?).build()
+        ClientBuilder(crate::ClientBuilder::from_env()?).build()
     }
 
     pub(crate) fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
@@ -141,7 +140,7 @@ impl AgentClient {
     }
 
     /// The async client underneath (same pool, same configuration).
-    pub fn as_async(&self) -> &AsyncAgentClient {
+    pub fn as_async(&self) -> &crate::Client {
         &self.inner
     }
 
@@ -174,7 +173,7 @@ impl AgentClient {
         }
     }
 
-    /// See [`AsyncAgentClient::stop_agent`].
+    /// See [`crate::Client::stop_agent`].
     pub fn stop_agent(&self, agent_id: &str) -> Result<()> {
         self.block_on(self.inner.stop_agent(agent_id))
     }
@@ -183,7 +182,7 @@ impl AgentClient {
 /// Blocking [`api::Agents`].
 #[derive(Debug, Clone)]
 pub struct Agents<'c> {
-    client: &'c AgentClient,
+    client: &'c Client,
     inner: api::Agents<'c>,
 }
 
@@ -260,7 +259,7 @@ impl<'c> Agents<'c> {
 /// Blocking [`api::Telephony`].
 #[derive(Debug, Clone)]
 pub struct Telephony<'c> {
-    client: &'c AgentClient,
+    client: &'c Client,
     inner: api::Telephony<'c>,
 }
 
@@ -290,7 +289,7 @@ impl<'c> Telephony<'c> {
 /// Blocking [`api::PhoneNumbers`].
 #[derive(Debug, Clone)]
 pub struct PhoneNumbers<'c> {
-    client: &'c AgentClient,
+    client: &'c Client,
     inner: api::PhoneNumbers<'c>,
 }
 

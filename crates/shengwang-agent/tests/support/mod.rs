@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use shengwang_agent::agentkit::Agent;
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
-use shengwang_agent::{AsyncAgentClient, RetryPolicy};
+use shengwang_agent::{Client, RetryPolicy};
 
 /// An app-credentials client for the emulator's global base URL.
-pub fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> AsyncAgentClient {
-    AsyncAgentClient::builder()
+pub fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> Client {
+    Client::builder()
         .app_id(emu.app_id())
         .app_certificate(emu.app_certificate())
         .base_url(emu.base_url())
