@@ -30,15 +30,15 @@ pub enum Error {
     #[error("cannot {operation} while the session is {state}")]
     State {
         /// What was asked.
-        operation: crate::agentkit::Operation,
+        operation: crate::state::Operation,
         /// The state it was asked in.
-        state: crate::agentkit::SessionState,
+        state: crate::state::SessionState,
     },
     /// The operation needs an agent id and the session has none for its current run.
     #[error("cannot {operation}: the session has no agent id (start it first)")]
     NoAgentId {
         /// What was asked.
-        operation: crate::agentkit::Operation,
+        operation: crate::state::Operation,
     },
     /// The service answered with a non-2xx status.
     #[error("{}", api_line(*status, reason, detail, request_id.as_deref()))]
@@ -61,6 +61,26 @@ pub enum Error {
     /// No connection could be made (or it broke before an answer came).
     #[error("connection failed: {0}")]
     Connect(String),
+    /// The TLS handshake failed: the server's certificate is not trusted (see
+    /// `ClientBuilder::add_root_certificate`), has the wrong name, or the handshake broke.
+    #[error("TLS error: {0}")]
+    Tls(String),
+    /// The server answered with a redirect. The API never redirects, so it is not followed:
+    /// following it could send credentials or a request body to another host.
+    #[error("unexpected redirect {status}{}", location_host.as_deref().map(|h| format!(" to {h}")).unwrap_or_default())]
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The host named by `Location`, if any (never its path or query).
+        location_host: Option<String>,
+    },
+    /// A request that is not safe to repeat failed after it may have reached the service:
+    /// it may or may not have been carried out, and it was not sent again.
+    #[error("outcome unknown (the service may have acted on the request): {source}")]
+    OutcomeUnknown {
+        /// The failure of the last attempt.
+        source: Box<Error>,
+    },
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {
@@ -206,6 +226,12 @@ impl Error {
             Error::Api { status, .. } => matches!(status, 408 | 429) || *status >= 500,
             _ => false,
         }
+    }
+
+    /// True when the request may have been carried out although it failed: a create that
+    /// timed out or lost its connection after sending ([`Error::OutcomeUnknown`]).
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
     }
 
     /// True when the service said the agent (or call, or number) does not exist.

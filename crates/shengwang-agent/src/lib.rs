@@ -16,6 +16,7 @@ pub mod blocking;
 mod client;
 mod error;
 pub mod redact;
+pub(crate) mod state;
 pub mod token;
 pub mod transport;
 pub mod types;

@@ -4,9 +4,7 @@ mod agent;
 mod events;
 mod session;
 
-mod state;
-
+pub use crate::state::{Operation, SessionState};
 pub use agent::{Agent, TokenSource};
 pub use events::{EventKind, HandlerId, SessionEvent};
 pub use session::{Session, SessionBuilder};
-pub use state::{Operation, SessionState};

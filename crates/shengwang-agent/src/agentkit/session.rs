@@ -7,9 +7,9 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::events::Events;
-use super::state::{check, Refusal, Step};
 use super::{Agent, EventKind, HandlerId, Operation, SessionEvent, SessionState, TokenSource};
 use crate::api::Agents;
+use crate::state::{check, Refusal, Step};
 use crate::token::DEFAULT_EXPIRE_SECS;
 use crate::transport::Response;
 use crate::types::agents::*;
