@@ -15,7 +15,6 @@ use crate::token::TokenBuilder;
 use crate::transport::{
     self, Auth, Endpoints, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
 };
-use crate::validate;
 use crate::{Error, Result};
 
 /// The async ConvoAI REST client. Cheap to clone (an `Arc` inside); all clones share one
@@ -34,15 +33,16 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub app_id: String,
-    /// Signs body tokens for sessions, whatever the auth mode.
-    pub signer: TokenBuilder,
-    pub area: Area,
-    pub transport: Transport,
+struct Inner {
+    app_id: String,
+    /// Signs body tokens for sessions whatever the auth mode, and header tokens in
+    /// app-credentials mode: the one holder of the certificate.
+    signer: Arc<TokenBuilder>,
+    area: Area,
+    transport: Transport,
 }
 
 impl fmt::Debug for Client {
@@ -100,6 +100,16 @@ impl Client {
             Endpoints::Area(pool) => pool.select_best_domain().await,
             Endpoints::Fixed { .. } => None,
         }
+    }
+
+    /// The one path every request of this client takes.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Signs the tokens of this client's app.
+    pub(crate) fn signer(&self) -> &TokenBuilder {
+        &self.inner.signer
     }
 
     /// Agents of the project.
@@ -285,11 +295,11 @@ impl ClientBuilder {
         let app_id = self
             .app_id
             .ok_or_else(|| Error::invalid("app_id", "is required"))?;
-        validate::validate_app_id(&app_id)?;
         let certificate = self
             .app_certificate
             .ok_or_else(|| Error::invalid("app_certificate", "is required"))?;
-        validate::validate_app_certificate(&certificate)?;
+        // Checks both values, once.
+        let signer = Arc::new(TokenBuilder::new(&app_id, &certificate)?);
         let timeout = check_timeout("timeout", self.timeout, transport::DEFAULT_TIMEOUT)?;
         let attempt_timeout = check_timeout(
             "attempt_timeout",
@@ -329,9 +339,8 @@ impl ClientBuilder {
                     "token",
                 )?)
             }
-            (None, None) => Auth::app(TokenBuilder::new(&app_id, &certificate)?),
+            (None, None) => Auth::app(signer.clone()),
         };
-        let signer = TokenBuilder::new(&app_id, &certificate)?;
         let endpoints = if self.base_urls.is_empty() {
             let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
             Endpoints::Area(Pool::new(self.area, resolver))

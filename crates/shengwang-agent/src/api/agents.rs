@@ -64,7 +64,7 @@ impl<'c> Agents<'c> {
     }
 
     fn transport(&self) -> &crate::transport::Transport {
-        &self.client.inner.transport
+        self.client.transport()
     }
 
     /// Starts an agent (`join`).

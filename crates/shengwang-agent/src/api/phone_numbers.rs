@@ -21,7 +21,7 @@ impl<'c> PhoneNumbers<'c> {
     }
 
     fn transport(&self) -> &crate::transport::Transport {
-        &self.client.inner.transport
+        self.client.transport()
     }
 
     /// Every configured number.

@@ -35,8 +35,7 @@ impl<'c> Telephony<'c> {
         validate_e164("sip.to_number", &request.sip.to_number)?;
         validate_e164("sip.from_number", &request.sip.from_number)?;
         self.client
-            .inner
-            .transport
+            .transport()
             .json(&Call::create(self.path("call")).json(request)?)
             .await
     }
@@ -58,8 +57,7 @@ impl<'c> Telephony<'c> {
     pub async fn get(&self, call_id: &str) -> Result<Response<CallInfo>> {
         let id = id_segment("call_id", call_id)?;
         self.client
-            .inner
-            .transport
+            .transport()
             .json(&Call::get(self.path(&format!("calls/{id}"))))
             .await
     }
@@ -69,8 +67,7 @@ impl<'c> Telephony<'c> {
         let id = id_segment("call_id", call_id)?;
         let _: Response<serde_json::Value> = self
             .client
-            .inner
-            .transport
+            .transport()
             .json(&Call::idempotent(
                 Method::POST,
                 self.path(&format!("calls/{id}/hangup")),
@@ -134,7 +131,7 @@ impl ListCalls<'_> {
             .query("type", self.kind.as_ref().map(|k| k.as_str().to_owned()))
             .query("limit", self.limit)
             .query("cursor", self.cursor.as_deref().filter(|c| !c.is_empty()));
-        let res: Response<CallList> = self.telephony.client.inner.transport.json(&call).await?;
+        let res: Response<CallList> = self.telephony.client.transport().json(&call).await?;
         let meta = res.body.meta.unwrap_or_default();
         Ok(Page {
             items: res.body.data.list,

@@ -2,7 +2,7 @@
 //! app-credentials mode.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderValue;
@@ -29,7 +29,7 @@ pub(crate) enum Auth {
     /// A ConvoAI token per identity, signed with the app credentials and reused until
     /// [`HEADER_TOKEN_MARGIN_SECS`] before it expires.
     App {
-        builder: TokenBuilder,
+        builder: Arc<TokenBuilder>,
         cache: Mutex<HashMap<Identity, Cached>>,
     },
 }
@@ -42,7 +42,7 @@ pub(crate) struct Cached {
 }
 
 impl Auth {
-    pub fn app(builder: TokenBuilder) -> Self {
+    pub fn app(builder: Arc<TokenBuilder>) -> Self {
         Auth::App {
             builder,
             cache: Mutex::new(HashMap::new()),
@@ -66,8 +66,7 @@ impl Auth {
             }
         }
         let issue_ts = u32::try_from(now).unwrap_or(u32::MAX);
-        let token = builder
-            .clone()
+        let token = TokenBuilder::clone(builder)
             .issue_ts(issue_ts)
             .convo_ai(&identity.channel, &identity.account)
             .expire(HEADER_TOKEN_LIFETIME_SECS)
@@ -123,7 +122,7 @@ mod tests {
 
     #[test]
     fn header_tokens_are_reused_per_identity_and_never_sent_inside_the_margin() {
-        let auth = Auth::app(TokenBuilder::new(APP, CERT).unwrap());
+        let auth = Auth::app(Arc::new(TokenBuilder::new(APP, CERT).unwrap()));
         let a = Identity::session("room", "1001");
         let b = Identity::session("room", "1002");
         let t0 = 1_800_000_000u64;
