@@ -6,6 +6,7 @@
 const POLL_MS = 1000;
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_LOG = 500;
+const CHART_SECONDS = 180;
 
 // ---- small helpers -------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ async function pollLog() {
 }
 
 async function pollChart() {
-  const r = await api("/_emulator/stats?seconds=300");
+  const r = await api("/_emulator/stats?seconds=" + CHART_SECONDS);
   if (!r.ok || !r.body) return;
   const series = r.body.seconds || [];
   const svg = document.getElementById("chart");
@@ -168,10 +169,10 @@ async function pollChart() {
   const last = series.slice(-10);
   const recent = last.reduce((a, s) => a + s.requests, 0) / Math.max(1, last.length);
   document.getElementById("chart-summary").textContent = total
-    ? "Last 5 minutes: " + total + " requests, " + errors + " failed (" +
+    ? "Last 3 minutes: " + total + " requests, " + errors + " failed (" +
       ((errors / total) * 100).toFixed(1) + "% error rate); " + recent.toFixed(1) +
       " requests/s over the last 10 s. Blue: requests per second; red: failed."
-    : "Last 5 minutes: no requests.";
+    : "Last 3 minutes: no requests.";
 }
 
 // ---- views -------------------------------------------------------------------------------------
