@@ -247,8 +247,6 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         "{:?}",
         emu.recent_requests()
     );
-    b.set_window_size(900, 480).await.unwrap();
-    screenshot(&b, "agents").await;
     b.find(Locator::Id("filter-channel"))
         .await
         .unwrap()
@@ -263,12 +261,17 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         |v| v == &json!(false),
     )
     .await;
-    b.find(Locator::Id("filter-channel"))
-        .await
-        .unwrap()
-        .clear()
-        .await
-        .unwrap();
+    // Cleared the way a user does it, so the page hears about it.
+    let channel = b.find(Locator::Id("filter-channel")).await.unwrap();
+    channel.send_keys(&"\u{E003}".repeat(5)).await.unwrap();
+    until(
+        &b,
+        "channel filter cleared",
+        Duration::from_secs(2),
+        &other_row,
+        |v| v == &json!(true),
+    )
+    .await;
     b.execute(
         "const s = document.getElementById('filter-status'); s.value = 'STOPPED'; s.dispatchEvent(new Event('change'));",
         vec![],
@@ -433,7 +436,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         &b,
         "join request",
         Duration::from_secs(2),
-        "const rows = [...document.querySelectorAll('#requests tbody tr')].filter(r => r.innerText.includes('/join')); \
+        "const rows = [...document.querySelectorAll('#requests tbody tr')].filter(r => r.querySelector('td[title$=\"/join\"]')); \
          return rows.length ? rows[rows.length - 1].innerText : null;",
         |v| v.is_string(),
     )
@@ -444,7 +447,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         "{join}"
     );
     b.execute(
-        "const rows = [...document.querySelectorAll('#requests tbody tr')].filter(r => r.innerText.includes('/join')); \
+        "const rows = [...document.querySelectorAll('#requests tbody tr')].filter(r => r.querySelector('td[title$=\"/join\"]')); \
          rows[rows.length - 1].querySelector('button').click();",
         vec![],
     )
@@ -563,6 +566,31 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         assert_ne!(shown, json!("no callbacks (webhooks not configured)"));
     }
     screenshot(&b, "callbacks").await;
+
+    // The agents view with one agent of each outcome (the README's picture).
+    let third = agents
+        .start(&start_request(&emu, "triage-bot", "lobby"))
+        .await
+        .unwrap()
+        .agent_id
+        .clone();
+    b.set_window_size(960, 600).await.unwrap();
+    b.goto(&format!("{}#/agents", emu.ui_url())).await.unwrap();
+    let third_row = format!("return !!document.querySelector('a[href=\"#/agents/{third}\"]');");
+    until(&b, "third agent", Duration::from_secs(2), &third_row, |v| {
+        v == &json!(true)
+    })
+    .await;
+    // The chart counts the 418 above as a failure (it is redrawn every 2 s).
+    until(
+        &b,
+        "chart summary",
+        Duration::from_secs(3),
+        &text_of("#chart-summary"),
+        |v| v.as_str().is_some_and(|t| t.contains(" 1 failed")),
+    )
+    .await;
+    screenshot(&b, "agents").await;
 
     // Keyboard only: from a fresh page, Tab reaches the agent's link and Enter opens it.
     b.goto(&format!("{}#/agents", emu.ui_url())).await.unwrap();

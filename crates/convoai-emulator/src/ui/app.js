@@ -51,9 +51,15 @@ function errorText(r) {
   return "failed (HTTP " + r.status + (d ? ": " + String(d).slice(0, 200) : "") + ")";
 }
 
+// Clock time in UTC; the date is in the tooltip (`timeCell`).
 function time(tsSeconds) {
   if (!tsSeconds) return "—";
-  return new Date(tsSeconds * 1000).toISOString().replace("T", " ").slice(0, 19) + "Z";
+  return new Date(tsSeconds * 1000).toISOString().slice(11, 19) + " UTC";
+}
+
+function timeCell(tsSeconds) {
+  const title = tsSeconds ? new Date(tsSeconds * 1000).toISOString() : null;
+  return el("td", { title }, time(tsSeconds));
 }
 
 function timeMs(ms) {
@@ -79,6 +85,14 @@ function httpBadge(status) {
   if (status === null || status === undefined) return badge("dropped", "s-bad");
   const cls = status >= 500 ? "s-bad" : status >= 400 ? "s-warn" : "s-ok";
   return badge(String(status), cls);
+}
+
+// "/api/conversational-ai-agent/v2/projects/APPID/agents/X/speak" reads as "agents/X/speak";
+// the full path stays in the tooltip and in the request's details.
+function shortPath(path) {
+  const m = /^\/(cn\/)?api\/conversational-ai-agent\/v2\/(?:projects\/[^/?]+\/)?(.*)$/.exec(path);
+  if (!m) return path;
+  return (m[1] ? "(cn) " : "") + m[2];
 }
 
 function table(headers, rows, emptyText) {
@@ -221,8 +235,8 @@ const views = {
             el("td", {}, a.name),
             el("td", {}, a.channel),
             el("td", {}, badge(a.status)),
-            el("td", {}, time(a.create_ts)),
-            el("td", {}, time(a.stop_ts)),
+            timeCell(a.create_ts),
+            timeCell(a.stop_ts),
             el("td", {}, a.idle_timeout ? a.idle_timeout + " s" : "—"))),
           "No agent matches these filters.");
       });
@@ -283,8 +297,8 @@ const views = {
           el("dt", {}, "Id"), el("dd", { class: "mono" }, a.agent_id),
           el("dt", {}, "Channel"), el("dd", {}, a.channel),
           el("dt", {}, "Agent uid"), el("dd", {}, a.agent_rtc_uid),
-          el("dt", {}, "Started"), el("dd", {}, time(a.create_ts)),
-          el("dt", {}, "Stopped"), el("dd", {}, time(a.stop_ts)),
+          el("dt", {}, "Started"), el("dd", {}, a.create_ts ? new Date(a.create_ts * 1000).toISOString() : "—"),
+          el("dt", {}, "Stopped"), el("dd", {}, a.stop_ts ? new Date(a.stop_ts * 1000).toISOString() : "—"),
           el("dt", {}, "Idle timeout"), el("dd", {}, a.idle_timeout ? a.idle_timeout + " s" : "—"),
           a.message ? [el("dt", {}, "Message"), el("dd", {}, a.message)] : null),
       ]);
@@ -312,18 +326,28 @@ const views = {
     title: "Requests",
     mount(main) {
       this.selected = null;
+      this.failedOnly = false;
       this.list = el("div", { id: "requests" });
       this.detail = el("div", { id: "request-body" });
-      main.append(this.list, this.detail);
+      const failed = el("input", { type: "checkbox", id: "failed-only", onchange: (e) => { this.failedOnly = e.target.checked; this.update(); } });
+      main.append(
+        el("div", { class: "filters" }, el("label", { for: "failed-only", class: "check" }, failed, "Failed only (status 400 and above, or dropped)")),
+        this.list, this.detail);
     },
     async refresh() { this.update(); },
     update() {
-      const shown = log.entries.slice().reverse();
-      render(this.list, JSON.stringify([log.lastSeq, this.selected]), () =>
+      const failed = (e) => e.status === null || e.status === undefined || e.status >= 400;
+      const shown = log.entries.filter((e) => !this.failedOnly || failed(e)).reverse();
+      render(this.list, JSON.stringify([log.lastSeq, this.selected, this.failedOnly]), () =>
         requestsTable(shown, (seq) => { this.selected = seq; this.update(); }, this.selected));
       const sel = log.entries.find((e) => e.seq === this.selected);
       render(this.detail, String(this.selected) + ":" + Boolean(sel), () => sel
-        ? [el("h3", {}, "Request #" + sel.seq + ": " + sel.method + " " + sel.path + " (secrets redacted)"),
+        ? [el("h3", {}, "Request #" + sel.seq + " (secrets redacted)"),
+           el("dl", { class: "props" },
+             el("dt", {}, "Request"), el("dd", { class: "mono" }, sel.method + " " + sel.path),
+             el("dt", {}, "Agent"), el("dd", { class: "mono" }, sel.agent_id ? el("a", { href: "#/agents/" + encodeURIComponent(sel.agent_id) }, sel.agent_id) : "—"),
+             el("dt", {}, "Content type"), el("dd", {}, sel.content_type || "—"),
+             el("dt", {}, "User agent"), el("dd", {}, sel.user_agent || "—")),
            el("pre", { class: "mono" }, pretty(sel.body))]
         : []);
     },
@@ -460,7 +484,7 @@ function requestsTable(entries, onSelect, selected) {
         : "#" + e.seq),
       el("td", {}, timeMs(e.at_ms)),
       el("td", {}, e.method),
-      el("td", { class: "mono text" }, e.path),
+      el("td", { class: "mono text", title: e.path }, shortPath(e.path)),
       el("td", {}, httpBadge(e.status)),
       el("td", {}, e.latency_ms + " ms"),
       el("td", {}, e.auth || "none"),
