@@ -241,6 +241,14 @@ impl Error {
 }
 
 impl Error {
+    /// The same invalid-input error for another field name.
+    pub(crate) fn renamed(self, field: &str) -> Self {
+        match self {
+            Error::InvalidInput { reason, .. } => Error::invalid(field, reason),
+            other => other,
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
