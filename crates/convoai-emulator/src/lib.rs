@@ -10,8 +10,13 @@
 //! # async fn demo() -> Result<(), convoai_emulator::EmulatorError> {
 //! let emu = convoai_emulator::Emulator::builder().spawn().await?;
 //! println!("ConvoAI API at {}", emu.base_url());
+//! println!("dashboard at {}", emu.ui_url());
 //! # Ok(()) }
 //! ```
+//!
+//! A web dashboard at `/_emulator/ui` shows the agents, what they said, the requests that came
+//! in (bodies with secrets redacted) and the fault settings, live. It is built only on the
+//! loopback-only admin API under `/_emulator/`, so a script can do whatever the page does.
 #![warn(missing_docs)]
 
 mod admin;

@@ -218,6 +218,25 @@ async fn an_oversized_or_non_json_body_is_logged_by_size_only() {
 }
 
 #[tokio::test]
+async fn the_log_keeps_the_latest_500_and_reads_stay_bounded() {
+    let e = Emu::new().await;
+    for _ in 0..520 {
+        e.http.get(e.api("agents")).send().await.unwrap();
+    }
+    let all = e.log("?limit=100000").await;
+    let entries = all["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 500);
+    assert_eq!(entries[0]["seq"], 21);
+    assert_eq!(all["last_seq"], 520);
+    assert_eq!(
+        e.log("").await["entries"].as_array().unwrap().len(),
+        200,
+        "default page"
+    );
+    assert_eq!(e.emu.recent_requests().len(), 500);
+}
+
+#[tokio::test]
 async fn stats_count_requests_and_failures_per_second() {
     let e = Emu::new().await;
     for _ in 0..3 {

@@ -235,7 +235,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "second agent",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &other_row,
         |v| v == &json!(true),
     )
@@ -256,7 +256,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "channel filter",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &other_row,
         |v| v == &json!(false),
     )
@@ -267,7 +267,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "channel filter cleared",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &other_row,
         |v| v == &json!(true),
     )
@@ -281,7 +281,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "status filter",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#agents"),
         |v| v.as_str().is_some_and(|t| t.contains("No agent matches")),
     )
@@ -330,7 +330,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     let props = until(
         &b,
         "properties",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#properties"),
         |v| v.as_str().is_some_and(|t| t.contains("[redacted]")),
     )
@@ -339,7 +339,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "turns",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         "return document.body.innerText;",
         |v| v.as_str().is_some_and(|t| t.contains("api_speak")),
     )
@@ -362,7 +362,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "speak notice",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         "return document.querySelector('.notice').innerText;",
         |v| v.as_str().is_some_and(|t| t.contains("spoke")),
     )
@@ -387,7 +387,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "stopped badge",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("h2"),
         |v| v.as_str().is_some_and(|t| t.contains("STOPPED")),
     )
@@ -401,7 +401,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "second agent view",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("h2"),
         |v| {
             v.as_str()
@@ -418,7 +418,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "failed badge",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("h2"),
         |v| v.as_str().is_some_and(|t| t.contains("FAILED")),
     )
@@ -435,7 +435,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     let join = until(
         &b,
         "join request",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         "const rows = [...document.querySelectorAll('#requests tbody tr')].filter(r => r.querySelector('td[title$=\"/join\"]')); \
          return rows.length ? rows[rows.length - 1].innerText : null;",
         |v| v.is_string(),
@@ -456,7 +456,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     let body = until(
         &b,
         "request body",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#request-body pre"),
         |v| v.is_string(),
     )
@@ -501,7 +501,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "rule listed",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#faults-current"),
         |v| {
             v.as_str()
@@ -529,7 +529,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "latency shown",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#current-latency"),
         |v| v == &json!("300 ms"),
     )
@@ -555,7 +555,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     let shown = until(
         &b,
         "callbacks view",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("#callbacks"),
         |v| v.as_str().is_some_and(|t| !t.is_empty()),
     )
@@ -577,7 +577,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     b.set_window_size(960, 600).await.unwrap();
     b.goto(&format!("{}#/agents", emu.ui_url())).await.unwrap();
     let third_row = format!("return !!document.querySelector('a[href=\"#/agents/{third}\"]');");
-    until(&b, "third agent", Duration::from_secs(2), &third_row, |v| {
+    until(&b, "third agent", Duration::from_secs(5), &third_row, |v| {
         v == &json!(true)
     })
     .await;
@@ -594,7 +594,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
 
     // Keyboard only: from a fresh page, Tab reaches the agent's link and Enter opens it.
     b.goto(&format!("{}#/agents", emu.ui_url())).await.unwrap();
-    until(&b, "agents again", Duration::from_secs(2), &row, |v| {
+    until(&b, "agents again", Duration::from_secs(5), &row, |v| {
         v.is_string()
     })
     .await;
@@ -628,7 +628,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "agent opened by keyboard",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &text_of("h2"),
         |v| v.as_str().is_some_and(|t| t.contains("support-bot")),
     )
@@ -645,7 +645,7 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     until(
         &b,
         "narrow agents view",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         &row,
         |v| v.is_string(),
     )

@@ -493,6 +493,13 @@ function requestsTable(entries, onSelect, selected) {
     "No requests yet.");
 }
 
+// Names of the notification event types (webhooks.md §4); unknown codes show as numbers.
+const EVENT_NAMES = {
+  101: "agent joined", 102: "agent left", 103: "agent history", 104: "agent expire",
+  110: "agent error", 111: "agent metrics", 112: "turns finished",
+  201: "inbound call state", 202: "outbound call state",
+};
+
 function callbacksTable(items, onSelect, selected) {
   if (items === null) return el("p", { class: "empty", id: "callbacks-empty" }, "no callbacks (webhooks not configured)");
   return table(["Notice", "Event type", "Agent", "Target", "Status", "Attempts"],
@@ -500,7 +507,7 @@ function callbacksTable(items, onSelect, selected) {
       el("td", { class: "mono" }, onSelect
         ? el("button", { type: "button", class: "linkish", "data-focus": "c-" + cb.notice_id, onclick: () => onSelect(cb.notice_id) }, cb.notice_id)
         : cb.notice_id),
-      el("td", {}, String(cb.event_type)),
+      el("td", {}, String(cb.event_type) + (EVENT_NAMES[cb.event_type] ? " " + EVENT_NAMES[cb.event_type] : "")),
       el("td", { class: "mono" }, cb.agent_id || "—"),
       el("td", { class: "mono text" }, cb.target),
       el("td", {}, badge(String(cb.state))),
