@@ -566,6 +566,73 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         assert_ne!(shown, json!("no callbacks (webhooks not configured)"));
     }
     screenshot(&b, "callbacks").await;
+    // The view reads the documented `GET /_emulator/callbacks` shape (served here by a stand-in
+    // in the page, so this holds with or without webhooks on this build); markup stays text.
+    let fake = json!([
+        {"notice_id": "n-1", "event_type": 101, "product_id": 17, "agent_id": id, "channel": "lobby",
+         "target": "http://127.0.0.1:9/hook", "state": "delivered",
+         "attempts": [{"at_ms": 1, "status": 200, "error": null, "latency_ms": 12}],
+         "body": {"eventType": 101, "payload": {"agent_id": id}}, "future_field": true},
+        {"notice_id": "n-2", "event_type": 110, "product_id": 17, "agent_id": other, "channel": null,
+         "target": "http://127.0.0.1:9/<b id=\"pwned-cb\">x</b>", "state": "failed",
+         "attempts": [{"at_ms": 1, "status": 503, "error": null, "latency_ms": 5},
+                      {"at_ms": 2, "status": null, "error": "connection refused", "latency_ms": 1}],
+         "body": {"eventType": 110}},
+    ]);
+    b.execute(
+        "const fake = arguments[0]; const real = window.fetch; \
+         window.fetch = (url, opts) => String(url).startsWith('/_emulator/callbacks') \
+           ? Promise.resolve(new Response(JSON.stringify(fake), {status: 200, headers: {'content-type': 'application/json'}})) \
+           : real(url, opts);",
+        vec![fake],
+    )
+    .await
+    .unwrap();
+    let table = until(
+        &b,
+        "callbacks table",
+        Duration::from_secs(5),
+        &text_of("#callbacks"),
+        |v| v.as_str().is_some_and(|t| t.contains("n-2")),
+    )
+    .await;
+    let table = table.as_str().unwrap();
+    for seen in [
+        "101 agent joined",
+        "110 agent error",
+        "delivered",
+        "failed",
+        "HTTP 200 in 12 ms",
+        "error: connection refused",
+    ] {
+        assert!(table.contains(seen), "{seen:?} not in {table}");
+    }
+    assert_eq!(
+        b.execute("return !!document.getElementById('pwned-cb');", vec![])
+            .await
+            .unwrap(),
+        json!(false)
+    );
+    screenshot(&b, "callbacks-delivered").await;
+    // The agent's own view lists its callbacks only (same page, so the stand-in stays).
+    b.goto(&format!("{}#/agents/{id}", emu.ui_url()))
+        .await
+        .unwrap();
+    let body = until(
+        &b,
+        "agent callbacks",
+        Duration::from_secs(5),
+        "return document.body.innerText;",
+        |v| v.as_str().is_some_and(|t| t.contains("n-1")),
+    )
+    .await;
+    assert!(
+        !body.as_str().unwrap().contains("n-2"),
+        "another agent's callback is listed"
+    );
+    b.goto(&format!("{}#/callbacks", emu.ui_url()))
+        .await
+        .unwrap();
 
     // The agents view with one agent of each outcome (the README's picture).
     let third = agents
@@ -592,8 +659,9 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     .await;
     screenshot(&b, "agents").await;
 
-    // Keyboard only: from a fresh page, Tab reaches the agent's link and Enter opens it.
+    // Keyboard only: from a freshly loaded page, Tab reaches the agent's link and Enter opens it.
     b.goto(&format!("{}#/agents", emu.ui_url())).await.unwrap();
+    b.refresh().await.unwrap();
     until(&b, "agents again", Duration::from_secs(5), &row, |v| {
         v.is_string()
     })

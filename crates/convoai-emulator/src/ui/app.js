@@ -508,7 +508,7 @@ function callbacksTable(items, onSelect, selected) {
         ? el("button", { type: "button", class: "linkish", "data-focus": "c-" + cb.notice_id, onclick: () => onSelect(cb.notice_id) }, cb.notice_id)
         : cb.notice_id),
       el("td", {}, String(cb.event_type) + (EVENT_NAMES[cb.event_type] ? " " + EVENT_NAMES[cb.event_type] : "")),
-      el("td", { class: "mono" }, cb.agent_id || "—"),
+      el("td", { class: "mono" }, cb.agent_id ? el("a", { href: "#/agents/" + encodeURIComponent(cb.agent_id) }, cb.agent_id) : "—"),
       el("td", { class: "mono text" }, cb.target),
       el("td", {}, badge(String(cb.state))),
       el("td", { class: "text" }, (cb.attempts || []).map((a, i) =>
