@@ -88,14 +88,14 @@ impl Pending {
     /// Learns the id of the agent a join created from a response that is not sent (the
     /// answer was replaced by a fault).
     pub async fn inner(&mut self, res: Response) {
-        self.answered_inner(res).await;
+        self.learn_agent(res).await;
     }
 
     /// Logs the answer and hands it back.
     pub async fn answered(mut self, shared: &Shared, res: Response) -> Response {
         self.entry.status = Some(res.status().as_u16());
         self.entry.request_id = text_header(res.headers(), "x-request-id");
-        let res = self.answered_inner(res).await;
+        let res = self.learn_agent(res).await;
         self.log(shared);
         res
     }
@@ -106,7 +106,8 @@ impl Pending {
         self.log(shared);
     }
 
-    async fn answered_inner(&mut self, res: Response) -> Response {
+    /// For a join answered 200, notes the agent it created; hands the response back intact.
+    async fn learn_agent(&mut self, res: Response) -> Response {
         if !self.join || res.status() != StatusCode::OK {
             return res;
         }

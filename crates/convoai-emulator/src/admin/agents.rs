@@ -23,7 +23,7 @@ use crate::reqlog::plausible_id;
 use crate::Shared;
 
 type Shr = State<Arc<Shared>>;
-type Body_ = Result<Json<Map<String, Value>>, axum::extract::rejection::JsonRejection>;
+type JsonObject = Result<Json<Map<String, Value>>, axum::extract::rejection::JsonRejection>;
 
 pub(super) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -45,7 +45,7 @@ fn checked(id: &str) -> Result<(), ApiError> {
 
 /// Requires a JSON object body: a cross-site form cannot send one without the browser
 /// asking first, so these routes cannot be triggered from another site.
-fn object(body: Body_) -> Result<Map<String, Value>, ApiError> {
+fn object(body: JsonObject) -> Result<Map<String, Value>, ApiError> {
     body.map(|Json(m)| m)
         .map_err(|e| ApiError::body(e.body_text()))
 }
@@ -107,14 +107,18 @@ async fn speak(
 async fn interrupt(
     State(s): Shr,
     Path(id): Path<String>,
-    body: Body_,
+    body: JsonObject,
 ) -> Result<Response, ApiError> {
     checked(&id)?;
     object(body)?;
     Ok(forward(&s, Method::POST, &format!("{id}/interrupt"), None).await)
 }
 
-async fn stop(State(s): Shr, Path(id): Path<String>, body: Body_) -> Result<Response, ApiError> {
+async fn stop(
+    State(s): Shr,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     checked(&id)?;
     object(body)?;
     Ok(forward(&s, Method::POST, &format!("{id}/leave"), None).await)
@@ -123,7 +127,11 @@ async fn stop(State(s): Shr, Path(id): Path<String>, body: Body_) -> Result<Resp
 /// Longest failure reason kept.
 const REASON_MAX: usize = 256;
 
-async fn fail(State(s): Shr, Path(id): Path<String>, body: Body_) -> Result<StatusCode, ApiError> {
+async fn fail(
+    State(s): Shr,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
     checked(&id)?;
     let body = object(body)?;
     let reason = match body.get("reason") {
