@@ -559,7 +559,7 @@ async fn handle(
     let (req, mut pending) = reqlog::arrive(req, &shared, api::MAX_BODY).await;
     let req = match req {
         Ok(req) => req,
-        Err(e) => return Ok(pending.answered(&shared, render_error(e)).await),
+        Err(e) => return Ok(pending.answered(render_error(e)).await),
     };
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
@@ -591,7 +591,7 @@ async fn handle(
         }
         Some(Fault::Drop) => {
             injected(&shared, 0);
-            pending.dropped(&shared);
+            pending.dropped();
             return Err(DropConnection);
         }
         Some(Fault::StatusAfterStateChange { status }) => {
@@ -609,11 +609,11 @@ async fn handle(
             let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
             pending.inner(inner).await;
             injected(&shared, 0);
-            pending.dropped(&shared);
+            pending.dropped();
             return Err(DropConnection);
         }
     };
-    Ok(pending.answered(&shared, res).await)
+    Ok(pending.answered(res).await)
 }
 
 fn fault_response(

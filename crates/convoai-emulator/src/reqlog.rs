@@ -1,6 +1,7 @@
 //! The request log: what each API request was and how it was answered, with its body's
 //! secrets redacted before it is stored.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -18,18 +19,21 @@ const BODY_TEXT_MAX: usize = 16 * 1024;
 /// Largest response body read back to learn the id of the agent a join created.
 const JOIN_REPLY_MAX: usize = 64 * 1024;
 
-/// A request on its way through the emulator, logged once it is answered or dropped.
+/// A request on its way through the emulator, logged once it is answered or dropped, or,
+/// when the client goes away first (the future is dropped), as dropped.
 pub(crate) struct Pending {
+    shared: Arc<Shared>,
     entry: LoggedRequest,
     started: Instant,
     join: bool,
+    logged: bool,
 }
 
 /// Reads the body (at most `max` bytes) so it can be logged, and hands the request back
 /// with the same body; a larger body is answered with a JSON 413 here.
 pub(crate) async fn arrive(
     req: Request<Body>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     max: usize,
 ) -> (Result<Request<Body>, ApiError>, Pending) {
     let started = Instant::now();
@@ -72,9 +76,11 @@ pub(crate) async fn arrive(
     (
         req,
         Pending {
+            shared: shared.clone(),
             entry,
             started,
             join,
+            logged: false,
         },
     )
 }
@@ -92,18 +98,18 @@ impl Pending {
     }
 
     /// Logs the answer and hands it back.
-    pub async fn answered(mut self, shared: &Shared, res: Response) -> Response {
+    pub async fn answered(mut self, res: Response) -> Response {
         self.entry.status = Some(res.status().as_u16());
         self.entry.request_id = text_header(res.headers(), "x-request-id");
         let res = self.learn_agent(res).await;
-        self.log(shared);
+        self.log();
         res
     }
 
     /// Logs a connection closed without an answer.
-    pub fn dropped(mut self, shared: &Shared) {
+    pub fn dropped(mut self) {
         self.entry.status = None;
-        self.log(shared);
+        self.log();
     }
 
     /// For a join answered 200, notes the agent it created; hands the response back intact.
@@ -131,14 +137,25 @@ impl Pending {
         }
     }
 
-    fn log(mut self, shared: &Shared) {
-        self.entry.latency_ms =
-            u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        shared
+    fn log(&mut self) {
+        if std::mem::replace(&mut self.logged, true) {
+            return;
+        }
+        let mut entry = std::mem::take(&mut self.entry);
+        entry.latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.shared
             .state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .record(self.entry);
+            .record(entry);
+    }
+}
+
+impl Drop for Pending {
+    /// The client hung up before the answer (or a timeout of its own cut the request short):
+    /// what it sent is still logged, with no status.
+    fn drop(&mut self) {
+        self.log();
     }
 }
 

@@ -69,7 +69,7 @@ pub struct AgentRecord {
 
 /// One API request as it arrived and was answered: what the dashboard's Requests view and
 /// wire tests read. Bodies are kept with their secrets redacted, never raw.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoggedRequest {
     /// Position in the log since start, from 1; keeps growing across resets.

@@ -237,6 +237,33 @@ async fn the_log_keeps_the_latest_500_and_reads_stay_bounded() {
 }
 
 #[tokio::test]
+async fn a_request_the_client_gave_up_on_is_still_logged() {
+    let e = Emu::new().await;
+    e.emu.set_latency(std::time::Duration::from_millis(400));
+    let impatient = e
+        .http
+        .get(e.api("agents?limit=3"))
+        .timeout(std::time::Duration::from_millis(50))
+        .send()
+        .await;
+    assert!(impatient.is_err());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let log = e.log("").await;
+        if let Some(entry) = log["entries"].as_array().unwrap().first() {
+            assert!(
+                entry["path"].as_str().unwrap().ends_with("agents?limit=3"),
+                "{entry}"
+            );
+            assert_eq!(entry["status"], Value::Null, "{entry}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never logged");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn stats_count_requests_and_failures_per_second() {
     let e = Emu::new().await;
     for _ in 0..3 {
