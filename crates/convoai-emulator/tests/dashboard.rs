@@ -516,6 +516,15 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         AgentStatus::Stopped,
         "the rule applies once"
     );
+    // The page shows the rule used up (and its layout settles before the next click).
+    until(
+        &b,
+        "rule used up",
+        Duration::from_secs(5),
+        &text_of("#faults-current"),
+        |v| v.as_str().is_some_and(|t| t.contains("No scripted rules")),
+    )
+    .await;
     // Latency from the page applies to the next call.
     let latency = b.find(Locator::Id("fault-latency")).await.unwrap();
     latency.clear().await.unwrap();

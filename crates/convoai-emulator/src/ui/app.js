@@ -400,9 +400,9 @@ const views = {
         this.current.dataset.key = "";
         await this.refresh(true);
       };
+      // The controls come first and the live settings after them, so a redraw of the
+      // settings never moves a control from under the pointer.
       main.append(
-        el("h3", {}, "Current settings"),
-        this.current,
         this.notice,
         el("h3", {}, "Random faults and latency"),
         el("form", { id: "fault-settings", onsubmit: (e) => {
@@ -431,7 +431,9 @@ const views = {
         el("label", { for: "rule-times" }, "Times", times),
         el("button", { type: "submit" }, "Add rule")),
         el("div", { class: "actions" },
-          el("button", { type: "button", class: "plain", onclick: () => send("/_emulator/faults/rules", { method: "DELETE" }, "Rules cleared.") }, "Clear rules")));
+          el("button", { type: "button", class: "plain", onclick: () => send("/_emulator/faults/rules", { method: "DELETE" }, "Rules cleared.") }, "Clear rules")),
+        el("h3", {}, "Current settings"),
+        this.current);
       this.filled = false;
     },
     async refresh() {
@@ -525,7 +527,10 @@ function route(event) {
   const parts = (location.hash || "#/agents").slice(2).split("/");
   let name = parts[0] || "agents";
   let arg = null;
-  if (name === "agents" && parts[1]) { name = "agent"; arg = decodeURIComponent(parts[1]); }
+  if (name === "agents" && parts[1]) {
+    name = "agent";
+    try { arg = decodeURIComponent(parts[1]); } catch (_) { arg = parts[1]; }
+  }
   if (!views[name]) name = "agents";
   const view = views[name];
   const main = document.getElementById("view");
