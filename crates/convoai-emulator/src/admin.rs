@@ -21,6 +21,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/agents", get(agents))
         .route("/_emulator/requests", get(requests))
+        .route("/_emulator/stats", get(stats))
         .route("/_emulator/faults", post(set_faults))
         .route("/_emulator/faults/rules", post(push_rule))
         .route("/_emulator/reset", post(reset))
@@ -62,6 +63,10 @@ async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
         .map(|c| json!({"endpoint": c.endpoint, "status": c.status, "count": c.count}))
         .collect();
     Json(Value::Array(list))
+}
+
+async fn stats(State(s): State<Arc<Shared>>) -> Json<crate::ServerStats> {
+    Json(s.counters.snapshot())
 }
 
 #[derive(Deserialize)]

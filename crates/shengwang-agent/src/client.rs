@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
+use crate::tls;
 use crate::token::{rules, TokenBuilder};
 use crate::transport::{
     self, Auth, Endpoints, Identity, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
@@ -149,6 +150,8 @@ pub struct ClientBuilder {
     user_agent_suffix: Option<String>,
     http: Option<reqwest::Client>,
     resolver: Option<Arc<dyn Resolver>>,
+    root_certificates: Vec<Vec<u8>>,
+    http2: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -168,6 +171,8 @@ impl fmt::Debug for ClientBuilder {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("base_urls", &self.base_urls)
             .field("retry", &self.retry)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("http2", &self.http2)
             .finish_non_exhaustive()
     }
 }
@@ -261,6 +266,22 @@ impl ClientBuilder {
         self.resolver = Some(resolver);
         self
     }
+    /// Trusts this certificate authority for HTTPS, on top of the TLS backend's roots: for a
+    /// proxy with a private CA, or the emulator's TLS mode (`EmulatorHandle::ca_pem`). Takes
+    /// PEM text (`&str` or bytes) with one or more `BEGIN CERTIFICATE` blocks; call again to
+    /// add more. A PEM that holds no valid certificate is an error at [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+    /// Allow HTTP/2 (default off: HTTP/1.1 only). Over HTTPS, HTTP/2 is used when the server
+    /// offers it in the TLS handshake (ALPN), else HTTP/1.1; all concurrent requests to a host
+    /// then share one connection. Plain `http://` URLs stay on HTTP/1.1. Needs the `rustls`,
+    /// `rustls-native-roots` or `native-tls` feature for HTTPS.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
     /// Use this reqwest client (its own timeouts and headers apply).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -313,6 +334,13 @@ impl ClientBuilder {
             )
         };
         let http = match self.http {
+            Some(_) if !self.root_certificates.is_empty() || self.http2 => {
+                return Err(Error::Config(
+                    "add_root_certificate and http2 configure the SDK's own HTTP client; \
+                     set them on the reqwest client given to http_client instead"
+                        .into(),
+                ))
+            }
             Some(h) => h,
             None => {
                 let mut headers = HeaderMap::new();
@@ -330,13 +358,17 @@ impl ClientBuilder {
                     ua.push(' ');
                     ua.push_str(s);
                 }
-                reqwest::Client::builder()
+                let mut http = reqwest::Client::builder()
                     .user_agent(ua)
                     .default_headers(headers)
                     .timeout(self.timeout.unwrap_or_else(transport::default_timeout))
-                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)));
+                if !self.http2 {
+                    http = http.http1_only();
+                }
+                tls::add_roots(http, &self.root_certificates)?
                     .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+                    .map_err(|e| tls::build_error(&e, &self.root_certificates))?
             }
         };
         Ok(Client {

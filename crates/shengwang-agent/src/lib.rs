@@ -17,6 +17,7 @@ mod client;
 mod error;
 pub mod redact;
 pub(crate) mod state;
+mod tls;
 pub mod token;
 pub mod transport;
 pub mod types;

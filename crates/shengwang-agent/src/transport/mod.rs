@@ -312,7 +312,26 @@ fn transport_error(e: reqwest::Error) -> Error {
         .map(|s| format!("{e}: {s}"))
         .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
-        Error::Timeout(text)
+        return Error::Timeout(text);
+    }
+    // TLS failures arrive as connect errors whose cause chain ends in the TLS library's error
+    // (rustls or native-tls); its text is the one line a user needs ("invalid peer
+    // certificate: UnknownIssuer"), so report that and where, not the whole chain.
+    let mut cause: &dyn std::error::Error = &e;
+    let mut tls = false;
+    while let Some(next) = cause.source() {
+        cause = next;
+        let lower = cause.to_string().to_ascii_lowercase();
+        tls |= ["certificate", "tls", "ssl", "handshake", "corrupt message", "alert"]
+            .iter()
+            .any(|k| lower.contains(k));
+    }
+    if e.is_connect() && tls {
+        let origin = e
+            .url()
+            .map(|u| format!(" ({})", u.origin().ascii_serialization()))
+            .unwrap_or_default();
+        Error::Tls(format!("{cause}{origin}"))
     } else {
         Error::Connect(text)
     }
