@@ -16,6 +16,9 @@ use crate::cli::{Cli, Command, Global};
 use crate::error::CliError;
 use crate::output::Output;
 
+/// Largest `--ca-cert` file read; a CA bundle is a few hundred KiB at most.
+const MAX_CA_CERT_BYTES: u64 = 1024 * 1024;
+
 /// What every command gets: the global flags and the output settings.
 pub struct Ctx {
     pub global: Global,
@@ -65,6 +68,11 @@ impl Ctx {
                 ));
             }
             b = b.timeout(Duration::from_secs_f64(secs));
+        }
+        if let Some(path) = &g.ca_cert {
+            let pem = crate::files::read_bounded(path, MAX_CA_CERT_BYTES)
+                .map_err(|e| CliError::Invalid(format!("--ca-cert: {e}")))?;
+            b = b.add_root_certificate(pem);
         }
         Ok(b.build()?)
     }
