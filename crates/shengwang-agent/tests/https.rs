@@ -296,3 +296,19 @@ fn roots_and_http2_cannot_be_set_on_a_client_given_by_the_user() {
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
 }
+
+#[test]
+fn the_blocking_client_takes_the_same_tls_settings() {
+    let emu = Emulator::builder().tls(true).start().unwrap();
+    let client = shengwang_agent::blocking::Client::builder()
+        .app_id(emu.app_id())
+        .app_certificate(emu.app_certificate())
+        .base_url(emu.cn_base_url())
+        .add_root_certificate(emu.ca_pem().unwrap())
+        .http2(true)
+        .build()
+        .unwrap();
+    client.agents().list_page(|q| q).unwrap();
+    let stats = emu.stats();
+    assert_eq!((stats.tls_handshakes, stats.http2_requests), (1, 1), "{stats:?}");
+}
