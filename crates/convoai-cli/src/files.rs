@@ -27,14 +27,16 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
         path: format!("{:?}", path.display().to_string()),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
     if !meta.is_file() {
         return Err(err("not a regular file".into()));
     }
     if meta.len() > max {
         return Err(err(format!("larger than {max} bytes")));
     }
-    let file = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| err(format!("cannot read: {}", io_reason(&e))))?;
     // The file may have been swapped or grown since the check: bound the read itself too.
     let mut bytes = Vec::new();
     file.take(max + 1)

@@ -11,7 +11,10 @@ use convoai_emulator::{AgentStatus, Emulator, EmulatorHandle};
 use support::*;
 
 fn tls_emulator() -> EmulatorHandle {
-    Emulator::builder().tls(true).start().expect("emulator starts")
+    Emulator::builder()
+        .tls(true)
+        .start()
+        .expect("emulator starts")
 }
 
 #[test]
@@ -51,7 +54,10 @@ fn an_untrusted_server_is_one_line_and_exit_1() {
     let err = fails(convoai(&emu).args(["agents", "get", "some-agent"]), 1);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("TLS error") && err.contains("certificate"), "{err}");
+    assert!(
+        err.contains("TLS error") && err.contains("certificate"),
+        "{err}"
+    );
     assert!(!err.contains(emu.app_certificate()), "{err}");
     assert_eq!(emu.stats().tls_handshakes, 0, "no handshake completed");
     assert!(emu.recent_requests().is_empty(), "nothing reached the API");
@@ -141,7 +147,10 @@ fn emulator_tls_prints_an_https_url_and_a_ca_file_the_cli_trusts() {
     assert!(std::path::Path::new(&ca).is_file());
     let listed = ok(bare()
         .env("SHENGWANG_APP_ID", var("SHENGWANG_APP_ID"))
-        .env("SHENGWANG_APP_CERTIFICATE", var("SHENGWANG_APP_CERTIFICATE"))
+        .env(
+            "SHENGWANG_APP_CERTIFICATE",
+            var("SHENGWANG_APP_CERTIFICATE"),
+        )
         .env("SHENGWANG_BASE_URL", var("SHENGWANG_BASE_URL"))
         .env("SHENGWANG_CA_CERT", &ca)
         .args(["agents", "list"]));
@@ -155,5 +164,8 @@ fn emulator_tls_prints_an_https_url_and_a_ca_file_the_cli_trusts() {
         assert!(Instant::now() < deadline, "convoai did not exit");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(!std::path::Path::new(&ca).exists(), "the CA file is removed on exit");
+    assert!(
+        !std::path::Path::new(&ca).exists(),
+        "the CA file is removed on exit"
+    );
 }

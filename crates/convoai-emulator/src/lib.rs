@@ -320,7 +320,13 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
-        let task = tokio::spawn(serve(listener, acceptor, shared.clone(), rx, self.idle_tick));
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            shared.clone(),
+            rx,
+            self.idle_tick,
+        ));
         Ok(EmulatorHandle {
             addr,
             shared,

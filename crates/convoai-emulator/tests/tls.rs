@@ -34,7 +34,10 @@ async fn tls_serves_h2_and_http1_by_alpn_and_counts_connections_and_handshakes()
     assert!(emu.url().starts_with("https://127.0.0.1:"));
     let pem = emu.ca_pem().unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    assert_eq!(std::fs::read_to_string(emu.ca_path().unwrap()).unwrap(), pem);
+    assert_eq!(
+        std::fs::read_to_string(emu.ca_path().unwrap()).unwrap(),
+        pem
+    );
 
     let h2 = trusting(&emu).build().unwrap();
     let h1 = trusting(&emu).http1_only().build().unwrap();
@@ -87,7 +90,10 @@ async fn plain_http_serves_h2_with_prior_knowledge_and_has_no_ca() {
     assert_eq!(res.version(), Version::HTTP_2);
     assert_eq!(res.status(), 200);
     let s = emu.stats();
-    assert_eq!((s.connections, s.tls_handshakes, s.http2_requests), (1, 0, 1));
+    assert_eq!(
+        (s.connections, s.tls_handshakes, s.http2_requests),
+        (1, 0, 1)
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,11 @@ use crate::{Error, Result};
 /// that does not parse, is refused here (rustls checks the DER inside only when the client is
 /// built: see [`build_error`]). Messages quote nothing from the bundle: a file passed by
 /// mistake could hold a key.
-#[cfg(any(feature = "rustls", feature = "rustls-native-roots", feature = "native-tls"))]
+#[cfg(any(
+    feature = "rustls",
+    feature = "rustls-native-roots",
+    feature = "native-tls"
+))]
 pub(crate) fn add_roots(
     mut http: reqwest::ClientBuilder,
     bundles: &[Vec<u8>],
@@ -22,12 +26,16 @@ pub(crate) fn add_roots(
             .windows(CERT_BEGIN.len())
             .any(|w| w == CERT_BEGIN.as_bytes())
         {
-            return Err(bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)"));
+            return Err(bad(
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
         }
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|_| bad("is not valid PEM"))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(pem).map_err(|_| bad("is not valid PEM"))?;
         if certs.is_empty() {
-            return Err(bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)"));
+            return Err(bad(
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ));
         }
         for cert in certs {
             http = http.add_root_certificate(cert);
@@ -37,7 +45,11 @@ pub(crate) fn add_roots(
 }
 
 /// Without a TLS feature there is nothing to add roots to; asking for it is a build error.
-#[cfg(not(any(feature = "rustls", feature = "rustls-native-roots", feature = "native-tls")))]
+#[cfg(not(any(
+    feature = "rustls",
+    feature = "rustls-native-roots",
+    feature = "native-tls"
+)))]
 pub(crate) fn add_roots(
     http: reqwest::ClientBuilder,
     bundles: &[Vec<u8>],
@@ -52,7 +64,11 @@ pub(crate) fn add_roots(
     }
 }
 
-#[cfg(any(feature = "rustls", feature = "rustls-native-roots", feature = "native-tls"))]
+#[cfg(any(
+    feature = "rustls",
+    feature = "rustls-native-roots",
+    feature = "native-tls"
+))]
 const CERT_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 
 /// The error for a failed `reqwest::ClientBuilder::build`. With extra roots, a certificate that

@@ -52,7 +52,10 @@ async fn a_whole_session_over_https_in_app_credentials_mode() {
     let stats = emu.stats();
     assert!(stats.tls_handshakes >= 1);
     assert_eq!(stats.http2_requests, 0, "HTTP/2 is opt-in: {stats:?}");
-    assert_eq!(stats.http1_requests, 4, "start, say, history, stop: {stats:?}");
+    assert_eq!(
+        stats.http1_requests, 4,
+        "start, say, history, stop: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +99,10 @@ async fn http2_is_negotiated_by_alpn_and_multiplexes_concurrent_sessions() {
     let stats = emu.stats();
     assert_eq!(stats.http1_requests, 0, "{stats:?}");
     assert_eq!(stats.http2_requests, 17 * 4, "{stats:?}");
-    assert_eq!(stats.tls_handshakes, 1, "one multiplexed connection: {stats:?}");
+    assert_eq!(
+        stats.tls_handshakes, 1,
+        "one multiplexed connection: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -310,5 +316,9 @@ fn the_blocking_client_takes_the_same_tls_settings() {
         .unwrap();
     client.agents().list_page(|q| q).unwrap();
     let stats = emu.stats();
-    assert_eq!((stats.tls_handshakes, stats.http2_requests), (1, 1), "{stats:?}");
+    assert_eq!(
+        (stats.tls_handshakes, stats.http2_requests),
+        (1, 1),
+        "{stats:?}"
+    );
 }

@@ -322,9 +322,16 @@ fn transport_error(e: reqwest::Error) -> Error {
     while let Some(next) = cause.source() {
         cause = next;
         let lower = cause.to_string().to_ascii_lowercase();
-        tls |= ["certificate", "tls", "ssl", "handshake", "corrupt message", "alert"]
-            .iter()
-            .any(|k| lower.contains(k));
+        tls |= [
+            "certificate",
+            "tls",
+            "ssl",
+            "handshake",
+            "corrupt message",
+            "alert",
+        ]
+        .iter()
+        .any(|k| lower.contains(k));
     }
     if e.is_connect() && tls {
         let origin = e
