@@ -4,7 +4,8 @@
 //! `/cn/api/conversational-ai-agent`, authenticates requests for real (Basic customer
 //! credentials or AccessToken2 tokens verified with `shengwang_agent::token`), validates bodies
 //! the way the service documents, keeps agents, calls and phone numbers in memory, and injects
-//! faults on demand. Tests start it in-process on an ephemeral loopback port:
+//! faults on demand. With [`EmulatorBuilder::tls`] it serves HTTPS (HTTP/2 and HTTP/1.1) with a
+//! certificate authority made at start. Tests start it in-process on an ephemeral loopback port:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), convoai_emulator::EmulatorError> {
