@@ -50,12 +50,14 @@ mod area;
 pub mod blocking;
 mod client;
 mod error;
+pub(crate) mod identity;
 pub mod redact;
 pub(crate) mod state;
 mod tls;
 pub mod token;
 pub mod transport;
 pub mod types;
+pub mod validate;
 pub mod vendors;
 
 pub use agentkit::{Session, SessionBuilder};

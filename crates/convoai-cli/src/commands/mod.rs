@@ -16,9 +16,6 @@ use crate::cli::{Cli, Command, Global};
 use crate::error::CliError;
 use crate::output::Output;
 
-/// Largest `--ca-cert` file read; a CA bundle is a few hundred KiB at most.
-const MAX_CA_CERT_BYTES: u64 = 1024 * 1024;
-
 /// What every command gets: the global flags and the output settings.
 pub struct Ctx {
     pub global: Global,
@@ -62,15 +59,18 @@ impl Ctx {
             b = b.base_url(url);
         }
         if let Some(secs) = g.timeout {
-            if !(secs.is_finite() && secs > 0.0) {
-                return Err(CliError::Invalid(
-                    "--timeout must be a positive number of seconds".into(),
-                ));
-            }
-            b = b.timeout(Duration::from_secs_f64(secs));
+            let timeout = Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                .ok_or_else(|| {
+                    CliError::Invalid(
+                        "--timeout must be more than 0 and at most 3600 seconds".into(),
+                    )
+                })?;
+            b = b.timeout(timeout);
         }
         if let Some(path) = &g.ca_cert {
-            let pem = crate::files::read_bounded(path, MAX_CA_CERT_BYTES)
+            let pem = crate::files::read_bounded(path)
                 .map_err(|e| CliError::Invalid(format!("--ca-cert: {e}")))?;
             b = b.add_root_certificate(pem);
         }
