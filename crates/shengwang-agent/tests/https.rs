@@ -197,9 +197,8 @@ async fn a_stalled_handshake_fails_within_the_timeout() {
         .app_certificate(emu.app_certificate())
         .base_url(format!("https://{addr}/cn/api/conversational-ai-agent"))
         .add_root_certificate(emu.ca_pem().unwrap())
+        // The whole call's deadline, retries included (the default policy retries a timeout).
         .timeout(Duration::from_millis(800))
-        .connect_timeout(Duration::from_millis(800))
-        .retry(RetryPolicy::none())
         .build()
         .unwrap();
     let started = Instant::now();
@@ -209,8 +208,8 @@ async fn a_stalled_handshake_fails_within_the_timeout() {
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert!(!err.to_string().contains('\n'));
     assert!(elapsed >= Duration::from_millis(700), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(2000), "{elapsed:?}");
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    assert!(accepted.load(Ordering::SeqCst) >= 1);
 }
 
 #[tokio::test]

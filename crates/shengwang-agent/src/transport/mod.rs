@@ -427,15 +427,16 @@ fn classify(
             }
         }
         Failure::Transport { error, sent } => {
-            // A response larger than the bound is an answer, not a transient failure.
-            let transient = !matches!(error, Error::Decode { .. });
+            // A response larger than the bound is an answer, not a transient failure; a
+            // certificate the client refused will be refused again on every attempt.
+            let transient = !matches!(error, Error::Decode { .. } | Error::Tls(_));
             match kind {
                 Idempotency::Idempotent => (error, transient, None),
                 Idempotency::Join => {
                     *ambiguous |= sent;
                     (error, transient, None)
                 }
-                Idempotency::Create if !sent => (error, true, None),
+                Idempotency::Create if !sent => (error, transient, None),
                 Idempotency::Create => (outcome_unknown(error), false, None),
             }
         }
@@ -511,13 +512,16 @@ fn transport_error(e: reqwest::Error) -> Error {
     while let Some(next) = cause.source() {
         cause = next;
         let lower = cause.to_string().to_ascii_lowercase();
+        // Refusals by the TLS library, not a connection that broke mid-handshake (that stays a
+        // connect error and may be retried).
         tls |= [
             "certificate",
-            "tls",
             "ssl",
-            "handshake",
             "corrupt message",
-            "alert",
+            "fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+            "known protocol",
         ]
         .iter()
         .any(|k| lower.contains(k));
