@@ -186,7 +186,7 @@ md += ["### HTTPS setup and commands", "",
        "features (rustls) and `add_root_certificate`, HTTP/1.1 unless `http2(true)`.",
        "- Raw rows: the same with `lifecycle raw`: a bare reqwest client (same reqwest and rustls, "
        "`http1_only()` unless HTTP/2, `pool_max_idle_per_host(64)`) sending the same four requests with "
-       "hand-built headers (app mode: a fresh token per request, as the SDK does today; Basic: one precomputed header).",
+       "hand-built headers (app mode: one header token per session, reused for its four requests as the SDK's per-identity cache does; Basic: one precomputed header).",
        "- Python rows: `EMU_BASE=… EMU_CA=CA.pem EMU_AUTH=app|basic bench/.venv/bin/python bench/python_bench.py "
        "lifecycle N 64`: agent-server-sdk 1.0.3 with its default httpx client settings plus `verify=` an SSL context "
        "trusting the CA.",

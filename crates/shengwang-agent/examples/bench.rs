@@ -1,8 +1,9 @@
 //! Benchmark driver for `bench/run.sh` (prints one JSON object per run).
 //!
 //! - `bench lifecycle sdk|raw SESSIONS CONCURRENCY`: full sessions (start → say → history →
-//!   stop) in app-credentials mode (a fresh token per request), through the SDK or through a
-//!   bare reqwest loop sending the same requests (the ceiling).
+//!   stop) in app-credentials mode (a header token per session channel, as the SDK caches
+//!   them), through the SDK or through a bare reqwest loop sending the same requests (the
+//!   ceiling).
 //! - `bench memory SESSIONS`: bytes held per live started `Session`.
 //! - `bench cold`: one start and stop, for process-start-to-first-start timing.
 //!
@@ -136,7 +137,9 @@ async fn raw_session(
     i: usize,
 ) -> bool {
     let channel = format!("bench-{i}");
-    let auth = || match basic {
+    // One header token per session, reused for its four requests: what the SDK's per-identity
+    // token cache amounts to here (each session is its own channel).
+    let header = match basic {
         Some(header) => header.to_owned(),
         None => format!(
             "agora token={}",
@@ -146,6 +149,7 @@ async fn raw_session(
                 .unwrap_or_default()
         ),
     };
+    let auth = || header.clone();
     let body = json!({"name": format!("raw-{i}-{}", std::process::id()), "properties": {
         "channel": channel, "token": tokens.convo_ai(&channel, "1001").build().unwrap_or_default(),
         "agent_rtc_uid": "1001", "remote_rtc_uids": ["2002"],
