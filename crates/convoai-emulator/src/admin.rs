@@ -24,6 +24,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/agents", get(agents))
         .route("/_emulator/requests", get(requests))
+        .route("/_emulator/stats", get(stats))
         .route("/_emulator/faults", post(set_faults).get(get_faults))
         .route(
             "/_emulator/faults/rules",
@@ -167,6 +168,10 @@ fn fault_json(f: &Fault) -> Value {
 async fn clear_rules(State(s): State<Arc<Shared>>) -> StatusCode {
     s.faults().rules.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn stats(State(s): State<Arc<Shared>>) -> Json<crate::ServerStats> {
+    Json(s.counters.snapshot())
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,8 @@
 //! `/cn/api/conversational-ai-agent`, authenticates requests for real (Basic customer
 //! credentials or AccessToken2 tokens verified with `shengwang_agent::token`), validates bodies
 //! the way the service documents, keeps agents, calls and phone numbers in memory, and injects
-//! faults on demand. Tests start it in-process on an ephemeral loopback port:
+//! faults on demand. With [`EmulatorBuilder::tls`] it serves HTTPS (HTTP/2 and HTTP/1.1) with a
+//! certificate authority made at start. Tests start it in-process on an ephemeral loopback port:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), convoai_emulator::EmulatorError> {
@@ -27,6 +28,8 @@ mod error;
 mod fault;
 mod reqlog;
 mod state;
+mod stats;
+mod tls;
 mod ui;
 mod validate;
 
@@ -38,7 +41,7 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use shengwang_agent::token::Validation;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -47,6 +50,7 @@ use tower::ServiceExt;
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
 pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount, SecondStats};
+pub use stats::ServerStats;
 
 use crate::error::ApiError;
 use crate::fault::Faults;
@@ -82,6 +86,7 @@ pub(crate) struct Shared {
     faults: Mutex<Faults>,
     latency_ms: AtomicU64,
     max_agents: AtomicUsize,
+    pub counters: stats::Counters,
 }
 
 impl Shared {
@@ -119,6 +124,7 @@ impl Shared {
         f.rules.clear();
         f.rate = 0.0;
         self.latency_ms.store(0, Ordering::Relaxed);
+        self.counters.reset();
     }
 }
 
@@ -150,6 +156,7 @@ pub struct EmulatorBuilder {
     idle_tick: Duration,
     max_agents: usize,
     clock: Clock,
+    tls: bool,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -162,6 +169,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("customer_id", &self.customer_id)
             .field("customer_secret", &"[redacted]")
             .field("fault_rate", &self.fault_rate)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +190,7 @@ impl Default for EmulatorBuilder {
             idle_tick: Duration::from_secs(1),
             max_agents: 100_000,
             clock: Clock::system(),
+            tls: false,
         }
     }
 }
@@ -249,6 +258,14 @@ impl EmulatorBuilder {
         self.clock = clock;
         self
     }
+    /// Serve HTTPS instead of plain HTTP (default off). A certificate authority and a server
+    /// certificate for `localhost`, `127.0.0.1` and `::1` are made at start; clients trust
+    /// [`EmulatorHandle::ca_pem`] (or the file at [`EmulatorHandle::ca_path`]). ALPN offers
+    /// HTTP/2 and HTTP/1.1. Plain HTTP serves HTTP/1.1 and HTTP/2 with prior knowledge.
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.tls = enabled;
+        self
+    }
 
     fn shared(&self) -> Result<Arc<Shared>, EmulatorError> {
         if !(0.0..=1.0).contains(&self.fault_rate) {
@@ -270,6 +287,7 @@ impl EmulatorBuilder {
             faults: Mutex::new(faults),
             latency_ms: AtomicU64::new(self.latency.as_millis() as u64),
             max_agents: AtomicUsize::new(self.max_agents),
+            counters: stats::Counters::default(),
         }))
     }
 
@@ -283,14 +301,23 @@ impl EmulatorBuilder {
     /// Starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;
+        let tls = self.make_tls()?;
         let listener = TcpListener::bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, shared.clone(), rx, self.idle_tick));
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            shared.clone(),
+            rx,
+            self.idle_tick,
+        ));
         Ok(EmulatorHandle {
             addr,
             shared,
             credentials: self.credentials(),
+            tls,
             shutdown: Some(tx),
             running: Running::Task(task),
         })
@@ -300,6 +327,8 @@ impl EmulatorBuilder {
     /// tests, blocking clients and the CLI. Dropping the handle stops it.
     pub fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;
+        let tls = self.make_tls()?;
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("convoai-emulator")
@@ -313,14 +342,19 @@ impl EmulatorBuilder {
         let tick = self.idle_tick;
         let thread = std::thread::Builder::new()
             .name("convoai-emulator".into())
-            .spawn(move || runtime.block_on(serve(listener, serving, rx, tick)))?;
+            .spawn(move || runtime.block_on(serve(listener, acceptor, serving, rx, tick)))?;
         Ok(EmulatorHandle {
             addr,
             shared,
             credentials: self.credentials(),
+            tls,
             shutdown: Some(tx),
             running: Running::Thread(Some(thread)),
         })
+    }
+
+    fn make_tls(&self) -> Result<Option<tls::Tls>, EmulatorError> {
+        self.tls.then(|| tls::generate(self.host)).transpose()
     }
 
     fn credentials(&self) -> [String; 4] {
@@ -343,6 +377,7 @@ pub struct EmulatorHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     credentials: [String; 4],
+    tls: Option<tls::Tls>,
     shutdown: Option<oneshot::Sender<()>>,
     running: Running,
 }
@@ -352,6 +387,7 @@ impl std::fmt::Debug for EmulatorHandle {
         f.debug_struct("EmulatorHandle")
             .field("addr", &self.addr)
             .field("app_id", &self.credentials[0])
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -361,9 +397,25 @@ impl EmulatorHandle {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` in TLS mode.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+    /// The CA certificate (PEM) that signed the server certificate, in TLS mode; pass it to
+    /// `ClientBuilder::add_root_certificate`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
+    }
+    /// A file holding [`ca_pem`](Self::ca_pem), in TLS mode (for `convoai --ca-cert`,
+    /// `SSL_CERT_FILE` and the like); removed when the emulator stops.
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|t| t.ca_file.path())
+    }
+    /// Connections accepted, TLS handshakes completed and requests per HTTP version since
+    /// start (or the last [`reset`](Self::reset)).
+    pub fn stats(&self) -> ServerStats {
+        self.shared.counters.snapshot()
     }
     /// The global-area base URL: `http://HOST:PORT/api/conversational-ai-agent`.
     pub fn base_url(&self) -> String {
@@ -457,7 +509,7 @@ impl EmulatorHandle {
     pub fn push_fault(&self, rule: FaultRule) {
         self.shared.faults().rules.push_back(rule);
     }
-    /// Forgets every agent, call, number, count and fault setting.
+    /// Forgets every agent, call, number, count, connection counter and fault setting.
     pub fn reset(&self) {
         self.shared.reset();
     }
@@ -510,6 +562,7 @@ impl std::error::Error for DropConnection {}
 
 async fn serve(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     mut shutdown: oneshot::Receiver<()>,
     idle_tick: Duration,
@@ -529,17 +582,33 @@ async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
+                shared.counters.connection();
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let shared = shared.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        handle(req, app.clone(), shared.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let svc = {
+                        let shared = shared.clone();
+                        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            req.extensions_mut().insert(ConnectInfo(peer));
+                            handle(req, app.clone(), shared.clone())
+                        })
+                    };
+                    // One builder for both protocols: ALPN picks over TLS; on plain HTTP an
+                    // HTTP/2 preface (prior knowledge) is recognised.
+                    let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                        Some(acceptor) => {
+                            let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                            let Ok(Ok(stream)) = handshake.await else { return };
+                            shared.counters.handshake();
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                    }
                 });
             }
         }
@@ -556,6 +625,7 @@ async fn handle(
     if req.uri().path().starts_with("/_emulator") {
         return Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
     }
+    shared.counters.request(req.version());
     let (req, mut pending) = reqlog::arrive(req, &shared, api::MAX_BODY).await;
     let req = match req {
         Ok(req) => req,

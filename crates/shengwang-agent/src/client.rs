@@ -11,6 +11,7 @@ use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
 use crate::identity::Identity;
 use crate::redact::Scrubber;
+use crate::tls;
 use crate::token::TokenBuilder;
 use crate::transport::{
     self, Auth, Endpoints, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
@@ -163,6 +164,8 @@ pub struct ClientBuilder {
     user_agent_suffix: Option<String>,
     http: Option<reqwest::Client>,
     resolver: Option<Arc<dyn Resolver>>,
+    root_certificates: Vec<Vec<u8>>,
+    http2: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -182,6 +185,8 @@ impl fmt::Debug for ClientBuilder {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("base_urls", &self.base_urls)
             .field("retry", &self.retry)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("http2", &self.http2)
             .finish_non_exhaustive()
     }
 }
@@ -282,6 +287,22 @@ impl ClientBuilder {
         self.resolver = Some(resolver);
         self
     }
+    /// Trusts this certificate authority for HTTPS, on top of the TLS backend's roots: for a
+    /// proxy with a private CA, or the emulator's TLS mode (`EmulatorHandle::ca_pem`). Takes
+    /// PEM text (`&str` or bytes) with one or more `BEGIN CERTIFICATE` blocks; call again to
+    /// add more. A PEM that holds no valid certificate is an error at [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+    /// Allow HTTP/2 (default off: HTTP/1.1 only). Over HTTPS, HTTP/2 is used when the server
+    /// offers it in the TLS handshake (ALPN), else HTTP/1.1; all concurrent requests to a host
+    /// then share one connection. Plain `http://` URLs stay on HTTP/1.1. Needs the `rustls`,
+    /// `rustls-native-roots` or `native-tls` feature for HTTPS.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
     /// Use this reqwest client (its own headers apply; the call deadline and attempt
     /// timeout still do). Build it with `redirect(reqwest::redirect::Policy::none())`: the
     /// SDK refuses redirects it sees, but cannot stop a client that follows them itself.
@@ -353,6 +374,13 @@ impl ClientBuilder {
             )
         };
         let http = match self.http {
+            Some(_) if !self.root_certificates.is_empty() || self.http2 => {
+                return Err(Error::Config(
+                    "add_root_certificate and http2 configure the SDK's own HTTP client; \
+                     set them on the reqwest client given to http_client instead"
+                        .into(),
+                ))
+            }
             Some(h) => h,
             None => {
                 let mut headers = HeaderMap::new();
@@ -370,15 +398,19 @@ impl ClientBuilder {
                     ua.push(' ');
                     ua.push_str(s);
                 }
-                reqwest::Client::builder()
+                let mut http = reqwest::Client::builder()
                     .user_agent(ua)
                     .default_headers(headers)
                     // The API never redirects; following one could carry credentials or a
                     // join body (vendor keys, channel token) to another host.
                     .redirect(reqwest::redirect::Policy::none())
-                    .connect_timeout(connect_timeout.min(attempt_timeout))
+                    .connect_timeout(connect_timeout.min(attempt_timeout));
+                if !self.http2 {
+                    http = http.http1_only();
+                }
+                tls::add_roots(http, &self.root_certificates)?
                     .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+                    .map_err(|e| tls::build_error(&e, &self.root_certificates))?
             }
         };
         Ok(Client {

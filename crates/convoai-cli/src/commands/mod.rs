@@ -69,6 +69,11 @@ impl Ctx {
                 })?;
             b = b.timeout(timeout);
         }
+        if let Some(path) = &g.ca_cert {
+            let pem = crate::files::read_bounded(path)
+                .map_err(|e| CliError::Invalid(format!("--ca-cert: {e}")))?;
+            b = b.add_root_certificate(pem);
+        }
         Ok(b.build()?)
     }
 }

@@ -101,6 +101,15 @@ impl ClientBuilder {
     pub fn retry(self, policy: crate::RetryPolicy) -> Self {
         self.configure(|b| b.retry(policy))
     }
+    /// See [`crate::ClientBuilder::add_root_certificate`].
+    pub fn add_root_certificate(self, pem: impl AsRef<[u8]>) -> Self {
+        let pem = pem.as_ref().to_vec();
+        self.configure(|b| b.add_root_certificate(pem))
+    }
+    /// See [`crate::ClientBuilder::http2`].
+    pub fn http2(self, enabled: bool) -> Self {
+        self.configure(|b| b.http2(enabled))
+    }
 
     /// Validates, starts the client's runtime and builds.
     pub fn build(self) -> Result<Client> {

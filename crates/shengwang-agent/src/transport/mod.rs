@@ -427,15 +427,16 @@ fn classify(
             }
         }
         Failure::Transport { error, sent } => {
-            // A response larger than the bound is an answer, not a transient failure.
-            let transient = !matches!(error, Error::Decode { .. });
+            // A response larger than the bound is an answer, not a transient failure; a
+            // certificate the client refused will be refused again on every attempt.
+            let transient = !matches!(error, Error::Decode { .. } | Error::Tls(_));
             match kind {
                 Idempotency::Idempotent => (error, transient, None),
                 Idempotency::Join => {
                     *ambiguous |= sent;
                     (error, transient, None)
                 }
-                Idempotency::Create if !sent => (error, true, None),
+                Idempotency::Create if !sent => (error, transient, None),
                 Idempotency::Create => (outcome_unknown(error), false, None),
             }
         }
@@ -501,7 +502,36 @@ fn transport_error(e: reqwest::Error) -> Error {
         .map(|s| format!("{e}: {s}"))
         .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
-        Error::Timeout(text)
+        return Error::Timeout(text);
+    }
+    // TLS failures arrive as connect errors whose cause chain ends in the TLS library's error
+    // (rustls or native-tls); its text is the one line a user needs ("invalid peer
+    // certificate: UnknownIssuer"), so report that and where, not the whole chain.
+    let mut cause: &dyn std::error::Error = &e;
+    let mut tls = false;
+    while let Some(next) = cause.source() {
+        cause = next;
+        let lower = cause.to_string().to_ascii_lowercase();
+        // Refusals by the TLS library, not a connection that broke mid-handshake (that stays a
+        // connect error and may be retried).
+        tls |= [
+            "certificate",
+            "ssl",
+            "corrupt message",
+            "fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+            "known protocol",
+        ]
+        .iter()
+        .any(|k| lower.contains(k));
+    }
+    if e.is_connect() && tls {
+        let origin = e
+            .url()
+            .map(|u| format!(" ({})", u.origin().ascii_serialization()))
+            .unwrap_or_default();
+        Error::Tls(format!("{cause}{origin}"))
     } else {
         Error::Connect(text)
     }
