@@ -92,7 +92,7 @@ tls_row() { # NAME [VAR=VALUE...] -- COMMAND...
   local name=$1; shift
   curl -s --cacert "$TLS_CA" -X POST "$TLS_URL/_emulator/reset" > /dev/null
   env EMU_BASE="$TLS_URL/cn/api/conversational-ai-agent" EMU_CA="$TLS_CA" "$@" > "$tls_out/$name.json"
-  curl -s --cacert "$TLS_CA" "$TLS_URL/_emulator/stats" > "$tls_out/$name.stats.json"
+  curl -s --cacert "$TLS_CA" "$TLS_URL/_emulator/connections" > "$tls_out/$name.stats.json"
 }
 for auth in app basic; do
   tls_row "sdk_$auth" EMU_AUTH=$auth $BENCH lifecycle sdk "$TLS_SESSIONS" $CONC
@@ -156,7 +156,7 @@ https_rows = [
 ]
 md += ["## HTTPS (TLS emulator, HTTP/1.1 unless noted, 64 sessions in flight)", "",
        f"Rust runs: {sa['sessions']} sessions each; Python runs: {pa['sessions']}. Each row resets the "
-       "TLS emulator first and reads its counters (`GET /_emulator/stats`) after.", "",
+       "TLS emulator first and reads its counters (`GET /_emulator/connections`) after.", "",
        "| scenario | SDK | raw reqwest | Python | SDK/raw (≥ 0.95) | SDK/Python (≥ 30) |", "|---|---|---|---|---|---|"]
 for name, s_, r_, p_ in https_rows:
     md.append(f"| {name} | {s_['sessions_per_s']:.0f} | {r_['sessions_per_s']:.0f} | {p_['sessions_per_s']:.0f} | "
@@ -190,7 +190,7 @@ md += ["### HTTPS setup and commands", "",
        "- Python rows: `EMU_BASE=… EMU_CA=CA.pem EMU_AUTH=app|basic bench/.venv/bin/python bench/python_bench.py "
        "lifecycle N 64`: agent-server-sdk 1.0.3 with its default httpx client settings plus `verify=` an SSL context "
        "trusting the CA.",
-       "- Counters: `POST /_emulator/reset` before each row, `GET /_emulator/stats` after "
+       "- Counters: `POST /_emulator/reset` before each row, `GET /_emulator/connections` after "
        "(TCP connections accepted, TLS handshakes completed, requests per HTTP version).",
        "- Cold start: `bench cold` / `python_bench.py cold` with the same variables, median of the runs: "
        "process start, client build (CA parsed), handshake, one start and stop.", ""]

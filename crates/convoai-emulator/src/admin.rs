@@ -24,7 +24,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/agents", get(agents))
         .route("/_emulator/requests", get(requests))
-        .route("/_emulator/stats", get(stats))
+        .route("/_emulator/connections", get(stats))
         .route("/_emulator/faults", post(set_faults).get(get_faults))
         .route(
             "/_emulator/faults/rules",

@@ -1,6 +1,6 @@
 //! The emulator's TLS mode and protocols: a certificate clients can trust, ALPN h2 and
 //! http/1.1, h2c with prior knowledge on plain HTTP, a stalled handshake that does not hold
-//! the server, and the connection counters (handle and `GET /_emulator/stats`).
+//! the server, and the connection counters (handle and `GET /_emulator/connections`).
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ fn trusting(emu: &EmulatorHandle) -> reqwest::ClientBuilder {
 }
 
 async fn stats(http: &reqwest::Client, emu: &EmulatorHandle) -> Value {
-    http.get(format!("{}/_emulator/stats", emu.url()))
+    http.get(format!("{}/_emulator/connections", emu.url()))
         .send()
         .await
         .unwrap()

@@ -73,35 +73,29 @@ impl Hostile {
     }
 }
 
+/// One request per connection: every answer closes it.
 async fn serve(
     mut stream: TcpStream,
     log: Arc<Mutex<Vec<String>>>,
     act: Arc<dyn Fn(&str) -> Act + Send + Sync>,
 ) {
-    loop {
-        let Some(request) = read_request(&mut stream).await else {
-            return;
-        };
-        log.lock().unwrap().push(request.clone());
-        match act(&request) {
-            Act::Raw(bytes) => {
-                let _ = stream.write_all(&bytes).await;
-                let _ = stream.shutdown().await;
-                return;
-            }
-            Act::Silent => {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                return;
-            }
-            Act::Drop => return,
-            Act::Trickle(bytes, pause) => {
-                for b in bytes {
-                    if stream.write_all(&[b]).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(pause).await;
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    log.lock().unwrap().push(request.clone());
+    match act(&request) {
+        Act::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Act::Silent => tokio::time::sleep(Duration::from_secs(60)).await,
+        Act::Drop => {}
+        Act::Trickle(bytes, pause) => {
+            for b in bytes {
+                if stream.write_all(&[b]).await.is_err() {
+                    return;
                 }
-                return;
+                tokio::time::sleep(pause).await;
             }
         }
     }
