@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
+use crate::live::{Fact, LeftRunning, Registry, ShutdownReport};
 use crate::token::{rules, TokenBuilder};
 use crate::transport::{
     self, Auth, Endpoints, Identity, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     pub signer: TokenBuilder,
     pub area: Area,
     pub transport: Transport,
+    /// Live sessions, and the runtime that stops the agents of dropped ones.
+    pub sessions: Arc<Registry>,
 }
 
 impl fmt::Debug for Client {
@@ -129,6 +132,78 @@ impl Client {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+}
+
+impl Client {
+    pub(crate) fn sessions(&self) -> &Arc<Registry> {
+        &self.inner.sessions
+    }
+
+    /// Stops the agent of every live session of this client (and waits for the stops of
+    /// dropped sessions), within `deadline`: what a server calls on SIGTERM, before its
+    /// runtime ends. Sessions whose agent could not be stopped are in the report, and a
+    /// warning names each.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> ShutdownReport {
+        let started = tokio::time::Instant::now();
+        let sessions: Vec<_> = self
+            .inner
+            .sessions
+            .sessions()
+            .into_iter()
+            .filter(|s| s.may_have_agent())
+            .collect();
+        let stops = sessions.iter().map(|s| {
+            let s = s.clone();
+            async move {
+                let result = tokio::time::timeout(deadline, s.clone().stop_live()).await;
+                (s, result)
+            }
+        });
+        let mut report = ShutdownReport::default();
+        for (s, result) in futures::future::join_all(stops).await {
+            let reason = match result {
+                Ok(Ok(())) => {
+                    report.stopped += 1;
+                    continue;
+                }
+                Ok(Err(e)) => e,
+                Err(_) => "the shutdown deadline passed".to_owned(),
+            };
+            let left = LeftRunning {
+                name: s.session_name().to_owned(),
+                channel: s.session_channel().to_owned(),
+                agent_id: s.live_agent_id(),
+                reason,
+            };
+            tracing::warn!(name = %left.name, channel = %left.channel, agent_id = ?left.agent_id, reason = %left.reason, "shutdown could not stop a session's agent");
+            report.left_running.push(left);
+        }
+        let rest = deadline.saturating_sub(started.elapsed());
+        if !self.inner.sessions.wait_idle(rest).await {
+            report.cleanup_pending = self.inner.sessions.pending();
+            tracing::warn!(pending = report.cleanup_pending, "shutdown deadline passed with stops of dropped sessions still running");
+        }
+        report
+    }
+
+    /// Tells the live session running `agent_id` that the service reported it left (e.g.
+    /// from a notification callback). True if a session took it; a repeat is ignored.
+    #[allow(dead_code)] // the webhook receiver routes here
+    pub(crate) fn agent_left(&self, agent_id: &str, reason: &str) -> bool {
+        let fact = Fact::Left {
+            reason: reason.to_owned(),
+        };
+        self.inner.sessions.deliver(agent_id, &fact)
+    }
+
+    /// Tells the live session running `agent_id` that the service reported it failed.
+    #[allow(dead_code)] // the webhook receiver routes here
+    pub(crate) fn agent_failed(&self, agent_id: &str, message: &str) -> bool {
+        let fact = Fact::Failed {
+            message: message.to_owned(),
+        };
+        self.inner.sessions.deliver(agent_id, &fact)
     }
 }
 
@@ -350,6 +425,7 @@ impl ClientBuilder {
                     auth,
                     retry: self.retry,
                 },
+                sessions: Arc::default(),
             }),
         })
     }

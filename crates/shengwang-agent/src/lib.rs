@@ -15,6 +15,7 @@ mod area;
 pub mod blocking;
 mod client;
 mod error;
+mod live;
 pub mod redact;
 pub(crate) mod state;
 pub mod token;
@@ -22,7 +23,7 @@ pub mod transport;
 pub mod types;
 pub mod vendors;
 
-pub use agentkit::{Session, SessionBuilder};
+pub use agentkit::{Session, SessionBuilder, ShutdownReport};
 pub use area::Area;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorReason, Result, TokenError};

@@ -1,12 +1,11 @@
 //! `client.agents()`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::Stream;
 use reqwest::Method;
 
 use crate::client::Client;
-use crate::error::ErrorReason;
 use crate::token::rules;
 use crate::transport::{Call, Identity, Response, RetryPolicy};
 use crate::types::agents::*;
@@ -70,11 +69,9 @@ impl<'c> Agents<'c> {
 
     /// Starts an agent (`join`).
     ///
-    /// Safe to retry: if an attempt fails ambiguously (timeout, dropped connection, 5xx: the
-    /// service may have created the agent) and the re-sent request is refused with 409
-    /// because the name is now taken, the agent that attempt created is looked up in the
-    /// channel's running agents and returned, instead of failing or creating a second one
-    /// (W2, W8). Names must therefore be unique per session (the agentkit makes them so).
+    /// A failure after the request may have reached the service (a timeout, a dropped
+    /// connection, a 5xx) can mean the agent was created anyway; sessions settle that by
+    /// name, so names must be unique per session (the agentkit makes them so).
     pub async fn start(&self, request: &StartAgentRequest) -> Result<Response<AgentCreated>> {
         validate_start(request)?;
         let policy = self
@@ -82,8 +79,6 @@ impl<'c> Agents<'c> {
             .clone()
             .unwrap_or_else(|| self.transport().retry.clone());
         let single = self.clone().retry(RetryPolicy::none());
-        let since = unix_now().saturating_sub(2);
-        let mut ambiguous = false;
         let mut attempt = 0;
         loop {
             let call = single.call(Method::POST, "join").json(request)?;
@@ -91,25 +86,10 @@ impl<'c> Agents<'c> {
                 Ok(created) => return Ok(created),
                 Err(e) => e,
             };
-            if ambiguous
-                && matches!(
-                    &err,
-                    Error::Api {
-                        reason: ErrorReason::TaskConflict,
-                        ..
-                    } | Error::Api { status: 409, .. }
-                )
-            {
-                if let Some(found) = self.find_started(request, since).await? {
-                    return Ok(found);
-                }
+            // A 409 is the name in use: repeating the request cannot change that.
+            if err.status() == Some(409) || !err.is_retryable() || attempt >= policy.max_retries {
                 return Err(err);
             }
-            if !err.is_retryable() || attempt >= policy.max_retries {
-                return Err(err);
-            }
-            ambiguous |= matches!(&err, Error::Timeout(_) | Error::Connect(_))
-                || err.status().is_some_and(|s| s >= 500);
             let wait = match &err {
                 Error::Api { .. } => policy.backoff(attempt),
                 _ => policy.backoff(attempt).min(Duration::from_millis(200)),
@@ -118,42 +98,6 @@ impl<'c> Agents<'c> {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
-    }
-
-    /// The running agent of the request's channel that an earlier attempt created, if exactly
-    /// one started since `since`.
-    async fn find_started(
-        &self,
-        request: &StartAgentRequest,
-        since: u64,
-    ) -> Result<Option<Response<AgentCreated>>> {
-        let page = self
-            .list()
-            .channel(&request.properties.channel)
-            .state(AgentStatus::Running)
-            .from_time(since as f64)
-            .limit(100)
-            .page_with_response()
-            .await?;
-        let candidates: Vec<_> = page
-            .body
-            .items
-            .iter()
-            .filter(|a| a.start_ts.is_none_or(|t| t >= since))
-            .collect();
-        let [only] = candidates.as_slice() else {
-            return Ok(None);
-        };
-        Ok(Some(Response {
-            http_status: page.http_status,
-            http_headers: page.http_headers.clone(),
-            body: AgentCreated {
-                agent_id: only.agent_id.clone(),
-                create_ts: only.start_ts,
-                status: Some(AgentStatus::Running),
-                extra: Default::default(),
-            },
-        }))
     }
 
     /// Lists agents; filter, then take one [`page`](ListAgents::page) or
@@ -279,13 +223,6 @@ impl<'c> Agents<'c> {
             .query("page_size", Some(page_size.max(1)));
         self.transport().json(&call).await
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Local checks before a join is sent, each naming the field.
