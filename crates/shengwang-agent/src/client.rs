@@ -182,7 +182,10 @@ impl Client {
         let rest = deadline.saturating_sub(started.elapsed());
         if !self.inner.sessions.wait_idle(rest).await {
             report.cleanup_pending = self.inner.sessions.pending();
-            tracing::warn!(pending = report.cleanup_pending, "shutdown deadline passed with stops of dropped sessions still running");
+            tracing::warn!(
+                pending = report.cleanup_pending,
+                "shutdown deadline passed with stops of dropped sessions still running"
+            );
         }
         report
     }

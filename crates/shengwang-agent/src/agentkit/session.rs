@@ -349,7 +349,9 @@ impl LiveSession for Inner {
     fn session_channel(&self) -> &str {
         &self.cfg.b.channel
     }
-    fn stop_live(self: Arc<Self>) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>> {
+    fn stop_live(
+        self: Arc<Self>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>> {
         let session = Session { inner: self };
         Box::pin(async move {
             loop {
@@ -564,7 +566,9 @@ impl Session {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let registry = self.client().sessions().clone();
-        self.inner.events.on(kind, handler, move || registry.handle())
+        self.inner
+            .events
+            .on(kind, handler, move || registry.handle())
     }
     /// Removes a handler; false if it was not registered.
     pub fn off(&self, id: HandlerId) -> bool {

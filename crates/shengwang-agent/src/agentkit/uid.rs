@@ -13,6 +13,11 @@ macro_rules! uid {
             pub fn account(account: impl Into<String>) -> Self {
                 $name(account.into())
             }
+            /// The uid as the wire carries it: digits, or an account in string-uid mode
+            /// (e.g. read from a configuration file).
+            pub fn new(text: impl Into<String>) -> Self {
+                $name(text.into())
+            }
             /// The uid as sent on the wire.
             pub fn as_str(&self) -> &str {
                 &self.0
