@@ -55,6 +55,13 @@ fn a_blocking_session_lifecycle_with_events() {
     s.stop().unwrap();
     assert_eq!(emu.agents()[0].status, EmuStatus::Stopped);
     use SessionState::*;
+    // Handlers run on their own queue; wait (bounded) for it to drain.
+    for _ in 0..200 {
+        if seen.lock().unwrap().len() >= 6 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert_eq!(
         *seen.lock().unwrap(),
         [Starting, Running, Stopping, Error, Stopping, Stopped]
