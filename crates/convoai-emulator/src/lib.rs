@@ -606,6 +606,11 @@ async fn handle(
             injected(&shared, 0);
             Err(DropConnection)
         }
+        Some(Fault::DelayAfterStateChange(d)) => {
+            let res = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            tokio::time::sleep(d).await;
+            Ok(res)
+        }
     }
 }
 

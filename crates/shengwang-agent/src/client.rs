@@ -1,6 +1,7 @@
 //! `Client`: configuration, and the handles for each API resource.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +31,42 @@ use crate::{Error, Result};
 /// println!("{} agents", page.items.len());
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Handles the user holds count in `Inner::users`; the copies sessions hold do not.
+    user: bool,
+}
+
+/// How long dropping the last client handle waits for the stops of dropped sessions.
+const DROP_GRACE: Duration = Duration::from_secs(5);
+
+impl Clone for Client {
+    fn clone(&self) -> Self {
+        if self.user {
+            self.inner.users.fetch_add(1, Ordering::SeqCst);
+        }
+        Client {
+            inner: self.inner.clone(),
+            user: self.user,
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // The last handle of the user: the program may be about to exit, which would kill
+        // the cleanup runtime with stops of dropped sessions still in flight.
+        if self.user
+            && self.inner.users.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.inner.sessions.pending() > 0
+            && !self.inner.sessions.wait_idle_blocking(DROP_GRACE)
+        {
+            tracing::warn!(
+                pending = self.inner.sessions.pending(),
+                "client dropped with stops of dropped sessions still running; call shutdown() first"
+            );
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -43,6 +77,8 @@ pub(crate) struct Inner {
     pub transport: Transport,
     /// Live sessions, and the runtime that stops the agents of dropped ones.
     pub sessions: Arc<Registry>,
+    /// Client handles the user holds.
+    pub users: AtomicUsize,
 }
 
 impl fmt::Debug for Client {
@@ -138,6 +174,15 @@ impl Client {
 impl Client {
     pub(crate) fn sessions(&self) -> &Arc<Registry> {
         &self.inner.sessions
+    }
+
+    /// A handle for the SDK's own use (sessions): it does not count as the user's, so
+    /// dropping the user's last handle can wait for cleanup even while sessions hold one.
+    pub(crate) fn internal(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            user: false,
+        }
     }
 
     /// Stops the agent of every live session of this client (and waits for the stops of
@@ -429,7 +474,9 @@ impl ClientBuilder {
                     retry: self.retry,
                 },
                 sessions: Arc::default(),
+                users: AtomicUsize::new(1),
             }),
+            user: true,
         })
     }
 }

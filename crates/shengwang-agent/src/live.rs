@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -84,8 +84,13 @@ pub(crate) struct Registry {
     next: AtomicU64,
     pending: AtomicUsize,
     idle: tokio::sync::Notify,
+    /// The same signal for threads that cannot await.
+    idle_sync: (Mutex<()>, Condvar),
     worker: OnceLock<Option<Worker>>,
 }
+
+/// The cleanup runtime's threads are named so, and never wait for themselves.
+const WORKER_THREAD: &str = "shengwang-agent-cleanup";
 
 struct Worker(Option<tokio::runtime::Runtime>);
 
@@ -104,6 +109,8 @@ impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
         if self.0.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.idle.notify_waiters();
+            let _lock = self.0.idle_sync.0.lock();
+            self.0.idle_sync.1.notify_all();
         }
     }
 }
@@ -155,7 +162,7 @@ impl Registry {
             .get_or_init(|| {
                 match tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
-                    .thread_name("shengwang-agent-cleanup")
+                    .thread_name(WORKER_THREAD)
                     .enable_all()
                     .build()
                 {
@@ -188,6 +195,31 @@ impl Registry {
     /// Cleanup jobs not finished yet.
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Blocks this thread until no cleanup job runs, or `limit` passes; for the drop of the
+    /// last client handle, so a program ending right after dropping its sessions still stops
+    /// their agents. Returns at once on the cleanup runtime itself.
+    pub fn wait_idle_blocking(&self, limit: Duration) -> bool {
+        if self.pending() == 0 {
+            return true;
+        }
+        if std::thread::current().name() == Some(WORKER_THREAD) {
+            return false;
+        }
+        let deadline = std::time::Instant::now() + limit;
+        let mut lock = self.idle_sync.0.lock().unwrap_or_else(|p| p.into_inner());
+        while self.pending() > 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            lock = match self.idle_sync.1.wait_timeout(lock, left) {
+                Ok((l, _)) => l,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
     }
 
     /// Waits until no cleanup job runs, or `limit` passes.

@@ -54,7 +54,7 @@ impl SessionFactory for Client {
         remote_uids: Vec<RemoteUid>,
     ) -> SessionBuilder {
         SessionBuilder {
-            client: self.clone(),
+            client: self.internal(),
             agent: agent.clone(),
             channel,
             agent_uid,
