@@ -207,19 +207,24 @@ impl Client {
         });
         let mut report = ShutdownReport::default();
         for (s, result) in futures::future::join_all(stops).await {
-            let reason = match result {
+            let (reason, candidates) = match result {
                 Ok(Ok(())) => {
                     report.stopped += 1;
                     continue;
                 }
-                Ok(Err(e)) => e,
-                Err(_) => "the shutdown deadline passed".to_owned(),
+                Ok(Err(Error::AgentUnresolved { candidates, .. })) => (
+                    "it cannot tell which agent is its own".to_owned(),
+                    candidates,
+                ),
+                Ok(Err(e)) => (e.to_string(), Vec::new()),
+                Err(_) => ("the shutdown deadline passed".to_owned(), Vec::new()),
             };
             let left = LeftRunning {
                 name: s.session_name().to_owned(),
                 channel: s.session_channel().to_owned(),
                 agent_id: s.live_agent_id(),
                 reason,
+                candidates,
             };
             tracing::warn!(name = %left.name, channel = %left.channel, agent_id = ?left.agent_id, reason = %left.reason, "shutdown could not stop a session's agent");
             report.left_running.push(left);

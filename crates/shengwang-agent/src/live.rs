@@ -41,7 +41,7 @@ pub(crate) trait LiveSession: Send + Sync {
     /// The session's channel.
     fn session_channel(&self) -> &str;
     /// Stops the session's agent (resolving it first when its id is unknown).
-    fn stop_live(self: Arc<Self>) -> BoxFuture<Result<(), String>>;
+    fn stop_live(self: Arc<Self>) -> BoxFuture<crate::Result<()>>;
     /// Applies an outside fact about `agent_id`; true if this session took it (exactly once).
     fn take_fact(&self, agent_id: &str, fact: &Fact) -> bool;
 }
@@ -57,6 +57,8 @@ pub struct LeftRunning {
     pub agent_id: Option<String>,
     /// Why it could not be stopped.
     pub reason: String,
+    /// When the session could not tell which agent is its own: the agents it may be.
+    pub candidates: Vec<String>,
 }
 
 /// What [`Client::shutdown`](crate::Client::shutdown) did.

@@ -236,10 +236,14 @@ impl SessionBuilder {
             agent_id,
             live,
             revived: false,
+            settle_until: None,
         };
         Session::from_parts(Arc::new(Config { b: self, name }), core)
     }
 }
+
+/// How long the stop of a dropped session's agent keeps retrying.
+const DROP_STOP_PATIENCE: Duration = Duration::from_secs(30);
 
 /// An agent the session may have running: its id when known, and since when.
 #[derive(Debug, Clone)]
@@ -257,6 +261,16 @@ struct Core {
     live: Option<Live>,
     /// A session revived by a drop to stop its agent: never revived again.
     revived: bool,
+    /// A start attempt ended without an answer (cancelled, timed out, cut off): the service
+    /// may still carry it out until about then, so "no agent found" is not final before it.
+    settle_until: Option<tokio::time::Instant>,
+}
+
+/// How long after an unanswered start a request may still reach the service.
+const SETTLE: Duration = Duration::from_secs(2);
+
+fn settle_deadline() -> Option<tokio::time::Instant> {
+    Some(tokio::time::Instant::now() + SETTLE)
 }
 
 struct Config {
@@ -323,11 +337,29 @@ impl Drop for Inner {
             agent_id: core.agent_id.clone(),
             live: Some(live.clone()),
             revived: true,
+            settle_until: core.settle_until,
         };
         let session = Session::from_parts(self.cfg.clone(), revived);
         let queued = registry.spawn_cleanup(async move {
-            if let Err(e) = session.stop().await {
-                tracing::warn!(name = %session.name(), channel = %session.channel(), error = %e, "stop on drop failed");
+            // Nobody is left to retry: keep at it for a while, unless retrying cannot help.
+            let mut pause = Duration::from_millis(50);
+            let give_up = tokio::time::Instant::now() + DROP_STOP_PATIENCE;
+            loop {
+                match session.stop().await {
+                    Ok(()) => return,
+                    Err(e @ Error::AgentUnresolved { .. }) => {
+                        tracing::warn!(name = %session.name(), channel = %session.channel(), error = %e, "stop on drop failed");
+                        return;
+                    }
+                    Err(e) if tokio::time::Instant::now() + pause > give_up => {
+                        tracing::warn!(name = %session.name(), channel = %session.channel(), error = %e, "stop on drop failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(2));
+                    }
+                }
             }
         });
         if !queued {
@@ -349,9 +381,7 @@ impl LiveSession for Inner {
     fn session_channel(&self) -> &str {
         &self.cfg.b.channel
     }
-    fn stop_live(
-        self: Arc<Self>,
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>> {
+    fn stop_live(self: Arc<Self>) -> Pin<Box<dyn Future<Output = Result<()>> + Send>> {
         let session = Session { inner: self };
         Box::pin(async move {
             loop {
@@ -364,7 +394,7 @@ impl LiveSession for Inner {
                         tokio::time::sleep(Duration::from_millis(20)).await
                     }
                     Err(Error::State { .. }) if !session.inner.may_have_agent() => return Ok(()),
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => return Err(e),
                 }
             }
         })
@@ -405,6 +435,9 @@ impl Drop for InFlight<'_> {
         let mut core = self.inner.core();
         if matches!(core.state, SessionState::Starting | SessionState::Stopping) {
             tracing::warn!(name = %self.inner.cfg.name, state = %core.state, "session operation cancelled; session set to error");
+            if core.live.as_ref().is_some_and(|l| l.id.is_none()) {
+                core.settle_until = settle_deadline();
+            }
             self.inner.set_state(&mut core, SessionState::Error);
         }
     }
@@ -492,8 +525,8 @@ impl Session {
         Session { inner }
     }
 
-    /// The agent id of the current run (none before a start succeeds, or after a failed
-    /// restart).
+    /// The agent id of the current run: none before a start succeeds, or after a failed
+    /// restart (unless the previous run's agent could not be stopped: then it is that one's).
     pub fn id(&self) -> Option<String> {
         self.inner.core().agent_id.clone()
     }
@@ -621,7 +654,9 @@ impl Session {
             check(from, Operation::Start, true)
                 .map_err(|r| Self::refusal(Operation::Start, from, r))?;
             self.inner.set_state(&mut core, SessionState::Starting);
-            core.agent_id = None;
+            // Reads never reach the previous run's agent, unless it still runs (its stop
+            // failed): until it is stopped it stays this session's agent.
+            core.agent_id = core.live.as_ref().and_then(|l| l.id.clone());
             let fresh = core.live.is_none();
             let live = core.live.get_or_insert(Live {
                 id: None,
@@ -653,6 +688,9 @@ impl Session {
             Err(e) => {
                 if fresh && resolve::nothing_created(&e) {
                     core.live = None;
+                } else if e.status().is_none() {
+                    // No answer at all: the request may still be on its way.
+                    core.settle_until = settle_deadline();
                 }
                 if let Some(live) = &core.live {
                     self.inner.warn_left_running(live, "start failed unclearly");
@@ -670,7 +708,9 @@ impl Session {
             // A run whose stop failed: stop it before starting the next.
             self.client().stop_agent(id).await?;
             since = unix_now();
-            self.inner.core().live = Some(Live { id: None, since });
+            let mut core = self.inner.core();
+            core.live = Some(Live { id: None, since });
+            core.agent_id = None;
         }
         let request = self.start_request()?;
         match self.agents().start(&request).await {
@@ -787,10 +827,16 @@ impl Session {
     async fn find_own(&self, since: u64) -> Result<Option<String>> {
         let agents = self.agents();
         let others = self.others();
-        if resolve::candidates(&agents, self.channel(), since, &others)
-            .await?
-            .is_empty()
-        {
+        let mut found = resolve::candidates(&agents, self.channel(), since, &others).await?;
+        let settle = self.inner.core().settle_until;
+        if found.is_empty() {
+            if let Some(until) = settle.filter(|u| *u > tokio::time::Instant::now()) {
+                // A start that got no answer may still be carried out: look again after.
+                tokio::time::sleep_until(until).await;
+                found = resolve::candidates(&agents, self.channel(), since, &others).await?;
+            }
+        }
+        if found.is_empty() {
             return Ok(None);
         }
         let request = self.start_request()?;
