@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
@@ -92,13 +91,16 @@ struct Dispatch {
     queue: mpsc::UnboundedSender<SessionEvent>,
 }
 
-/// Handlers and subscribers of one session. Both the broadcast channel (a few KiB) and the
-/// handler queue are created on first use, so sessions nobody listens to stay small.
+/// Handlers and subscribers of one session. Everything is created on first use, behind one
+/// pointer, so sessions nobody listens to stay small.
 #[derive(Default)]
-pub(crate) struct Events {
-    next: AtomicU64,
-    dispatch: Mutex<Option<Dispatch>>,
-    channel: Mutex<Option<broadcast::Sender<SessionEvent>>>,
+pub(crate) struct Events(Mutex<Option<Box<Listeners>>>);
+
+#[derive(Default)]
+struct Listeners {
+    next: u64,
+    dispatch: Option<Dispatch>,
+    channel: Option<broadcast::Sender<SessionEvent>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -118,9 +120,12 @@ impl Events {
         F: Fn(SessionEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = HandlerId(self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let boxed: Handler = Arc::new(move |e| Box::pin(handler(e)));
-        let mut dispatch = lock(&self.dispatch);
+        let mut listeners = lock(&self.0);
+        let l = listeners.get_or_insert_with(Box::default);
+        l.next += 1;
+        let id = HandlerId(l.next);
+        let dispatch = &mut l.dispatch;
         if dispatch.is_none() {
             let handlers: Handlers = Arc::default();
             let (queue, rx) = mpsc::unbounded_channel();
@@ -140,8 +145,8 @@ impl Events {
     }
 
     pub fn off(&self, id: HandlerId) -> bool {
-        let dispatch = lock(&self.dispatch);
-        let Some(d) = &*dispatch else {
+        let listeners = lock(&self.0);
+        let Some(d) = listeners.as_ref().and_then(|l| l.dispatch.as_ref()) else {
             return false;
         };
         let mut h = lock(&d.handlers);
@@ -153,16 +158,22 @@ impl Events {
     /// Queues `event` for the handlers and sends it to subscribers. Never waits for a
     /// handler, so a handler that calls back into its session cannot nest or deadlock.
     pub fn emit(&self, event: SessionEvent) {
-        if let Some(tx) = &*lock(&self.channel) {
+        let listeners = lock(&self.0);
+        let Some(l) = listeners.as_ref() else {
+            return;
+        };
+        if let Some(tx) = &l.channel {
             let _ = tx.send(event.clone());
         }
-        if let Some(d) = &*lock(&self.dispatch) {
+        if let Some(d) = &l.dispatch {
             let _ = d.queue.send(event);
         }
     }
 
     pub fn subscribe(&self) -> futures::stream::BoxStream<'static, SessionEvent> {
-        let rx = lock(&self.channel)
+        let rx = lock(&self.0)
+            .get_or_insert_with(Box::default)
+            .channel
             .get_or_insert_with(|| broadcast::channel(64).0)
             .subscribe();
         Box::pin(futures::stream::unfold(rx, |mut rx| async move {
