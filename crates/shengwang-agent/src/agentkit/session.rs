@@ -193,7 +193,7 @@ impl SessionBuilder {
     /// refused with [`Error::NotResumable`] (or [`Error::InvalidInput`]).
     pub async fn resume(self, agent_id: impl Into<String>) -> Result<Session> {
         let id = agent_id.into();
-        crate::api::path_param("agent_id", &id)?;
+        crate::validate::id_segment("agent_id", &id)?;
         let agents = self
             .client
             .agents()
@@ -738,7 +738,7 @@ impl Session {
         let source = match &b.token {
             Some(t) => TokenSource::Given(t.clone()),
             None => TokenSource::Sign {
-                builder: b.client.inner.signer.clone(),
+                builder: b.client.signer().clone(),
                 expires_in: b.expires_in,
             },
         };
@@ -903,7 +903,7 @@ impl Session {
             "0" => "",
             uid => uid,
         };
-        let token = b.client.inner.signer.convo_ai(&b.channel, account);
+        let token = b.client.signer().convo_ai(&b.channel, account);
         self.send(Operation::RenewToken, |a, id| async move {
             let fresh = token
                 .expire(crate::token::expires_in(expires_in)?)
