@@ -86,10 +86,7 @@ async fn operate(s: &Session, rng: &mut StdRng, f: &Mutex<Figures>) {
         }
     };
     let result = match cancel_after {
-        Some(d) => match tokio::time::timeout(d, fut).await {
-            Ok(r) => Some(r),
-            Err(_) => None,
-        },
+        Some(d) => tokio::time::timeout(d, fut).await.ok(),
         None => Some(fut.await),
     };
     let mut f = f.lock().unwrap();

@@ -388,11 +388,10 @@ impl LiveSession for Inner {
                 match session.stop().await {
                     Ok(()) => return Ok(()),
                     // Another call is starting or stopping it: wait for it to settle.
-                    Err(Error::State { state, .. })
-                        if matches!(state, SessionState::Starting | SessionState::Stopping) =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(20)).await
-                    }
+                    Err(Error::State {
+                        state: SessionState::Starting | SessionState::Stopping,
+                        ..
+                    }) => tokio::time::sleep(Duration::from_millis(20)).await,
                     Err(Error::State { .. }) if !session.inner.may_have_agent() => return Ok(()),
                     Err(e) => return Err(e),
                 }
