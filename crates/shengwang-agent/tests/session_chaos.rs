@@ -259,18 +259,18 @@ async fn chaos(seed: u64, emulators: usize, sessions: usize, ops: usize) -> Figu
     // What a server does on SIGTERM; afterwards only agents left running by choice, or
     // named as candidates by a session that could not tell which is its own, may run.
     let mut named = left_by_choice.clone();
+    let mut left_names = HashSet::new();
     for (_, c) in &emus {
         // Thousands of stops at once on a shared 2-core machine: allow for a slow box.
         let deadline = Duration::from_secs(30 + sessions as u64 / 20);
         let report = c.shutdown(deadline).await;
         assert_eq!(report.cleanup_pending, 0, "{report:?}");
         for left in &report.left_running {
-            assert!(
-                !left.candidates.is_empty() || left.agent_id.is_some(),
-                "{left:?}"
-            );
+            // Named by id, by candidate ids, or (when even the lookup failed, e.g. timed
+            // out on an overloaded machine) by the session's unique name and channel.
             named.extend(left.candidates.iter().cloned());
             named.extend(left.agent_id.iter().cloned());
+            left_names.insert(left.name.clone());
         }
     }
     let mut still = 0;
@@ -280,7 +280,7 @@ async fn chaos(seed: u64, emulators: usize, sessions: usize, ops: usize) -> Figu
                 still += 1;
                 let owner = tracked.iter().find(|t| t.name == a.name);
                 assert!(
-                    named.contains(&a.agent_id),
+                    named.contains(&a.agent_id) || left_names.contains(&a.name),
                     "{} ({}) was leaked unnamed; session: {:?}; stop_on_drop {:?}; events {:?}",
                     a.agent_id,
                     a.name,
