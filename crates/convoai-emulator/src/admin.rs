@@ -158,6 +158,8 @@ fn fault_json(f: &Fault) -> Value {
             json!({"kind": "status_after_state_change", "status": status})
         }
         Fault::DropAfterStateChange => json!({"kind": "drop_after_state_change"}),
+        Fault::DelayAfterStateChange(d) => json!({"kind": "delay_after_state_change",
+            "ms": u64::try_from(d.as_millis()).unwrap_or(u64::MAX)}),
         // The body is the user's own text; it is shown back only to the loopback admin.
         Fault::Respond { status, body } => {
             json!({"kind": "respond", "status": status, "body": body})
@@ -217,6 +219,9 @@ enum FaultSpec {
         status: u16,
     },
     DropAfterStateChange,
+    DelayAfterStateChange {
+        ms: u64,
+    },
     Respond {
         status: u16,
         body: String,
@@ -250,6 +255,9 @@ async fn push_rule(
         FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
         FaultSpec::StatusAfterStateChange { status } => Fault::StatusAfterStateChange { status },
         FaultSpec::DropAfterStateChange => Fault::DropAfterStateChange,
+        FaultSpec::DelayAfterStateChange { ms } => {
+            Fault::DelayAfterStateChange(Duration::from_millis(ms))
+        }
         FaultSpec::Respond { status, body } => Fault::Respond { status, body },
     };
     s.faults().rules.push_back(FaultRule {

@@ -264,11 +264,10 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
     let j = validate::join_body(&body, &tokens)?;
     let now = s.clock.now();
     let mut st = s.store();
-    if let Some(id) = st.names.get(j.name) {
-        return Err(ApiError::conflict(format!(
-            "name {:?} is in use by running agent {id}",
-            j.name
-        )));
+    // The real service documents only `detail` and `reason` here: the detail must not name
+    // the running agent's id, or SDK code could come to rely on it.
+    if st.names.contains_key(j.name) {
+        return Err(ApiError::conflict(format!("name {:?} is in use", j.name)));
     }
     if st.running() >= s.max_agents() {
         return Err(ApiError::new(

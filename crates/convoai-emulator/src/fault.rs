@@ -30,6 +30,9 @@ pub enum Fault {
     },
     /// Handle the request (its effect happens), then close the connection without answering.
     DropAfterStateChange,
+    /// Handle the request (its effect happens), then wait before answering normally: a
+    /// client that gives up meanwhile has had its request carried out.
+    DelayAfterStateChange(Duration),
     /// Answer with this status and this raw body (e.g. a non-JSON 200), before doing anything.
     Respond {
         /// HTTP status.
@@ -62,6 +65,9 @@ impl std::fmt::Display for Fault {
                 write!(f, "status {status} after state change")
             }
             Fault::DropAfterStateChange => f.write_str("drop after state change"),
+            Fault::DelayAfterStateChange(d) => {
+                write!(f, "delay {} ms after state change", d.as_millis())
+            }
             Fault::Respond { status, .. } => write!(f, "respond {status}"),
         }
     }

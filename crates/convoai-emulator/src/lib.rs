@@ -682,6 +682,11 @@ async fn handle(
             pending.dropped();
             return Err(DropConnection);
         }
+        Some(Fault::DelayAfterStateChange(d)) => {
+            let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            tokio::time::sleep(d).await;
+            inner
+        }
     };
     Ok(pending.answered(res).await)
 }

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::vendors::{
     FengmingStt, Llm, MicrosoftSampleRate, MicrosoftTts, SensetimeAvatar,
 };
@@ -45,12 +46,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_tts(tts(MicrosoftSampleRate::Hz16000))?
         .with_avatar(avatar())?;
     let session = agent
-        .create_session(&client, "avatar-room", "1001", ["2002"])
+        .create_session(
+            &client,
+            "avatar-room",
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
         .build();
     let id = session.start().await?;
     println!("avatar agent {id} running");
     session
-        .say("Hello, I am your digital assistant.", None, None)
+        .say("Hello, I am your digital assistant.")
+        .send()
         .await?;
     session.stop().await?;
     println!("stopped");

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shengwang_agent::agentkit::{Agent, Session};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
 use shengwang_agent::{Client, ClientBuilder};
 
@@ -44,7 +45,12 @@ fn failure(e: shengwang_agent::Error) -> Reply {
 async fn create(State(app): State<App>, Json(req): Json<NewSession>) -> Reply {
     let session = app
         .agent
-        .create_session(&app.client, req.channel, "1000", [req.user_uid])
+        .create_session(
+            &app.client,
+            req.channel,
+            AgentUid::from(1000),
+            [RemoteUid::new(req.user_uid)],
+        )
         .idle_timeout(120)
         .stop_on_drop(true)
         .build();

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
 use shengwang_agent::Client;
@@ -120,10 +121,15 @@ fn agent() -> Agent {
 
 async fn sdk_session(client: &Client, agent: &Agent, i: usize) -> bool {
     let s = agent
-        .create_session(client, format!("bench-{i}"), "1001", ["2002"])
+        .create_session(
+            client,
+            format!("bench-{i}"),
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
         .build();
     s.start().await.is_ok()
-        && s.say("hello", None, None).await.is_ok()
+        && s.say("hello").send().await.is_ok()
         && s.history().await.is_ok()
         && s.stop().await.is_ok()
 }
@@ -244,14 +250,21 @@ async fn memory(n: usize) -> serde_json::Value {
     let client = client();
     let agent = agent();
     // Warm up the pool and the per-thread deflate state so they do not count as sessions.
-    let warm = agent.create_session(&client, "warm", "1", ["2"]).build();
+    let warm = agent
+        .create_session(&client, "warm", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     warm.start().await.expect("warm-up start");
     warm.stop().await.expect("warm-up stop");
     let (live0, rss0) = (LIVE.load(Ordering::Relaxed), rss_kib());
     let sessions: Vec<_> = (0..n)
         .map(|i| {
             agent
-                .create_session(&client, format!("mem-{i}"), "1001", ["2002"])
+                .create_session(
+                    &client,
+                    format!("mem-{i}"),
+                    AgentUid::from(1001),
+                    [RemoteUid::from(2002)],
+                )
                 .build()
         })
         .collect();
@@ -273,7 +286,12 @@ async fn memory(n: usize) -> serde_json::Value {
 
 async fn cold() -> serde_json::Value {
     let s = agent()
-        .create_session(&client(), "cold", "1001", ["2002"])
+        .create_session(
+            &client(),
+            "cold",
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
         .build();
     let id = s.start().await.expect("start");
     s.stop().await.expect("stop");

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use futures::future::try_join_all;
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::vendors::{Llm, StepFunTts};
 use shengwang_agent::Client;
 
@@ -29,19 +30,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sessions: Vec<_> = (0..n)
         .map(|i| {
             agent
-                .create_session(&client, format!("room-{i}"), "1", [format!("{}", 1000 + i)])
+                .create_session(
+                    &client,
+                    format!("room-{i}"),
+                    AgentUid::from(1),
+                    [RemoteUid::from(1000 + i as u32)],
+                )
                 .build()
         })
         .collect();
     let t = Instant::now();
     try_join_all(sessions.iter().map(|s| s.start())).await?;
     let started = t.elapsed();
-    try_join_all(
-        sessions
-            .iter()
-            .map(|s| s.say("Hello, everyone!", None, None)),
-    )
-    .await?;
+    try_join_all(sessions.iter().map(|s| s.say("Hello, everyone!").send())).await?;
     try_join_all(sessions.iter().map(|s| s.stop())).await?;
     let total = t.elapsed();
     let stopped = emu

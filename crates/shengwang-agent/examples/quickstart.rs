@@ -10,6 +10,7 @@
 
 use futures::StreamExt;
 use shengwang_agent::agentkit::{Agent, SessionEvent};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
 use shengwang_agent::{Client, ClientBuilder};
 
@@ -56,7 +57,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_stt(FengmingStt::new());
 
     let session = agent
-        .create_session(&client, "quickstart-room", "1001", ["2002"])
+        .create_session(
+            &client,
+            "quickstart-room",
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
         .idle_timeout(60)
         .build();
     let mut events = session.subscribe();
@@ -77,7 +83,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("starting session {}", session.name());
     session.start().await?;
     session
-        .say("Hello from the Rust quickstart!", None, None)
+        .say("Hello from the Rust quickstart!")
+        .send()
         .await?;
     println!("history:");
     for entry in &session.history().await?.contents {

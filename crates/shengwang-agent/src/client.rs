@@ -1,6 +1,7 @@
 //! `Client`: configuration, and the handles for each API resource.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
 use crate::identity::Identity;
+use crate::live::{Fact, LeftRunning, Registry, ShutdownReport};
 use crate::redact::Scrubber;
 use crate::tls;
 use crate::token::TokenBuilder;
@@ -32,9 +34,42 @@ use crate::{Error, Result};
 /// println!("{} agents", page.items.len());
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Handles the user holds count in `Inner::users`; the copies sessions hold do not.
+    user: bool,
+}
+
+/// How long dropping the last client handle waits for the stops of dropped sessions.
+const DROP_GRACE: Duration = Duration::from_secs(5);
+
+impl Clone for Client {
+    fn clone(&self) -> Self {
+        if self.user {
+            self.inner.users.fetch_add(1, Ordering::SeqCst);
+        }
+        Client {
+            inner: self.inner.clone(),
+            user: self.user,
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // The last handle of the user: the program may be about to exit, which would kill
+        // the cleanup runtime with stops of dropped sessions still in flight.
+        if self.user
+            && self.inner.users.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.inner.sessions.pending() > 0
+            && !self.inner.sessions.wait_idle_blocking(DROP_GRACE)
+        {
+            tracing::warn!(
+                pending = self.inner.sessions.pending(),
+                "client dropped with stops of dropped sessions still running; call shutdown() first"
+            );
+        }
+    }
 }
 
 struct Inner {
@@ -44,6 +79,10 @@ struct Inner {
     signer: Arc<TokenBuilder>,
     area: Area,
     transport: Transport,
+    /// Live sessions, and the runtime that stops the agents of dropped ones.
+    sessions: Arc<Registry>,
+    /// Client handles the user holds.
+    users: AtomicUsize,
 }
 
 impl fmt::Debug for Client {
@@ -143,6 +182,95 @@ impl Client {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+}
+
+impl Client {
+    pub(crate) fn sessions(&self) -> &Arc<Registry> {
+        &self.inner.sessions
+    }
+
+    /// A handle for the SDK's own use (sessions): it does not count as the user's, so
+    /// dropping the user's last handle can wait for cleanup even while sessions hold one.
+    pub(crate) fn internal(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            user: false,
+        }
+    }
+
+    /// Stops the agent of every live session of this client (and waits for the stops of
+    /// dropped sessions), within `deadline`: what a server calls on SIGTERM, before its
+    /// runtime ends. Sessions whose agent could not be stopped are in the report, and a
+    /// warning names each.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> ShutdownReport {
+        let started = tokio::time::Instant::now();
+        let sessions: Vec<_> = self
+            .inner
+            .sessions
+            .sessions()
+            .into_iter()
+            .filter(|s| s.may_have_agent())
+            .collect();
+        let stops = sessions.iter().map(|s| {
+            let s = s.clone();
+            async move {
+                let result = tokio::time::timeout(deadline, s.clone().stop_live()).await;
+                (s, result)
+            }
+        });
+        let mut report = ShutdownReport::default();
+        for (s, result) in futures::future::join_all(stops).await {
+            let (reason, candidates) = match result {
+                Ok(Ok(())) => {
+                    report.stopped += 1;
+                    continue;
+                }
+                Ok(Err(Error::AgentUnresolved { candidates, .. })) => (
+                    "it cannot tell which agent is its own".to_owned(),
+                    candidates,
+                ),
+                Ok(Err(e)) => (e.to_string(), Vec::new()),
+                Err(_) => ("the shutdown deadline passed".to_owned(), Vec::new()),
+            };
+            let left = LeftRunning {
+                name: s.session_name().to_owned(),
+                channel: s.session_channel().to_owned(),
+                agent_id: s.live_agent_id(),
+                reason,
+                candidates,
+            };
+            tracing::warn!(name = %left.name, channel = %left.channel, agent_id = ?left.agent_id, reason = %left.reason, "shutdown could not stop a session's agent");
+            report.left_running.push(left);
+        }
+        let rest = deadline.saturating_sub(started.elapsed());
+        if !self.inner.sessions.wait_idle(rest).await {
+            report.cleanup_pending = self.inner.sessions.pending();
+            tracing::warn!(
+                pending = report.cleanup_pending,
+                "shutdown deadline passed with stops of dropped sessions still running"
+            );
+        }
+        report
+    }
+
+    /// Tells the live session running `agent_id` that the service reported it left (e.g.
+    /// from a notification callback). True if a session took it; a repeat is ignored.
+    #[allow(dead_code)] // the webhook receiver routes here
+    pub(crate) fn agent_left(&self, agent_id: &str, reason: &str) -> bool {
+        let fact = Fact::Left {
+            reason: reason.to_owned(),
+        };
+        self.inner.sessions.deliver(agent_id, &fact)
+    }
+
+    /// Tells the live session running `agent_id` that the service reported it failed.
+    #[allow(dead_code)] // the webhook receiver routes here
+    pub(crate) fn agent_failed(&self, agent_id: &str, message: &str) -> bool {
+        let fact = Fact::Failed {
+            message: message.to_owned(),
+        };
+        self.inner.sessions.deliver(agent_id, &fact)
     }
 }
 
@@ -427,7 +555,10 @@ impl ClientBuilder {
                     attempt_timeout,
                     secrets,
                 },
+                sessions: Arc::default(),
+                users: AtomicUsize::new(1),
             }),
+            user: true,
         })
     }
 }

@@ -81,6 +81,29 @@ pub enum Error {
         /// The failure of the last attempt.
         source: Box<Error>,
     },
+    /// A session may have left an agent running and cannot prove which one is its own: the
+    /// agents listed here are running in its channel and started in its time window. Nothing
+    /// was adopted or stopped; stop the right one by id, or call the operation again later.
+    #[error("cannot tell which agent session {name} started in channel {channel} ({} candidates: {})", candidates.len(), candidates.join(", "))]
+    AgentUnresolved {
+        /// The session's agent name.
+        name: String,
+        /// The session's channel.
+        channel: String,
+        /// Ids of the running agents that may be the session's own.
+        candidates: Vec<String>,
+    },
+    /// `resume` refused the agent id: the service does not know it, or it is not running.
+    #[error("cannot resume agent {agent_id}: {reason}")]
+    NotResumable {
+        /// The id that was given (already checked to be a valid path segment).
+        agent_id: String,
+        /// Why: not found, or its status.
+        reason: String,
+    },
+    /// The operation was refused because the client is shutting down.
+    #[error("the client is shutting down")]
+    ShuttingDown,
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {

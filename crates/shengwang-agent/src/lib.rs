@@ -51,6 +51,7 @@ pub mod blocking;
 mod client;
 mod error;
 pub(crate) mod identity;
+mod live;
 pub mod redact;
 pub(crate) mod state;
 mod tls;
@@ -60,7 +61,7 @@ pub mod types;
 pub mod validate;
 pub mod vendors;
 
-pub use agentkit::{Session, SessionBuilder};
+pub use agentkit::{Session, SessionBuilder, ShutdownReport};
 pub use area::Area;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorReason, Result, TokenError};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use convoai_emulator::{Emulator, EmulatorHandle, Fault, FaultRule};
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::token::{self, TokenBuilder};
 use shengwang_agent::types::agents::{AgentStatus, SpeakRequest, StartAgentRequest};
 use shengwang_agent::types::phone_numbers::{AddPhoneNumber, Provider};
@@ -120,7 +121,7 @@ async fn every_bad_input_gets_its_exact_error() {
         let c = client.clone();
         async move {
             kind(
-                a.create_session(&c, "room", "1", ["2"])
+                a.create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
                     .expires_in(Duration::from_secs(secs))
                     .build()
                     .start()

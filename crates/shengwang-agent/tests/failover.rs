@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use convoai_emulator::{Clock, Emulator};
 use shengwang_agent::agentkit::SessionState;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::{Client, Error, RetryPolicy};
 
 fn fast() -> RetryPolicy {
@@ -46,10 +47,15 @@ async fn dead_slow_and_healthy_regions_settle_on_the_healthy_one() {
     let started = Instant::now();
     for i in 0..10 {
         let s = support::minimal_agent()
-            .create_session(&client, format!("fo-{i}"), "1", ["2"])
+            .create_session(
+                &client,
+                format!("fo-{i}"),
+                AgentUid::from(1),
+                [RemoteUid::from(2)],
+            )
             .build();
         s.start().await.unwrap();
-        s.say("hi", None, None).await.unwrap();
+        s.say("hi").send().await.unwrap();
         s.stop().await.unwrap();
         assert_eq!(s.status(), SessionState::Stopped);
     }
@@ -91,7 +97,12 @@ async fn a_restarted_service_gives_clear_errors_and_no_hangs() {
     let sessions: Vec<_> = (0..5)
         .map(|i| {
             support::minimal_agent()
-                .create_session(&client, format!("r-{i}"), "1", ["2"])
+                .create_session(
+                    &client,
+                    format!("r-{i}"),
+                    AgentUid::from(1),
+                    [RemoteUid::from(2)],
+                )
                 .build()
         })
         .collect();
@@ -102,7 +113,7 @@ async fn a_restarted_service_gives_clear_errors_and_no_hangs() {
 
     // Down: connection refused, surfaced as a connection error after the retries, quickly.
     let t = Instant::now();
-    let err = sessions[0].say("anyone?", None, None).await.unwrap_err();
+    let err = sessions[0].say("anyone?").send().await.unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err}");
     assert!(t.elapsed() < Duration::from_secs(2));
     assert_eq!(
@@ -113,7 +124,7 @@ async fn a_restarted_service_gives_clear_errors_and_no_hangs() {
 
     // Back, with every agent forgotten.
     let second = Emulator::builder().port(port).spawn().await.unwrap();
-    let err = sessions[1].say("hello?", None, None).await.unwrap_err();
+    let err = sessions[1].say("hello?").send().await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     // Stopping an agent the service forgot counts as stopped.
     for s in &sessions {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use convoai_emulator::{Emulator, EmulatorHandle};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::types::agents::Role;
 use shengwang_agent::{Client, ClientBuilder, Error, RetryPolicy};
 
@@ -30,10 +31,15 @@ fn trusted(emu: &EmulatorHandle) -> ClientBuilder {
 
 async fn whole_session(client: &Client, channel: &str) {
     let session = support::minimal_agent()
-        .create_session(client, channel, "1001", ["2002"])
+        .create_session(
+            client,
+            channel,
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
         .build();
     session.start().await.unwrap();
-    session.say("Hello over TLS", None, None).await.unwrap();
+    session.say("Hello over TLS").send().await.unwrap();
     let history = session.history().await.unwrap();
     assert_eq!(history.contents[0].role, Role::Assistant);
     assert_eq!(history.contents[0].content, "Hello over TLS");

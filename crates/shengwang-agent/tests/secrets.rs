@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use convoai_emulator::Emulator;
 use serde_json::json;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::types::agents::*;
 use shengwang_agent::Client;
 
@@ -149,9 +150,11 @@ fn debug_of_every_config_hides_secrets() {
         .token(TOKEN)
         .build()
         .unwrap();
-    let builder = agent.create_session(&client, "c", "1", ["2"]).token(TOKEN);
+    let builder = agent
+        .create_session(&client, "c", AgentUid::from(1), [RemoteUid::from(2)])
+        .token(TOKEN);
     let session = agent
-        .create_session(&client, "c", "1", ["2"])
+        .create_session(&client, "c", AgentUid::from(1), [RemoteUid::from(2)])
         .token(TOKEN)
         .build();
     let request = session.start_request().unwrap();

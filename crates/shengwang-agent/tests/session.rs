@@ -8,7 +8,8 @@ use std::time::Duration;
 use convoai_emulator::{AgentStatus as EmuStatus, Emulator, EmulatorHandle, Fault, FaultRule};
 use futures::StreamExt;
 use shengwang_agent::agentkit::{Agent, EventKind, Operation, SessionEvent, SessionState};
-use shengwang_agent::types::agents::{Priority, Role, ThinkRequest, UpdateAgentRequest};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+use shengwang_agent::types::agents::{Priority, Role, UpdateAgentRequest};
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
 use shengwang_agent::{Client, Error, RetryPolicy};
 
@@ -49,7 +50,7 @@ async fn a_whole_session_and_its_events_in_order() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::standard());
     let session = agent()
-        .create_session(&c, "room-1", "1001", ["2002"])
+        .create_session(&c, "room-1", AgentUid::from(1001), [RemoteUid::from(2002)])
         .idle_timeout(30)
         .build();
     let mut events = session.subscribe();
@@ -58,15 +59,20 @@ async fn a_whole_session_and_its_events_in_order() {
     assert_eq!(session.id().as_deref(), Some(id.as_str()));
     assert_eq!(session.status(), SessionState::Running);
     session
-        .say("Hello!", Some(Priority::Append), Some(false))
+        .say("Hello!")
+        .priority(Priority::Append)
+        .interruptable(false)
+        .send()
         .await
         .unwrap();
     session.interrupt().await.unwrap();
+    session.think("user wants tea").send().await.unwrap();
     session
-        .think(ThinkRequest::new("user wants tea"))
+        .update()
+        .properties(UpdateAgentRequest::default())
+        .send()
         .await
         .unwrap();
-    session.update(UpdateAgentRequest::default()).await.unwrap();
     let history = session.history().await.unwrap();
     assert_eq!(history.contents[0].role, Role::Assistant);
     assert_eq!(history.contents[0].content, "Hello!");
@@ -115,12 +121,10 @@ async fn a_whole_session_and_its_events_in_order() {
 async fn refused_operations_send_nothing() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::standard());
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
-    for r in [
-        s.stop().await,
-        s.say("x", None, None).await,
-        s.interrupt().await,
-    ] {
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
+    for r in [s.stop().await, s.say("x").send().await, s.interrupt().await] {
         assert!(
             matches!(
                 r,
@@ -147,7 +151,7 @@ async fn refused_operations_send_nothing() {
             ..
         })
     ));
-    let err = s.say("", None, None).await.unwrap_err();
+    let err = s.say("").send().await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
 }
 
@@ -159,7 +163,11 @@ async fn concurrent_starts_send_exactly_one_join() {
         .await
         .unwrap();
     let c = client(&emu, RetryPolicy::standard());
-    let s = Arc::new(agent().create_session(&c, "room", "1", ["2"]).build());
+    let s = Arc::new(
+        agent()
+            .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+            .build(),
+    );
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let s = s.clone();
@@ -189,7 +197,9 @@ async fn a_cancelled_start_never_leaves_the_session_starting() {
         .await
         .unwrap();
     let c = client(&emu, RetryPolicy::standard());
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     assert!(tokio::time::timeout(Duration::from_millis(50), s.start())
         .await
         .is_err());
@@ -212,7 +222,9 @@ async fn a_cancelled_start_never_leaves_the_session_starting() {
 async fn a_failed_stop_can_be_retried() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     s.start().await.unwrap();
     emu.push_fault(FaultRule::new(Fault::status(500)).path_contains("/leave"));
     assert_eq!(s.stop().await.unwrap_err().status(), Some(500));
@@ -227,13 +239,19 @@ async fn an_ambiguous_start_knows_its_agent_and_resume_takes_over_an_agent() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::standard());
     emu.push_fault(FaultRule::new(Fault::DropAfterStateChange).path_contains("/join"));
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     let id = s.start().await.unwrap();
     assert_eq!(emu.agents().len(), 1);
     assert_eq!(emu.agents()[0].agent_id, id);
 
-    let other = agent().create_session(&c, "room", "1", ["2"]).resume(&id);
-    other.say("from another handle", None, None).await.unwrap();
+    let other = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .resume(&id)
+        .await
+        .unwrap();
+    other.say("from another handle").send().await.unwrap();
     other.stop().await.unwrap();
     assert_eq!(emu.agents()[0].status, EmuStatus::Stopped);
 }
@@ -242,7 +260,9 @@ async fn an_ambiguous_start_knows_its_agent_and_resume_takes_over_an_agent() {
 async fn after_a_failed_restart_the_old_id_is_not_used() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     s.start().await.unwrap();
     s.stop().await.unwrap();
     emu.push_fault(FaultRule::new(Fault::status(400)).path_contains("/join"));
@@ -253,10 +273,12 @@ async fn after_a_failed_restart_the_old_id_is_not_used() {
 }
 
 #[tokio::test]
-async fn handlers_are_awaited_isolated_and_removable() {
+async fn handlers_run_in_order_isolated_and_removable() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
-    let s = agent().create_session(&c, "room", "1", ["2"]).build();
+    let s = agent()
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     let started = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     s.on(EventKind::Started, |_| async { panic!("a broken handler") });
@@ -282,20 +304,18 @@ async fn handlers_are_awaited_isolated_and_removable() {
         }
     });
     s.start().await.unwrap();
-    assert_eq!(
-        started.load(Ordering::SeqCst),
-        1,
-        "awaited before start returned"
-    );
+    // Handlers run on their own queue: the session does not wait for them.
+    eventually(|| started.load(Ordering::SeqCst) == 1).await;
     assert_eq!(s.status(), SessionState::Running);
-    // say fails (the agent was stopped behind the session's back): an error event (W26).
+    // say fails (the agent was stopped behind the session's back): an error event.
     c.stop_agent(&s.id().unwrap()).await.unwrap();
-    assert!(s.say("hi", None, None).await.is_err());
-    assert_eq!(errors.load(Ordering::SeqCst), 1);
+    assert!(s.say("hi").send().await.is_err());
+    eventually(|| errors.load(Ordering::SeqCst) == 1).await;
     assert!(s.off(id));
     assert!(!s.off(id));
     s.stop().await.unwrap(); // 404: already gone counts as stopped
     s.start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         started.load(Ordering::SeqCst),
         1,
@@ -303,12 +323,23 @@ async fn handlers_are_awaited_isolated_and_removable() {
     );
 }
 
+/// Waits (bounded) until `done` holds.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached within 2 s");
+}
+
 #[tokio::test]
 async fn renew_token_sends_a_token_the_service_accepts() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
     let s = agent()
-        .create_session(&c, "room", "1", ["2"])
+        .create_session(&c, "room", AgentUid::from(1), [RemoteUid::from(2)])
         .expires_in(Duration::from_secs(60))
         .build();
     s.start().await.unwrap();
@@ -323,11 +354,13 @@ async fn renew_token_sends_a_token_the_service_accepts() {
 async fn dropping_a_running_session_stops_it_only_when_asked() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
-    let kept = agent().create_session(&c, "a", "1", ["2"]).build();
+    let kept = agent()
+        .create_session(&c, "a", AgentUid::from(1), [RemoteUid::from(2)])
+        .build();
     kept.start().await.unwrap();
     drop(kept);
     let stopped = agent()
-        .create_session(&c, "b", "1", ["2"])
+        .create_session(&c, "b", AgentUid::from(1), [RemoteUid::from(2)])
         .stop_on_drop(true)
         .build();
     let id = stopped.start().await.unwrap();
@@ -359,7 +392,10 @@ async fn unnamed_sessions_of_one_agent_never_collide() {
     let c = client(&emu, RetryPolicy::none());
     let a = agent().with_name("support-bot");
     let sessions: Vec<_> = (0..20)
-        .map(|i| a.create_session(&c, format!("r{i}"), "1", ["2"]).build())
+        .map(|i| {
+            a.create_session(&c, format!("r{i}"), AgentUid::from(1), [RemoteUid::from(2)])
+                .build()
+        })
         .collect();
     let starts = futures::future::join_all(sessions.iter().map(|s| s.start())).await;
     assert!(starts.iter().all(|r| r.is_ok()), "{starts:?}");
@@ -376,7 +412,7 @@ async fn start_request_is_what_start_sends() {
     let emu = Emulator::builder().spawn().await.unwrap();
     let c = client(&emu, RetryPolicy::none());
     let session = agent()
-        .create_session(&c, "dry-run", "1001", ["2002"])
+        .create_session(&c, "dry-run", AgentUid::from(1001), [RemoteUid::from(2002)])
         .idle_timeout(45)
         .enable_string_uid(false)
         .build();

@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use convoai_emulator::{AgentStatus as EmuStatus, Emulator, Fault, FaultRule};
 use shengwang_agent::agentkit::{Agent, EventKind, SessionEvent, SessionState};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::blocking::Client;
-use shengwang_agent::types::agents::ThinkRequest;
 use shengwang_agent::vendors::{CosyVoiceTts, Llm, XfyunStt};
 use shengwang_agent::RetryPolicy;
 
@@ -29,7 +29,7 @@ fn a_blocking_session_lifecycle_with_events() {
         .build()
         .unwrap();
     let s = agent()
-        .create_blocking_session(&client, "room", "7", ["8"])
+        .create_session(&client, "room", AgentUid::from(7), [RemoteUid::from(8)])
         .build();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
@@ -39,13 +39,13 @@ fn a_blocking_session_lifecycle_with_events() {
         }
     });
     assert!(matches!(
-        s.say("x", None, None),
+        s.say("x").send(),
         Err(shengwang_agent::Error::State { .. })
     ));
     let id = s.start().unwrap();
-    s.say("hello", None, None).unwrap();
+    s.say("hello").send().unwrap();
     s.interrupt().unwrap();
-    s.think(ThinkRequest::new("t")).unwrap();
+    s.think("t").send().unwrap();
     assert_eq!(s.history().unwrap().contents.len(), 2);
     assert_eq!(s.info().unwrap().agent_id, id);
 
@@ -55,14 +55,22 @@ fn a_blocking_session_lifecycle_with_events() {
     s.stop().unwrap();
     assert_eq!(emu.agents()[0].status, EmuStatus::Stopped);
     use SessionState::*;
+    // Handlers run on their own queue; wait (bounded) for it to drain.
+    for _ in 0..200 {
+        if seen.lock().unwrap().len() >= 6 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert_eq!(
         *seen.lock().unwrap(),
         [Starting, Running, Stopping, Error, Stopping, Stopped]
     );
 
     let resumed = agent()
-        .create_blocking_session(&client, "room", "7", ["8"])
-        .resume(s.start().unwrap());
+        .create_session(&client, "room", AgentUid::from(7), [RemoteUid::from(8)])
+        .resume(s.start().unwrap())
+        .unwrap();
     resumed.stop().unwrap();
     assert_eq!(s.id(), resumed.id());
 }

@@ -6,8 +6,9 @@ mod support;
 use std::time::Duration;
 
 use convoai_emulator::{Emulator, EmulatorHandle, Fault, FaultRule};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::agentkit::{Operation, Session, SessionState};
-use shengwang_agent::types::agents::{ThinkRequest, UpdateAgentRequest};
+use shengwang_agent::types::agents::UpdateAgentRequest;
 use shengwang_agent::{Client, Error, RetryPolicy};
 
 fn sent(emu: &EmulatorHandle) -> u64 {
@@ -18,10 +19,15 @@ async fn call(s: &Session, op: Operation) -> shengwang_agent::Result<()> {
     match op {
         Operation::Start => s.start().await.map(|_| ()),
         Operation::Stop => s.stop().await,
-        Operation::Say => s.say("hi", None, None).await,
+        Operation::Say => s.say("hi").send().await,
         Operation::Interrupt => s.interrupt().await,
-        Operation::Update => s.update(UpdateAgentRequest::default()).await,
-        Operation::Think => s.think(ThinkRequest::new("t")).await,
+        Operation::Update => {
+            s.update()
+                .properties(UpdateAgentRequest::default())
+                .send()
+                .await
+        }
+        Operation::Think => s.think("t").send().await,
         Operation::RenewToken => s.renew_token(Duration::from_secs(600)).await,
         Operation::History => s.history().await.map(|_| ()),
         Operation::Info => s.info().await.map(|_| ()),
@@ -32,7 +38,7 @@ async fn call(s: &Session, op: Operation) -> shengwang_agent::Result<()> {
 async fn session_in(emu: &EmulatorHandle, c: &Client, state: SessionState) -> Session {
     emu.set_latency(Duration::ZERO);
     let s = support::minimal_agent()
-        .create_session(c, "m", "1", ["2"])
+        .create_session(c, "m", AgentUid::from(1), [RemoteUid::from(2)])
         .build();
     match state {
         SessionState::Idle => {}
@@ -150,19 +156,22 @@ fn blocking_sessions_follow_the_same_table() {
         .build()
         .unwrap();
     let s = support::minimal_agent()
-        .create_blocking_session(&c, "b", "1", ["2"])
+        .create_session(&c, "b", AgentUid::from(1), [RemoteUid::from(2)])
         .build();
     // idle
     assert!(matches!(s.stop(), Err(Error::State { .. })));
-    assert!(matches!(s.say("x", None, None), Err(Error::State { .. })));
+    assert!(matches!(s.say("x").send(), Err(Error::State { .. })));
     assert!(matches!(s.history(), Err(Error::NoAgentId { .. })));
     // running
     s.start().unwrap();
     assert!(matches!(s.start(), Err(Error::State { .. })));
-    s.say("x", None, None).unwrap();
+    s.say("x").send().unwrap();
     s.interrupt().unwrap();
-    s.update(UpdateAgentRequest::default()).unwrap();
-    s.think(ThinkRequest::new("t")).unwrap();
+    s.update()
+        .properties(UpdateAgentRequest::default())
+        .send()
+        .unwrap();
+    s.think("t").send().unwrap();
     s.renew_token(Duration::from_secs(60)).unwrap();
     s.history().unwrap();
     s.info().unwrap();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use convoai_emulator::{AgentStatus as EmuStatus, Emulator};
 use futures::stream::{self, StreamExt};
 use shengwang_agent::agentkit::{Agent, SessionState};
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::vendors::{Llm, StepFunTts};
 use shengwang_agent::{Client, RetryPolicy};
 
@@ -59,7 +60,12 @@ async fn soak(sessions: usize, concurrency: usize, seed: u64) {
             let (client, agent, counts) = (&client, &agent, &counts);
             async move {
                 let s = agent
-                    .create_session(client, format!("soak-{i}"), "1", ["2"])
+                    .create_session(
+                        client,
+                        format!("soak-{i}"),
+                        AgentUid::from(1),
+                        [RemoteUid::from(2)],
+                    )
                     .build();
                 let mut started = false;
                 for _ in 0..3 {
@@ -73,7 +79,7 @@ async fn soak(sessions: usize, concurrency: usize, seed: u64) {
                     counts.surfaced_failures.fetch_add(1, Ordering::Relaxed);
                     return (s.name().to_owned(), None, false);
                 }
-                if s.say("hello", None, None).await.is_err() {
+                if s.say("hello").send().await.is_err() {
                     counts.say_failures.fetch_add(1, Ordering::Relaxed);
                 }
                 let mut stopped = false;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde_json::json;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::agentkit::{Session, SessionBuilder, SessionEvent};
 use shengwang_agent::types::agents::{
     AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
@@ -195,9 +196,12 @@ pub(super) fn build_session(
     } else {
         flags.remote_uids.clone()
     };
-    let mut b = file
-        .agent
-        .create_session(client, channel, agent_uid, remote_uids);
+    let mut b = file.agent.create_session(
+        client,
+        channel,
+        AgentUid::new(agent_uid),
+        remote_uids.into_iter().map(RemoteUid::new),
+    );
     if let Some(name) = flags.name.clone().or_else(|| d.name.clone()) {
         b = b.name(name);
     }

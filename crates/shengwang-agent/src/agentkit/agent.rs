@@ -257,6 +257,10 @@ impl Agent {
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
     }
+    /// Labels sent at start.
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.inner.labels.as_ref()
+    }
     /// System prompt.
     pub fn instructions(&self) -> Option<&str> {
         self.inner.instructions.as_deref()

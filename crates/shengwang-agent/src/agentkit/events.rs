@@ -1,14 +1,13 @@
-//! Session events: typed, delivered to registered handlers (awaited, panics isolated) and to
-//! `subscribe()` streams.
+//! Session events: typed, delivered in order to `subscribe()` streams and, through one queue
+//! per session, to registered handlers (never nested, panics isolated).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use super::{Operation, SessionState};
 
@@ -33,6 +32,14 @@ pub enum SessionEvent {
         /// The error's one-line description.
         message: String,
     },
+    /// The service reported that the agent left or failed outside the session's own calls
+    /// (a notification callback); the session is now `stopped` or `error`.
+    AgentLeft {
+        /// Its id.
+        agent_id: String,
+        /// The reason the service gave.
+        reason: String,
+    },
     /// The session moved between states.
     StateChanged {
         /// Before.
@@ -50,6 +57,7 @@ impl SessionEvent {
             Self::Stopped { .. } => EventKind::Stopped,
             Self::Error { .. } => EventKind::Error,
             Self::StateChanged { .. } => EventKind::StateChanged,
+            Self::AgentLeft { .. } => EventKind::AgentLeft,
         }
     }
 }
@@ -65,6 +73,8 @@ pub enum EventKind {
     Error,
     /// [`SessionEvent::StateChanged`]
     StateChanged,
+    /// [`SessionEvent::AgentLeft`]
+    AgentLeft,
 }
 
 /// Identifies a registered handler, for [`off`](super::Session::off).
@@ -73,64 +83,97 @@ pub struct HandlerId(u64);
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 type Handler = Arc<dyn Fn(SessionEvent) -> BoxFuture + Send + Sync>;
+type Handlers = Arc<Mutex<Vec<(HandlerId, EventKind, Handler)>>>;
 
-/// Handlers and subscribers of one session. The broadcast channel (a few KiB) is created on
-/// the first `subscribe`, so sessions nobody subscribes to stay small.
+/// The handlers of a session and the queue feeding them; created with the first handler.
+struct Dispatch {
+    handlers: Handlers,
+    queue: mpsc::UnboundedSender<SessionEvent>,
+}
+
+/// Handlers and subscribers of one session. Everything is created on first use, behind one
+/// pointer, so sessions nobody listens to stay small.
 #[derive(Default)]
-pub(crate) struct Events {
-    handlers: Mutex<Vec<(HandlerId, EventKind, Handler)>>,
-    next: AtomicU64,
-    channel: Mutex<Option<broadcast::Sender<SessionEvent>>>,
+pub(crate) struct Events(Mutex<Option<Box<Listeners>>>);
+
+#[derive(Default)]
+struct Listeners {
+    next: u64,
+    dispatch: Option<Dispatch>,
+    channel: Option<broadcast::Sender<SessionEvent>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Events {
-    pub fn on<F, Fut>(&self, kind: EventKind, handler: F) -> HandlerId
+    /// Registers a handler. Its queue's task runs on the current runtime, or on `fallback`
+    /// (the client's own) outside one; without either the handler is never called.
+    pub fn on<F, Fut>(
+        &self,
+        kind: EventKind,
+        handler: F,
+        fallback: impl FnOnce() -> Option<tokio::runtime::Handle>,
+    ) -> HandlerId
     where
         F: Fn(SessionEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = HandlerId(self.next.fetch_add(1, Ordering::Relaxed) + 1);
         let boxed: Handler = Arc::new(move |e| Box::pin(handler(e)));
-        self.lock().push((id, kind, boxed));
+        let mut listeners = lock(&self.0);
+        let l = listeners.get_or_insert_with(Box::default);
+        l.next += 1;
+        let id = HandlerId(l.next);
+        let dispatch = &mut l.dispatch;
+        if dispatch.is_none() {
+            let handlers: Handlers = Arc::default();
+            let (queue, rx) = mpsc::unbounded_channel();
+            let runtime = tokio::runtime::Handle::try_current().ok().or_else(fallback);
+            match runtime {
+                Some(rt) => {
+                    rt.spawn(run(rx, handlers.clone()));
+                }
+                None => tracing::warn!("no tokio runtime to run session event handlers on"),
+            }
+            *dispatch = Some(Dispatch { handlers, queue });
+        }
+        if let Some(d) = &*dispatch {
+            lock(&d.handlers).push((id, kind, boxed));
+        }
         id
     }
 
     pub fn off(&self, id: HandlerId) -> bool {
-        let mut h = self.lock();
+        let listeners = lock(&self.0);
+        let Some(d) = listeners.as_ref().and_then(|l| l.dispatch.as_ref()) else {
+            return false;
+        };
+        let mut h = lock(&d.handlers);
         let before = h.len();
         h.retain(|(i, _, _)| *i != id);
         h.len() != before
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(HandlerId, EventKind, Handler)>> {
-        self.handlers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs the matching handlers in registration order, awaiting each; a handler that panics
-    /// is logged and the others still run.
-    pub async fn emit(&self, event: SessionEvent) {
-        if let Some(tx) = &*self.channel.lock().unwrap_or_else(|p| p.into_inner()) {
+    /// Queues `event` for the handlers and sends it to subscribers. Never waits for a
+    /// handler, so a handler that calls back into its session cannot nest or deadlock.
+    pub fn emit(&self, event: SessionEvent) {
+        let listeners = lock(&self.0);
+        let Some(l) = listeners.as_ref() else {
+            return;
+        };
+        if let Some(tx) = &l.channel {
             let _ = tx.send(event.clone());
         }
-        let matching: Vec<Handler> = self
-            .lock()
-            .iter()
-            .filter(|(_, k, _)| *k == event.kind())
-            .map(|(_, _, h)| h.clone())
-            .collect();
-        for handler in matching {
-            let run = AssertUnwindSafe(async { handler(event.clone()).await }).catch_unwind();
-            if run.await.is_err() {
-                tracing::warn!(kind = ?event.kind(), "a session event handler panicked; the session goes on");
-            }
+        if let Some(d) = &l.dispatch {
+            let _ = d.queue.send(event);
         }
     }
 
     pub fn subscribe(&self) -> futures::stream::BoxStream<'static, SessionEvent> {
-        let rx = self
+        let rx = lock(&self.0)
+            .get_or_insert_with(Box::default)
             .channel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .get_or_insert_with(|| broadcast::channel(64).0)
             .subscribe();
         Box::pin(futures::stream::unfold(rx, |mut rx| async move {
@@ -144,5 +187,23 @@ impl Events {
                 }
             }
         }))
+    }
+}
+
+/// One session's handler queue: events in order, each handler awaited before the next, a
+/// panicking handler logged and skipped. Ends when the session is gone and the queue empty.
+async fn run(mut rx: mpsc::UnboundedReceiver<SessionEvent>, handlers: Handlers) {
+    while let Some(event) = rx.recv().await {
+        let matching: Vec<Handler> = lock(&handlers)
+            .iter()
+            .filter(|(_, k, _)| *k == event.kind())
+            .map(|(_, _, h)| h.clone())
+            .collect();
+        for handler in matching {
+            let call = AssertUnwindSafe(async { handler(event.clone()).await }).catch_unwind();
+            if call.await.is_err() {
+                tracing::warn!(kind = ?event.kind(), "a session event handler panicked; the session goes on");
+            }
+        }
     }
 }

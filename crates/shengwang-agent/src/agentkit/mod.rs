@@ -1,10 +1,17 @@
 //! The high-level agent layer: the `Agent` builder, sessions and their events.
 
 mod agent;
+mod calls;
 mod events;
+mod resolve;
 mod session;
+mod uid;
 
+pub use crate::live::{LeftRunning, ShutdownReport};
 pub use crate::state::{Operation, SessionState};
 pub use agent::{Agent, TokenSource};
+pub use calls::{Say, Think, Update};
 pub use events::{EventKind, HandlerId, SessionEvent};
-pub use session::{Session, SessionBuilder};
+pub(crate) use session::Sealed;
+pub use session::{Session, SessionBuilder, SessionFactory, WeakSession};
+pub use uid::{AgentUid, RemoteUid};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 mod session;
 
-pub use session::{Session, SessionBuilder};
+pub use session::{Say, Session, SessionBuilder, Subscription, Think, Update, WeakSession};
 
 use crate::api;
 use crate::transport::Response;
