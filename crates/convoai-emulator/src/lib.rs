@@ -21,6 +21,7 @@ mod clock;
 mod error;
 mod fault;
 mod state;
+mod turns;
 mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -3,6 +3,7 @@
 mod agent;
 mod events;
 mod session;
+mod turns;
 
 pub use crate::state::{Operation, SessionState};
 pub use agent::{Agent, TokenSource};

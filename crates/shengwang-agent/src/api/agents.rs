@@ -15,6 +15,9 @@ use crate::{Error, Result};
 
 use super::path_param;
 
+mod turns;
+pub use turns::{ListTurns, MAX_TURN_PAGES, MAX_TURN_PAGE_SIZE};
+
 /// Agents of the project: `client.agents()`.
 #[derive(Debug, Clone)]
 pub struct Agents<'c> {
@@ -263,21 +266,6 @@ impl<'c> Agents<'c> {
                     .json(request)?,
             )
             .await
-    }
-
-    /// One page of the agent's turns (`page_index` starts at 1).
-    pub async fn turns(
-        &self,
-        agent_id: &str,
-        page_index: u32,
-        page_size: u32,
-    ) -> Result<Response<AgentTurns>> {
-        path_param("agent_id", agent_id)?;
-        let call = self
-            .call(Method::GET, &format!("agents/{agent_id}/turns"))
-            .query("page_index", Some(page_index.max(1)))
-            .query("page_size", Some(page_size.max(1)));
-        self.transport().json(&call).await
     }
 }
 

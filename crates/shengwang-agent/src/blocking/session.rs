@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+mod turns;
+
 use super::Client;
 use crate::agentkit::{Agent, EventKind, HandlerId, SessionEvent, SessionState};
 use crate::transport::Response;

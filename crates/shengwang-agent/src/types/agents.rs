@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use super::config::*;
 use super::{open_enum, Extra, ListMeta};
 
+pub use super::turns::AgentTurns;
+
 open_enum! {
     /// Agent status (rest-api.md §8). Responses carry the name; the list filter the code.
     AgentStatus {
@@ -410,26 +412,6 @@ impl ThinkRequest {
             metadata: None,
         }
     }
-}
-
-/// Answer to turns (one page).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentTurns {
-    /// The agent's id.
-    #[serde(default)]
-    pub agent_id: Option<String>,
-    /// Turns in total.
-    #[serde(default)]
-    pub total_turn_count: Option<u64>,
-    /// `{page_index, total_pages, is_last_page}`.
-    #[serde(default)]
-    pub pagination: Option<Value>,
-    /// The turns, as sent.
-    #[serde(default)]
-    pub turns: Vec<Value>,
-    /// Fields this version does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
 }
 
 impl std::fmt::Debug for StartAgentRequest {

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod config;
 pub mod phone_numbers;
 pub mod telephony;
+pub mod turns;
 
 /// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
 /// service never fails a response.
