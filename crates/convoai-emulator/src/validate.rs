@@ -394,10 +394,18 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
     }
     if let Some(avatar) = opt_obj(p, "avatar", path)? {
         let vendor = req_str(avatar, "vendor", "properties.avatar")?;
+        let params = opt_obj(avatar, "params", "properties.avatar")?;
         let required = match vendor {
             "sensetime" => Some(16_000),
+            "spatius" => params
+                .and_then(|p| opt(p, "sample_rate"))
+                .and_then(Value::as_u64),
             _ => None,
         };
+        let enabled = opt_bool(avatar, "enable", "properties.avatar")?.unwrap_or(true);
+        if let (true, Some(params)) = (enabled, params) {
+            check_avatar_identity(params, channel, agent_uid, tokens)?;
+        }
         if let (Some(required), Some(rate)) = (required, tts_rate) {
             if rate != required {
                 return Err(ApiError::invalid(
@@ -452,6 +460,39 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
         greeting: greeting.filter(|g| !g.is_empty()),
         silence,
     })
+}
+
+/// An avatar publishes as its own user: its uid must differ from the agent's, and its token
+/// (when given) must be ours, unexpired, and for the channel and that uid.
+fn check_avatar_identity(
+    params: &Obj,
+    channel: &str,
+    agent_uid: &str,
+    tokens: &Validation,
+) -> Result<(), ApiError> {
+    let uid = match opt(params, "agora_uid") {
+        None => return Ok(()),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "properties.avatar.params.agora_uid",
+                "must be a string",
+            ))
+        }
+    };
+    if uid == agent_uid {
+        return Err(ApiError::invalid(
+            "properties.avatar.params.agora_uid",
+            "must differ from properties.agent_rtc_uid",
+        ));
+    }
+    if let Some(t) = opt_str(params, "agora_token", "properties.avatar.params")? {
+        let v = tokens.clone().require_rtc_join(channel, uid.as_str());
+        token::verify(t, &v)
+            .map_err(|e| ApiError::invalid("properties.avatar.params.agora_token", e))?;
+    }
+    Ok(())
 }
 
 /// E.164: `+` then 2 to 15 digits, the first not 0.

@@ -409,10 +409,8 @@ impl Session {
                 .to_properties(&b.channel, &b.agent_uid, &b.remote_uids, &source)?;
         properties.idle_timeout = b.idle_timeout;
         properties.enable_string_uid = b.enable_string_uid;
-        Ok(StartAgentRequest {
-            name: self.inner.name.clone(),
-            properties,
-        })
+        Ok(b.agent
+            .to_start_request(self.inner.name.clone(), properties))
     }
 
     /// Stops the agent. An agent the service no longer knows (404) counts as stopped. After

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod config;
+pub mod llm;
 pub mod phone_numbers;
 pub mod telephony;
 pub mod turns;
