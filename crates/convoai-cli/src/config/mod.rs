@@ -174,9 +174,7 @@ fn build(
         agent = agent.with_turn_detection(v);
     }
     if let Some(v) = spec.interruption {
-        agent = agent
-            .with_interruption(v)
-            .map_err(|e| e.to_string())?;
+        agent = agent.with_interruption(v).map_err(|e| e.to_string())?;
     }
     if let Some(v) = spec.sal {
         agent = agent.with_sal(v);

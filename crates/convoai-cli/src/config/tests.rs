@@ -1074,9 +1074,16 @@ fn a_pipeline_or_presets_make_the_vendor_tables_optional() {
             .unwrap(),
     );
     let wire = serde_json::to_value(&req).unwrap();
-    assert_eq!(wire["preset"], "openai_gpt_4o_mini,minimax_speech_2_6_turbo");
+    assert_eq!(
+        wire["preset"],
+        "openai_gpt_4o_mini,minimax_speech_2_6_turbo"
+    );
     // Without a pipeline or an LLM preset, the LLM is still required.
-    let f = ok("p.toml", "preset = [\"minimax_speech_2_6_turbo\"]\n", &no_env);
+    let f = ok(
+        "p.toml",
+        "preset = [\"minimax_speech_2_6_turbo\"]\n",
+        &no_env,
+    );
     let e = f
         .agent
         .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
@@ -1105,7 +1112,10 @@ opt_out = true
         p["interruption"],
         json!({"enable": true, "mode": "keywords", "keywords_config": {"trigger_keywords": ["stop", "wait"]}})
     );
-    assert_eq!(p["parameters"], json!({"audio_scenario": "chorus", "opt_out": true}));
+    assert_eq!(
+        p["parameters"],
+        json!({"audio_scenario": "chorus", "opt_out": true})
+    );
 
     let many: Vec<String> = (0..129).map(|i| format!("\"k{i}\"")).collect();
     let text = format!(
@@ -1113,7 +1123,10 @@ opt_out = true
         many.join(", ")
     );
     let e = err("i.toml", &text, &no_env);
-    assert!(e.contains("interruption.keywords_config.trigger_keywords"), "{e}");
+    assert!(
+        e.contains("interruption.keywords_config.trigger_keywords"),
+        "{e}"
+    );
 
     let e = err(
         "i.toml",
