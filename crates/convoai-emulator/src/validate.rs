@@ -226,6 +226,44 @@ fn check_presets(preset: &str) -> Result<Vec<&'static str>, ApiError> {
     Ok(covered)
 }
 
+fn check_interruption(p: &Obj) -> Result<(), ApiError> {
+    let Some(i) = opt_obj(p, "interruption", "properties")? else {
+        return Ok(());
+    };
+    let path = "properties.interruption";
+    opt_bool(i, "enable", path)?;
+    if let Some(m) = opt_str(i, "mode", path)? {
+        if !["start_of_speech", "keywords"].contains(&m) {
+            return Err(ApiError::invalid(
+                "properties.interruption.mode",
+                "must be start_of_speech or keywords",
+            ));
+        }
+    }
+    if let Some(k) = opt_obj(i, "keywords_config", path)? {
+        let field = "properties.interruption.keywords_config.trigger_keywords";
+        match opt(k, "trigger_keywords") {
+            None => {}
+            Some(Value::Array(words)) if words.len() > 128 => {
+                return Err(ApiError::invalid(field, "at most 128 keywords"))
+            }
+            Some(Value::Array(words)) if words.iter().all(Value::is_string) => {}
+            Some(_) => return Err(ApiError::invalid(field, "must be an array of strings")),
+        }
+    }
+    if let Some(d) = opt_obj(i, "disabled_config", path)? {
+        if let Some(st) = opt_str(d, "strategy", "properties.interruption.disabled_config")? {
+            if !["append", "ignore"].contains(&st) {
+                return Err(ApiError::invalid(
+                    "properties.interruption.disabled_config.strategy",
+                    "must be append or ignore",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_silence(p: &Obj) -> Result<Option<Silence>, ApiError> {
     let Some(params) = opt_obj(p, "parameters", "properties")? else {
         return Ok(None);
@@ -449,6 +487,7 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
     ] {
         opt_obj(p, block, path)?;
     }
+    check_interruption(p)?;
     let silence = check_silence(p)?;
     Ok(Join {
         name,
@@ -508,5 +547,56 @@ pub(crate) fn check_e164(number: &str, path: &str) -> Result<(), ApiError> {
             path,
             "must be an E.164 number such as +8613800000000",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(v: Value) -> Obj {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn interruption_values_are_checked_by_path() {
+        let ok = props(
+            serde_json::json!({"interruption": {"enable": true, "mode": "keywords",
+            "keywords_config": {"trigger_keywords": ["stop"]}, "disabled_config": {"strategy": "ignore"}}}),
+        );
+        check_interruption(&ok).unwrap();
+        for (bad, field) in [
+            (
+                serde_json::json!({"mode": "shout"}),
+                "properties.interruption.mode",
+            ),
+            (
+                serde_json::json!({"keywords_config": {"trigger_keywords": vec!["k"; 129]}}),
+                "properties.interruption.keywords_config.trigger_keywords",
+            ),
+            (
+                serde_json::json!({"keywords_config": {"trigger_keywords": [1]}}),
+                "properties.interruption.keywords_config.trigger_keywords",
+            ),
+            (
+                serde_json::json!({"disabled_config": {"strategy": "drop"}}),
+                "properties.interruption.disabled_config.strategy",
+            ),
+        ] {
+            let e =
+                check_interruption(&props(serde_json::json!({"interruption": bad}))).unwrap_err();
+            assert!(format!("{e:?}").contains(field), "{field}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn presets_name_known_blocks_once() {
+        assert_eq!(
+            check_presets("openai_gpt_4o_mini, openai_tts_1").unwrap(),
+            ["llm", "tts"]
+        );
+        assert!(check_presets("openai_gpt_4o_mini,openai_gpt_5_mini").is_err());
+        assert!(check_presets("nope").is_err());
+        assert!(check_presets("").is_err());
     }
 }
