@@ -190,7 +190,7 @@ pub enum AgentsCommand {
     },
     /// Show an agent's turns: how each started and ended, and how fast it was answered.
     #[command(
-        after_help = "Turns stay readable for 7 days after the agent stopped.\n\nExamples:\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB --all --json"
+        after_help = "Turns stay readable for 7 days after the agent stopped.\n\nExample:\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB --all --json"
     )]
     Turns {
         /// Agent id.
