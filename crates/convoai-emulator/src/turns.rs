@@ -113,25 +113,33 @@ impl TurnLog {
         }
     }
 
-    /// The turn playing at `now_ms`, if any.
-    fn playing(&mut self, now_ms: u64) -> Option<&mut TurnRec> {
-        self.turns
-            .iter_mut()
-            .rev()
-            .find(|t| t.start_at <= now_ms)
-            .filter(|t| now_ms < t.end_at && t.end_kind == "ok")
+    /// Index of the turn playing at `now_ms`, if any.
+    fn playing(&self, now_ms: u64) -> Option<usize> {
+        let i = self.turns.iter().rposition(|t| t.start_at <= now_ms)?;
+        let t = &self.turns[i];
+        (now_ms < t.end_at && t.end_kind == "ok").then_some(i)
     }
 
-    /// Ends the playing turn early.
+    /// Ends the playing turn early; turns queued behind it move up to start now.
     fn cut(&mut self, now_ms: u64, caused_by: &str, transport: bool) {
-        if let Some(t) = self.playing(now_ms) {
-            t.end_at = now_ms;
-            t.end_kind = "interrupted";
-            t.end_meta = if transport {
-                json!({"caused_by": caused_by, "transport": "http"})
-            } else {
-                json!({"caused_by": caused_by})
-            };
+        let Some(i) = self.playing(now_ms) else {
+            return;
+        };
+        let t = &mut self.turns[i];
+        let saved = t.end_at - now_ms;
+        t.end_at = now_ms;
+        t.end_kind = "interrupted";
+        t.end_meta = if transport {
+            json!({"caused_by": caused_by, "transport": "http"})
+        } else {
+            json!({"caused_by": caused_by})
+        };
+        for queued in self.turns.iter_mut().skip(i + 1) {
+            queued.start_at -= saved;
+            queued.end_at -= saved;
+        }
+        if let Some(last) = self.turns.back() {
+            self.quiet_since = last.end_at;
         }
     }
 
@@ -362,6 +370,19 @@ mod tests {
         log.speak("hi", None, T0 + 700_000);
         log.catch_up(T0 + 800_000);
         assert_eq!(log.page("a", "c", 1, 10).1, 3);
+    }
+
+    #[test]
+    fn an_interrupt_moves_queued_turns_up() {
+        let mut log = TurnLog::new(T0, false, None);
+        log.speak("a long answer to the question", None, T0);
+        log.think("and then?", false, T0 + 10);
+        log.interrupt(T0 + 50);
+        let (page, _) = log.page("a", "c", 1, 10);
+        assert_eq!(page[0]["end"]["type"], "interrupted");
+        assert_eq!(page[0]["end"]["metadata"]["caused_by"], "api_interrupt");
+        assert_eq!(page[1]["start"]["start_at"], T0 + 50);
+        assert_eq!(page[1]["end"]["type"], "ok");
     }
 
     #[test]
