@@ -107,6 +107,7 @@ impl EmulatorArgs {
         println!("listening on {}", emu.url());
         println!("base url (CN):     {}", emu.cn_base_url());
         println!("base url (global): {}", emu.base_url());
+        println!("dashboard:         {}", emu.ui_url());
         if self.uses_dev_credentials() {
             // Printed as shell exports so a user can paste them into another terminal.
             println!("development credentials (no SHENGWANG_* settings were given):");

@@ -10,8 +10,13 @@
 //! # async fn demo() -> Result<(), convoai_emulator::EmulatorError> {
 //! let emu = convoai_emulator::Emulator::builder().spawn().await?;
 //! println!("ConvoAI API at {}", emu.base_url());
+//! println!("dashboard at {}", emu.ui_url());
 //! # Ok(()) }
 //! ```
+//!
+//! A web dashboard at `/_emulator/ui` shows the agents, what they said, the requests that came
+//! in (bodies with secrets redacted) and the fault settings, live. It is built only on the
+//! loopback-only admin API under `/_emulator/`, so a script can do whatever the page does.
 #![warn(missing_docs)]
 
 mod admin;
@@ -20,8 +25,10 @@ pub mod cli;
 mod clock;
 mod error;
 mod fault;
+mod reqlog;
 mod state;
 mod turns;
+mod ui;
 mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -40,7 +47,7 @@ use tower::ServiceExt;
 
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
-pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount};
+pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount, SecondStats};
 
 use crate::error::ApiError;
 use crate::fault::Faults;
@@ -93,44 +100,22 @@ impl Shared {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *st.counts.entry((endpoint, status)).or_default() += 1;
     }
-    fn log(&self, req: &axum::http::Request<axum::body::Body>) {
-        let header = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let auth = header("authorization").unwrap_or_default();
-        let auth_scheme = if auth.is_empty() {
-            String::new()
-        } else if auth.starts_with("Basic ") {
-            "Basic".into()
-        } else if auth.starts_with("agora token=") {
-            "agora token".into()
-        } else {
-            "other".into()
-        };
-        let entry = state::LoggedRequest {
-            method: req.method().to_string(),
-            path: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-            content_type: header("content-type"),
-            content_length: header("content-length").and_then(|v| v.parse().ok()),
-            user_agent: header("user-agent"),
-            auth_scheme,
-        };
+    /// Running → FAILED with `reason` as its message, as when the agent hits an error.
+    /// Returns false when it was not running.
+    pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
+        let now = self.clock.now();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.log.len() >= state::LOG_LEN {
-            st.log.pop_front();
-        }
-        st.log.push_back(entry);
+        st.expire_idle(now);
+        st.fail(id, now, reason)
     }
 
     pub fn reset(&self) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // The log's sequence goes on, so a page reading "entries after N" is not confused.
+        let last_seq = st.last_seq;
+        *st = State::default();
+        st.last_seq = last_seq;
+        drop(st);
         let mut f = self.faults();
         f.rules.clear();
         f.rate = 0.0;
@@ -389,6 +374,10 @@ impl EmulatorHandle {
     pub fn cn_base_url(&self) -> String {
         format!("{}/cn/api/conversational-ai-agent", self.url())
     }
+    /// The web dashboard: `http://HOST:PORT/_emulator/ui`.
+    pub fn ui_url(&self) -> String {
+        format!("{}/_emulator/ui", self.url())
+    }
     /// The configured app id.
     pub fn app_id(&self) -> &str {
         &self.credentials[0]
@@ -445,7 +434,13 @@ impl EmulatorHandle {
         v
     }
 
-    /// The most recent API requests (up to 256), oldest first.
+    /// Marks a running agent FAILED with `reason` as its message, as the dashboard's "inject
+    /// an error" does. Returns false when it was not running.
+    pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
+        self.shared.fail_agent(id, reason)
+    }
+
+    /// The most recent API requests (up to 500), oldest first.
     pub fn recent_requests(&self) -> Vec<LoggedRequest> {
         let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         st.log.iter().cloned().collect()
@@ -562,7 +557,11 @@ async fn handle(
     if req.uri().path().starts_with("/_emulator") {
         return Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
     }
-    shared.log(&req);
+    let (req, mut pending) = reqlog::arrive(req, &shared, api::MAX_BODY).await;
+    let req = match req {
+        Ok(req) => req,
+        Err(e) => return Ok(pending.answered(render_error(e)).await),
+    };
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -570,15 +569,18 @@ async fn handle(
     let fault = shared
         .faults()
         .pick(req.method().as_str(), req.uri().path());
+    if let Some(f) = &fault {
+        pending.fault(f);
+    }
     let method = req.method().to_string();
     let injected = |shared: &Shared, status: u16| {
         shared.count(format!("{method} (fault)"), status);
     };
-    match fault {
-        None => Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {})),
+    let res = match fault {
+        None => app.oneshot(req).await.unwrap_or_else(|e| match e {}),
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
-            Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}))
+            app.oneshot(req).await.unwrap_or_else(|e| match e {})
         }
         Some(Fault::Status {
             status,
@@ -586,28 +588,33 @@ async fn handle(
             retry_after_ms,
         }) => {
             injected(&shared, status);
-            Ok(fault_response(status, retry_after, retry_after_ms))
+            fault_response(status, retry_after, retry_after_ms)
         }
         Some(Fault::Drop) => {
             injected(&shared, 0);
-            Err(DropConnection)
+            pending.dropped();
+            return Err(DropConnection);
         }
         Some(Fault::StatusAfterStateChange { status }) => {
-            let _ = app.oneshot(req).await;
+            let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            pending.inner(inner).await;
             injected(&shared, status);
-            Ok(fault_response(status, None, None))
+            fault_response(status, None, None)
         }
         Some(Fault::Respond { status, body }) => {
             injected(&shared, status);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            Ok((status, body).into_response())
+            (status, body).into_response()
         }
         Some(Fault::DropAfterStateChange) => {
-            let _ = app.oneshot(req).await;
+            let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            pending.inner(inner).await;
             injected(&shared, 0);
-            Err(DropConnection)
+            pending.dropped();
+            return Err(DropConnection);
         }
-    }
+    };
+    Ok(pending.answered(res).await)
 }
 
 fn fault_response(
@@ -628,9 +635,14 @@ fn fault_response(
     } else if let Some(ms) = retry_after_ms {
         e.retry_after = Some(((ms / 1000).to_string(), Some(ms)));
     }
+    render_error(e)
+}
+
+/// An error answered before the router: the JSON body and request id the router would add.
+fn render_error(e: ApiError) -> Response {
     let id = format!("{:016x}", rand::random::<u64>());
     let mut res = (
-        status,
+        e.status,
         axum::Json(serde_json::json!({"detail": e.detail, "reason": e.reason, "request_id": id})),
     )
         .into_response();

@@ -9,9 +9,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
-use crate::token::{rules, TokenBuilder};
+use crate::identity::Identity;
+use crate::redact::Scrubber;
+use crate::token::TokenBuilder;
 use crate::transport::{
-    self, Auth, Endpoints, Identity, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
+    self, Auth, Endpoints, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
 };
 use crate::{Error, Result};
 
@@ -31,15 +33,16 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub app_id: String,
-    /// Signs body tokens for sessions, whatever the auth mode.
-    pub signer: TokenBuilder,
-    pub area: Area,
-    pub transport: Transport,
+struct Inner {
+    app_id: String,
+    /// Signs body tokens for sessions whatever the auth mode, and header tokens in
+    /// app-credentials mode: the one holder of the certificate.
+    signer: Arc<TokenBuilder>,
+    area: Area,
+    transport: Transport,
 }
 
 impl fmt::Debug for Client {
@@ -99,6 +102,16 @@ impl Client {
         }
     }
 
+    /// The one path every request of this client takes.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Signs the tokens of this client's app.
+    pub(crate) fn signer(&self) -> &TokenBuilder {
+        &self.inner.signer
+    }
+
     /// Agents of the project.
     pub fn agents(&self) -> Agents<'_> {
         Agents::new(self)
@@ -117,15 +130,15 @@ impl Client {
     /// Stops an agent by id, for servers that did not keep the session; an agent that is
     /// already gone (404) counts as stopped.
     ///
-    /// In app-credentials mode the request's token is signed for the channel named by the
-    /// agent id with the "any uid" account, not the Python SDK's `"stop"` channel with the
-    /// agent id as uid (W13): it names the agent it acts on and claims no user identity.
+    /// In app-credentials mode the request's token is signed for channel `"stop"` and
+    /// account `"0"`, as Agora's official SDKs do for a stop without a session.
     pub async fn stop_agent(&self, agent_id: &str) -> Result<()> {
-        let identity = Identity {
-            channel: agent_id.to_owned(),
-            account: String::new(),
-        };
-        match self.agents().with_identity(identity).stop(agent_id).await {
+        match self
+            .agents()
+            .with_identity(Identity::stateless_stop())
+            .stop(agent_id)
+            .await
+        {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
@@ -143,6 +156,7 @@ pub struct ClientBuilder {
     token: Option<String>,
     base_urls: Vec<String>,
     timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
     headers: Vec<(String, String)>,
@@ -231,9 +245,16 @@ impl ClientBuilder {
         self.base_urls.push(url.into());
         self
     }
-    /// Per-attempt timeout (default 30 s).
+    /// Deadline of a whole call (default 30 s): every attempt, backoff and server-requested
+    /// wait together. A call never takes longer, whatever the server does. At most one hour.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+    /// Bound of one attempt (default 10 s, and never more than what is left of
+    /// [`timeout`](Self::timeout)): connecting, sending and reading the whole response.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
         self
     }
     /// Connect timeout (default 5 s).
@@ -261,7 +282,9 @@ impl ClientBuilder {
         self.resolver = Some(resolver);
         self
     }
-    /// Use this reqwest client (its own timeouts and headers apply).
+    /// Use this reqwest client (its own headers apply; the call deadline and attempt
+    /// timeout still do). Build it with `redirect(reqwest::redirect::Policy::none())`: the
+    /// SDK refuses redirects it sees, but cannot stop a client that follows them itself.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -272,11 +295,25 @@ impl ClientBuilder {
         let app_id = self
             .app_id
             .ok_or_else(|| Error::invalid("app_id", "is required"))?;
-        rules::validate_app_id(&app_id)?;
         let certificate = self
             .app_certificate
             .ok_or_else(|| Error::invalid("app_certificate", "is required"))?;
-        rules::validate_app_certificate(&certificate)?;
+        // Checks both values, once.
+        let signer = Arc::new(TokenBuilder::new(&app_id, &certificate)?);
+        let timeout = check_timeout("timeout", self.timeout, transport::DEFAULT_TIMEOUT)?;
+        let attempt_timeout = check_timeout(
+            "attempt_timeout",
+            self.attempt_timeout,
+            transport::DEFAULT_ATTEMPT_TIMEOUT,
+        )?
+        .min(timeout);
+        let connect_timeout = check_timeout(
+            "connect_timeout",
+            self.connect_timeout,
+            transport::DEFAULT_CONNECT_TIMEOUT,
+        )?;
+        let mut secrets = Scrubber::new();
+        secrets.secret(&certificate);
         let auth = match (self.basic, self.token) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
@@ -292,15 +329,18 @@ impl ClientBuilder {
                 }
                 let encoded =
                     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+                secrets.secret(&secret).secret(&encoded);
                 Auth::Basic(sensitive(&format!("Basic {encoded}"), "customer_secret")?)
             }
-            (None, Some(token)) => Auth::Token(sensitive(
-                &format!("agora token={}", token.trim()),
-                "token",
-            )?),
-            (None, None) => Auth::App(TokenBuilder::new(&app_id, &certificate)?),
+            (None, Some(token)) => {
+                secrets.secret(token.trim());
+                Auth::Token(sensitive(
+                    &format!("agora token={}", token.trim()),
+                    "token",
+                )?)
+            }
+            (None, None) => Auth::app(signer.clone()),
         };
-        let signer = TokenBuilder::new(&app_id, &certificate)?;
         let endpoints = if self.base_urls.is_empty() {
             let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
             Endpoints::Area(Pool::new(self.area, resolver))
@@ -333,8 +373,10 @@ impl ClientBuilder {
                 reqwest::Client::builder()
                     .user_agent(ua)
                     .default_headers(headers)
-                    .timeout(self.timeout.unwrap_or_else(transport::default_timeout))
-                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    // The API never redirects; following one could carry credentials or a
+                    // join body (vendor keys, channel token) to another host.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(connect_timeout.min(attempt_timeout))
                     .build()
                     .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
             }
@@ -349,6 +391,9 @@ impl ClientBuilder {
                     endpoints,
                     auth,
                     retry: self.retry,
+                    timeout,
+                    attempt_timeout,
+                    secrets,
                 },
             }),
         })
@@ -362,13 +407,35 @@ fn sensitive(value: &str, field: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
+fn check_timeout(field: &str, value: Option<Duration>, default: Duration) -> Result<Duration> {
+    let d = value.unwrap_or(default);
+    if d.is_zero() || d > transport::MAX_TIMEOUT {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must be more than 0 and at most {} seconds",
+                transport::MAX_TIMEOUT.as_secs()
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// A base URL: `http` or `https`, a host, no credentials, query or fragment. Messages never
+/// repeat the URL, which may hold a password.
 fn check_base_url(url: &str) -> Result<String> {
-    let parsed =
-        url::Url::parse(url).map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(Error::invalid(
             "base_url",
             "must be an http(s) URL with a host",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not contain a user name or password (use basic(...) for credentials)",
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -377,5 +444,6 @@ fn check_base_url(url: &str) -> Result<String> {
             "must not have a query or fragment",
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    // The parsed form: normalised, so `..` or `\\` in the base cannot surprise later joins.
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }

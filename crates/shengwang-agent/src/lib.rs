@@ -15,11 +15,13 @@ mod area;
 pub mod blocking;
 mod client;
 mod error;
+pub(crate) mod identity;
 pub mod redact;
 pub(crate) mod state;
 pub mod token;
 pub mod transport;
 pub mod types;
+pub mod validate;
 pub mod vendors;
 
 pub use agentkit::{Session, SessionBuilder};

@@ -374,8 +374,9 @@ impl Agent {
     ) -> Result<StartProperties> {
         self.check()?;
         let i = &*self.inner;
-        // Signs a channel token for `account`, when the credentials allow.
-        let sign = |account: &str| -> Result<Option<String>> {
+        // Signs a channel token for the participant joining as `uid`, when the credentials
+        // allow.
+        let sign = |uid: &str| -> Result<Option<String>> {
             match token {
                 TokenSource::Given(_) => Ok(None),
                 TokenSource::Sign {
@@ -383,18 +384,19 @@ impl Agent {
                     expires_in,
                 } => {
                     let secs = token::expires_in(*expires_in)?;
+                    let who = crate::identity::Identity::participant(channel, uid);
                     Ok(Some(
-                        builder.convo_ai(channel, account).expire(secs).build()?,
+                        builder
+                            .convo_ai(&who.channel, &who.account)
+                            .expire(secs)
+                            .build()?,
                     ))
                 }
             }
         };
         let token = match token {
             TokenSource::Given(t) => t.clone(),
-            // "0" asks the service for a random uid: a token for any uid fits it (W18).
-            TokenSource::Sign { .. } => {
-                sign(if agent_uid == "0" { "" } else { agent_uid })?.unwrap_or_default()
-            }
+            TokenSource::Sign { .. } => sign(agent_uid)?.unwrap_or_default(),
         };
         let avatar = match &i.avatar {
             Some((config, _)) => Some(avatar_for_session(config.clone(), agent_uid, &sign)?),

@@ -214,7 +214,7 @@ impl<'c> Agents<'c> {
         self.client.block_on(self.inner.stop(agent_id))
     }
     /// See [`api::Agents::update`].
-    pub fn update(&self, agent_id: &str, r: &UpdateAgentRequest) -> Result<Response<AgentCreated>> {
+    pub fn update(&self, agent_id: &str, r: &UpdateAgentRequest) -> Result<Response<AgentAck>> {
         self.client.block_on(self.inner.update(agent_id, r))
     }
     /// See [`api::Agents::speak`].

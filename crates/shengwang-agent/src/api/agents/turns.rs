@@ -1,11 +1,9 @@
 //! `client.agents().turns(id)`: pages of a session's turns, and every turn across pages.
 
 use futures::Stream;
-use reqwest::Method;
 
 use super::Agents;
-use crate::api::path_param;
-use crate::transport::Response;
+use crate::transport::{Call, Response};
 use crate::types::turns::{AgentTurns, Turn, TurnsPagination};
 use crate::{Error, Result};
 
@@ -48,7 +46,7 @@ impl<'c> ListTurns<'c> {
 
     /// One page (`page_index` starts at 1), with status and headers.
     pub async fn page_with_response(&self, page_index: u64) -> Result<Response<AgentTurns>> {
-        path_param("agent_id", &self.agent_id)?;
+        let path = self.agents.agent_path(&self.agent_id, "/turns")?;
         if page_index == 0 {
             return Err(Error::invalid("page_index", "starts at 1"));
         }
@@ -62,7 +60,7 @@ impl<'c> ListTurns<'c> {
         }
         let call = self
             .agents
-            .call(Method::GET, &format!("agents/{}/turns", self.agent_id))
+            .with(Call::get(path))
             .query("page_index", Some(page_index))
             .query("page_size", self.page_size);
         self.agents.transport().json(&call).await
