@@ -192,6 +192,23 @@ pub enum AgentsCommand {
         /// Agent id.
         id: String,
     },
+    /// Show an agent's turns: how each started and ended, and how fast it was answered.
+    #[command(
+        after_help = "Turns stay readable for 7 days after the agent stopped.\n\nExample:\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB\n  convoai agents turns 1NT29X10YHxxxxxWJOXLYHNYB --all --json"
+    )]
+    Turns {
+        /// Agent id.
+        id: String,
+        /// Every turn, following the pages.
+        #[arg(long)]
+        all: bool,
+        /// Which page (from 1).
+        #[arg(long, value_name = "N", conflicts_with = "all", value_parser = clap::value_parser!(u64).range(1..))]
+        page: Option<u64>,
+        /// Turns per page.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        page_size: Option<u32>,
+    },
     /// Make an agent say something.
     #[command(
         after_help = "Example:\n  convoai agents say 1NT29X10YHxxxxxWJOXLYHNYB \"Welcome back!\" --priority append"

@@ -17,6 +17,7 @@ use shengwang_agent::token::{self, ServiceType};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, State as Store};
+use crate::turns::{TurnLog, MAX_PAGE_SIZE};
 use crate::validate::{self, opt, opt_bool, opt_obj, opt_str, req_obj, req_str, Obj};
 use crate::Shared;
 
@@ -262,7 +263,7 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
     let body = validate::parse_object(&body, false)?;
     let tokens = s.tokens.clone().at(s.clock.now());
     let j = validate::join_body(&body, &tokens)?;
-    let now = s.clock.now();
+    let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
     let mut st = s.store();
     // The real service documents only `detail` and `reason` here: the detail must not name
     // the running agent's id, or SDK code could come to rely on it.
@@ -294,7 +295,13 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
             mllm: j.mllm,
             max_history: j.max_history,
             history: Default::default(),
-            turns: Vec::new(),
+            turns: {
+                let mut log = TurnLog::new(now_ms, j.mllm, j.silence.clone());
+                if let Some(text) = j.greeting {
+                    log.greeting(text, now_ms);
+                }
+                log
+            },
             properties: redacted_properties(&body),
         },
     );
@@ -415,9 +422,9 @@ async fn history(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> Ap
 
 async fn leave(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> ApiResult {
     s.project(&appid)?;
-    let now = s.clock.now();
+    let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
     let mut st = s.store();
-    running(&mut st, &id)?;
+    running(&mut st, &id)?.turns.leave(now_ms);
     st.stop(&id, now, "stopped by leave request");
     Ok(StatusCode::OK.into_response())
 }
@@ -437,7 +444,8 @@ async fn speak(
     if text.len() > 512 {
         return Err(ApiError::invalid("text", "must be at most 512 bytes"));
     }
-    if let Some(p) = opt_str(&body, "priority", "")? {
+    let priority = opt_str(&body, "priority", "")?;
+    if let Some(p) = priority {
         if !["INTERRUPT", "APPEND", "IGNORE"].contains(&p) {
             return Err(ApiError::invalid(
                 "priority",
@@ -453,15 +461,19 @@ async fn speak(
             "speak is not supported for agents running an MLLM",
         ));
     }
-    st.push_history(&id, "assistant", text, "api_speak", now_ms);
+    if running(&mut st, &id)?.turns.speak(text, priority, now_ms) {
+        st.push_history(&id, "assistant", text);
+    }
     ack(running(&mut st, &id)?, now)
 }
 
 async fn interrupt(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> ApiResult {
     s.project(&appid)?;
-    let now = s.clock.now();
+    let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
     let mut st = s.store();
-    ack(running(&mut st, &id)?, now)
+    let a = running(&mut st, &id)?;
+    a.turns.interrupt(now_ms);
+    ack(a, now)
 }
 
 async fn think(
@@ -491,10 +503,12 @@ async fn think(
     }
     opt_bool(&body, "interruptable", "")?;
     opt_obj(&body, "metadata", "")?;
+    let ignore = opt_str(&body, "on_speaking_action", "")? == Some("ignore");
     let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
     let mut st = s.store();
-    running(&mut st, &id)?;
-    st.push_history(&id, "user", text, "api_think", now_ms);
+    if running(&mut st, &id)?.turns.think(text, ignore, now_ms) {
+        st.push_history(&id, "user", text);
+    }
     ack(running(&mut st, &id)?, now)
 }
 
@@ -507,7 +521,6 @@ async fn update(
     let body = validate::parse_object(&body, true)?;
     let empty = Obj::new();
     let props = opt_obj(&body, "properties", "")?.unwrap_or(&empty);
-    let now_ms = s.clock.now_ms();
     let (channel, uid) = {
         let mut st = s.store();
         let a = running(&mut st, &id)?;
@@ -542,7 +555,7 @@ async fn update(
     let mut st = s.store();
     running(&mut st, &id)?;
     for content in &system {
-        st.push_history(&id, "system", content, "api_update", now_ms);
+        st.push_history(&id, "system", content);
     }
     let a = running(&mut st, &id)?;
     json(json!({"agent_id": id, "create_ts": a.record.create_ts, "status": "RUNNING"}))
@@ -550,22 +563,32 @@ async fn update(
 
 async fn turns(State(s): Shr, Path((appid, id)): Path<(String, String)>, q: Params) -> ApiResult {
     s.project(&appid)?;
-    let page_index = q.uint("page_index")?.unwrap_or(1).max(1);
-    let page_size = q.uint("page_size")?.filter(|n| *n > 0).unwrap_or(20);
-    let st = s.store();
+    let page_index = match q.uint("page_index")? {
+        None => 1,
+        Some(0) => return Err(ApiError::invalid("page_index", "starts at 1")),
+        Some(n) => n,
+    };
+    let page_size = match q.uint("page_size")? {
+        None => 20,
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "page_size",
+                format!("must be 1 to {MAX_PAGE_SIZE}"),
+            ))
+        }
+    };
+    let now_ms = s.clock.now_ms();
+    let mut st = s.store();
     let a = st
         .agents
-        .get(&id)
+        .get_mut(&id)
         .ok_or_else(|| ApiError::not_found(format!("agent {id} not found")))?;
-    let total = a.turns.len();
+    if a.record.status == AgentStatus::Running {
+        a.turns.catch_up(now_ms);
+    }
+    let (page, total) = a.turns.page(&id, &a.record.channel, page_index, page_size);
     let total_pages = total.div_ceil(page_size).max(1);
-    let page: Vec<Value> = a
-        .turns
-        .iter()
-        .skip((page_index - 1).saturating_mul(page_size))
-        .take(page_size)
-        .cloned()
-        .collect();
     json(json!({
         "agent_id": id, "name": a.record.name, "channel": a.record.channel,
         "total_turn_count": total,

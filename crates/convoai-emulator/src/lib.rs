@@ -30,6 +30,7 @@ mod reqlog;
 mod state;
 mod stats;
 mod tls;
+mod turns;
 mod ui;
 mod validate;
 

@@ -130,7 +130,7 @@ pub(crate) struct Agent {
     pub mllm: bool,
     pub max_history: usize,
     pub history: VecDeque<(String, String)>,
-    pub turns: Vec<Value>,
+    pub turns: crate::turns::TurnLog,
     /// The join properties with secrets redacted, for the dashboard.
     pub properties: Value,
 }
@@ -215,6 +215,11 @@ impl State {
             let Some(Reverse((deadline, id))) = self.deadlines.pop() else {
                 break;
             };
+            if let Some(a) = self.agents.get_mut(&id) {
+                if a.record.status == AgentStatus::Running {
+                    a.turns.leave(deadline.saturating_mul(1000));
+                }
+            }
             self.stop(&id, deadline, "idle timeout: no remote user in the channel");
         }
     }
@@ -280,19 +285,12 @@ impl State {
         true
     }
 
-    pub fn push_history(&mut self, id: &str, role: &str, content: &str, kind: &str, now_ms: u64) {
+    pub fn push_history(&mut self, id: &str, role: &str, content: &str) {
         if let Some(agent) = self.agents.get_mut(id) {
             agent.history.push_back((role.into(), content.into()));
             while agent.history.len() > agent.max_history {
                 agent.history.pop_front();
             }
-            let turn_id = agent.turns.len() + 1;
-            agent.turns.push(serde_json::json!({
-                "agent_id": id, "channel": agent.record.channel, "turn_id": turn_id,
-                "start": {"start_at": now_ms, "type": kind, "metadata": {"transport": "http"}},
-                "end": {"end_at": now_ms, "type": "ok", "metadata": {"playback_duration_ms": 0}},
-                "metrics": {"e2e_latency_ms": 0, "segmented_latency_ms": []},
-            }));
         }
     }
 }

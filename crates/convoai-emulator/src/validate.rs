@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use shengwang_agent::token::{self, rules, ServiceType, Validation};
 
 use crate::error::ApiError;
+use crate::turns::Silence;
 
 pub(crate) type Obj = Map<String, Value>;
 
@@ -176,11 +177,153 @@ pub(crate) struct Join<'a> {
     pub idle_timeout: Option<u64>,
     pub max_history: usize,
     pub mllm: bool,
+    /// Spoken when the agent joins.
+    pub greeting: Option<&'a str>,
+    /// The silence reminder, when configured.
+    pub silence: Option<Silence>,
+}
+
+/// Presets the service documents, by the block they stand for.
+const PRESETS: [(&str, &[&str]); 3] = [
+    ("asr", &["deepgram_nova_2", "deepgram_nova_3"]),
+    (
+        "llm",
+        &[
+            "openai_gpt_4o_mini",
+            "openai_gpt_4_1_mini",
+            "openai_gpt_5_nano",
+            "openai_gpt_5_mini",
+        ],
+    ),
+    (
+        "tts",
+        &[
+            "minimax_speech_2_6_turbo",
+            "minimax_speech_2_8_turbo",
+            "openai_tts_1",
+        ],
+    ),
+];
+
+/// The blocks (`asr`, `llm`, `tts`) a comma-separated `preset` stands for; at most one preset
+/// per block.
+fn check_presets(preset: &str) -> Result<Vec<&'static str>, ApiError> {
+    let mut covered = Vec::new();
+    for name in preset.split(',').map(str::trim) {
+        let block = PRESETS
+            .iter()
+            .find(|(_, names)| names.contains(&name))
+            .map(|(block, _)| *block)
+            .ok_or_else(|| ApiError::invalid("preset", "names an unknown preset"))?;
+        if covered.contains(&block) {
+            return Err(ApiError::invalid(
+                "preset",
+                format!("gives more than one {block} preset"),
+            ));
+        }
+        covered.push(block);
+    }
+    Ok(covered)
+}
+
+fn check_interruption(p: &Obj) -> Result<(), ApiError> {
+    let Some(i) = opt_obj(p, "interruption", "properties")? else {
+        return Ok(());
+    };
+    let path = "properties.interruption";
+    opt_bool(i, "enable", path)?;
+    if let Some(m) = opt_str(i, "mode", path)? {
+        if !["start_of_speech", "keywords"].contains(&m) {
+            return Err(ApiError::invalid(
+                "properties.interruption.mode",
+                "must be start_of_speech or keywords",
+            ));
+        }
+    }
+    if let Some(k) = opt_obj(i, "keywords_config", path)? {
+        let field = "properties.interruption.keywords_config.trigger_keywords";
+        match opt(k, "trigger_keywords") {
+            None => {}
+            Some(Value::Array(words)) if words.len() > 128 => {
+                return Err(ApiError::invalid(field, "at most 128 keywords"))
+            }
+            Some(Value::Array(words)) if words.iter().all(Value::is_string) => {}
+            Some(_) => return Err(ApiError::invalid(field, "must be an array of strings")),
+        }
+    }
+    if let Some(d) = opt_obj(i, "disabled_config", path)? {
+        if let Some(st) = opt_str(d, "strategy", "properties.interruption.disabled_config")? {
+            if !["append", "ignore"].contains(&st) {
+                return Err(ApiError::invalid(
+                    "properties.interruption.disabled_config.strategy",
+                    "must be append or ignore",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_silence(p: &Obj) -> Result<Option<Silence>, ApiError> {
+    let Some(params) = opt_obj(p, "parameters", "properties")? else {
+        return Ok(None);
+    };
+    let path = "properties.parameters";
+    if let Some(a) = opt_str(params, "audio_scenario", path)? {
+        if !["default", "chorus", "aiserver"].contains(&a) {
+            return Err(ApiError::invalid(
+                "properties.parameters.audio_scenario",
+                "must be default, chorus or aiserver",
+            ));
+        }
+    }
+    opt_bool(params, "opt_out", path)?;
+    let Some(sc) = opt_obj(params, "silence_config", path)? else {
+        return Ok(None);
+    };
+    let path = "properties.parameters.silence_config";
+    let timeout = opt_uint(sc, "timeout_ms", path)?.unwrap_or(0);
+    if timeout > 60_000 {
+        return Err(ApiError::invalid(
+            "properties.parameters.silence_config.timeout_ms",
+            "must be 0 to 60000",
+        ));
+    }
+    let think = match opt_str(sc, "action", path)? {
+        None | Some("speak") => false,
+        Some("think") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "properties.parameters.silence_config.action",
+                "must be speak or think",
+            ))
+        }
+    };
+    if timeout == 0 {
+        return Ok(None);
+    }
+    let content = req_str(sc, "content", path)?;
+    Ok(Some(Silence {
+        timeout_ms: timeout,
+        think,
+        content: content.to_owned(),
+    }))
 }
 
 /// Validates a join body the way the service documents it.
 pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'a>, ApiError> {
     let name = req_str(body, "name", "")?;
+    // A pipeline (saved agent) supplies every vendor block; a preset supplies the ones it
+    // names.
+    let pipeline = opt_str(body, "pipeline_id", "")?;
+    if pipeline.is_some_and(|id| id.trim().is_empty()) {
+        return Err(ApiError::invalid("pipeline_id", "must not be empty"));
+    }
+    let presets = match opt_str(body, "preset", "")? {
+        Some(p) => check_presets(p)?,
+        None => Vec::new(),
+    };
+    let given = |block: &str| pipeline.is_some() || presets.contains(&block);
     let p = req_obj(body, "properties", "")?;
     let path = "properties";
     let channel = req_str(p, "channel", path)?;
@@ -233,12 +376,23 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
 
     let mut max_history = 32;
     let mut tts_rate = None;
+    let greeting;
     if mllm {
         let m = req_obj(p, "mllm", path)?;
         opt_str(m, "url", "properties.mllm")?;
+        greeting = opt_str(m, "greeting_message", "properties.mllm")?;
     } else {
-        let llm = req_obj(p, "llm", path)?;
-        req_str(llm, "url", "properties.llm")?;
+        static EMPTY: std::sync::OnceLock<Obj> = std::sync::OnceLock::new();
+        let llm = match opt_obj(p, "llm", path)? {
+            Some(llm) => llm,
+            None if given("llm") => EMPTY.get_or_init(Obj::new),
+            None => return Err(ApiError::missing("properties.llm")),
+        };
+        if !given("llm") {
+            req_str(llm, "url", "properties.llm")?;
+        }
+        opt_str(llm, "url", "properties.llm")?;
+        greeting = opt_str(llm, "greeting_message", "properties.llm")?;
         opt_str(llm, "api_key", "properties.llm")?;
         if let Some(sm) = opt(llm, "system_messages") {
             if !sm
@@ -260,7 +414,16 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
             }
             max_history = n as usize;
         }
-        tts_rate = check_tts(req_obj(p, "tts", path)?)?;
+        match opt_obj(p, "tts", path)? {
+            // A preset or pipeline voice: what is given only adds settings.
+            Some(tts) if given("tts") => {
+                opt_str(tts, "vendor", path)?;
+                opt_obj(tts, "params", "properties.tts")?;
+            }
+            Some(tts) => tts_rate = check_tts(tts)?,
+            None if given("tts") => {}
+            None => return Err(ApiError::missing("properties.tts")),
+        }
         if let Some(asr) = opt_obj(p, "asr", path)? {
             opt_str(asr, "vendor", "properties.asr")?;
             opt_str(asr, "language", "properties.asr")?;
@@ -269,10 +432,18 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
     }
     if let Some(avatar) = opt_obj(p, "avatar", path)? {
         let vendor = req_str(avatar, "vendor", "properties.avatar")?;
+        let params = opt_obj(avatar, "params", "properties.avatar")?;
         let required = match vendor {
             "sensetime" => Some(16_000),
+            "spatius" => params
+                .and_then(|p| opt(p, "sample_rate"))
+                .and_then(Value::as_u64),
             _ => None,
         };
+        let enabled = opt_bool(avatar, "enable", "properties.avatar")?.unwrap_or(true);
+        if let (true, Some(params)) = (enabled, params) {
+            check_avatar_identity(params, channel, agent_uid, tokens)?;
+        }
         if let (Some(required), Some(rate)) = (required, tts_rate) {
             if rate != required {
                 return Err(ApiError::invalid(
@@ -307,9 +478,17 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
             ));
         }
     }
-    for block in ["turn_detection", "sal", "rtc", "filler_words", "parameters"] {
+    for block in [
+        "turn_detection",
+        "sal",
+        "rtc",
+        "filler_words",
+        "interruption",
+    ] {
         opt_obj(p, block, path)?;
     }
+    check_interruption(p)?;
+    let silence = check_silence(p)?;
     Ok(Join {
         name,
         channel,
@@ -317,7 +496,42 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
         idle_timeout,
         max_history,
         mllm,
+        greeting: greeting.filter(|g| !g.is_empty()),
+        silence,
     })
+}
+
+/// An avatar publishes as its own user: its uid must differ from the agent's, and its token
+/// (when given) must be ours, unexpired, and for the channel and that uid.
+fn check_avatar_identity(
+    params: &Obj,
+    channel: &str,
+    agent_uid: &str,
+    tokens: &Validation,
+) -> Result<(), ApiError> {
+    let uid = match opt(params, "agora_uid") {
+        None => return Ok(()),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "properties.avatar.params.agora_uid",
+                "must be a string",
+            ))
+        }
+    };
+    if uid == agent_uid {
+        return Err(ApiError::invalid(
+            "properties.avatar.params.agora_uid",
+            "must differ from properties.agent_rtc_uid",
+        ));
+    }
+    if let Some(t) = opt_str(params, "agora_token", "properties.avatar.params")? {
+        let v = tokens.clone().require_rtc_join(channel, uid.as_str());
+        token::verify(t, &v)
+            .map_err(|e| ApiError::invalid("properties.avatar.params.agora_token", e))?;
+    }
+    Ok(())
 }
 
 /// E.164: `+` then 2 to 15 digits, the first not 0.
@@ -333,5 +547,56 @@ pub(crate) fn check_e164(number: &str, path: &str) -> Result<(), ApiError> {
             path,
             "must be an E.164 number such as +8613800000000",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(v: Value) -> Obj {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn interruption_values_are_checked_by_path() {
+        let ok = props(
+            serde_json::json!({"interruption": {"enable": true, "mode": "keywords",
+            "keywords_config": {"trigger_keywords": ["stop"]}, "disabled_config": {"strategy": "ignore"}}}),
+        );
+        check_interruption(&ok).unwrap();
+        for (bad, field) in [
+            (
+                serde_json::json!({"mode": "shout"}),
+                "properties.interruption.mode",
+            ),
+            (
+                serde_json::json!({"keywords_config": {"trigger_keywords": vec!["k"; 129]}}),
+                "properties.interruption.keywords_config.trigger_keywords",
+            ),
+            (
+                serde_json::json!({"keywords_config": {"trigger_keywords": [1]}}),
+                "properties.interruption.keywords_config.trigger_keywords",
+            ),
+            (
+                serde_json::json!({"disabled_config": {"strategy": "drop"}}),
+                "properties.interruption.disabled_config.strategy",
+            ),
+        ] {
+            let e =
+                check_interruption(&props(serde_json::json!({"interruption": bad}))).unwrap_err();
+            assert!(format!("{e:?}").contains(field), "{field}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn presets_name_known_blocks_once() {
+        assert_eq!(
+            check_presets("openai_gpt_4o_mini, openai_tts_1").unwrap(),
+            ["llm", "tts"]
+        );
+        assert!(check_presets("openai_gpt_4o_mini,openai_gpt_5_mini").is_err());
+        assert!(check_presets("nope").is_err());
+        assert!(check_presets("").is_err());
     }
 }

@@ -171,6 +171,7 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
             )),
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 

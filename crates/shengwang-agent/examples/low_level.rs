@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .cloned(),
             ..Default::default()
         },
+        ..Default::default()
     };
     let created = client.agents().start(&request).await?;
     println!(

@@ -67,6 +67,8 @@ pub enum Operation {
     History,
     /// Read the agent's status.
     Info,
+    /// Read the session's turns.
+    Turns,
 }
 
 impl Operation {
@@ -82,11 +84,12 @@ impl Operation {
             Self::RenewToken => "renew_token",
             Self::History => "history",
             Self::Info => "info",
+            Self::Turns => "turns",
         }
     }
 
     /// Every operation, for exhaustive tests and docs.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Self::Start,
         Self::Stop,
         Self::Say,
@@ -96,6 +99,7 @@ impl Operation {
         Self::RenewToken,
         Self::History,
         Self::Info,
+        Self::Turns,
     ];
 }
 
@@ -141,8 +145,8 @@ pub(crate) fn check(state: SessionState, op: Operation, has_id: bool) -> Result<
         (S::Running, O::Say | O::Interrupt | O::Update | O::Think | O::RenewToken) => {
             needs_id(Step::Send)
         }
-        (S::Idle, O::History | O::Info) => Err(Refusal::NoAgentId),
-        (_, O::History | O::Info) => needs_id(Step::Send),
+        (S::Idle, O::History | O::Info | O::Turns) => Err(Refusal::NoAgentId),
+        (_, O::History | O::Info | O::Turns) => needs_id(Step::Send),
         _ => Err(Refusal::State),
     }
 }
@@ -168,7 +172,7 @@ mod tests {
             op,
             O::Say | O::Interrupt | O::Update | O::Think | O::RenewToken
         );
-        let read = matches!(op, O::History | O::Info);
+        let read = matches!(op, O::History | O::Info | O::Turns);
         let id_or = |s| {
             if has_id {
                 Ok(s)

@@ -30,6 +30,7 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
             )),
             ..Default::default()
         },
+        ..Default::default()
     }
 }
 
@@ -79,7 +80,15 @@ fn every_endpoint_blocking_in_all_three_auth_modes() {
             agents.history(&id).unwrap().contents[0].content,
             format!("hi from {mode}")
         );
-        assert_eq!(agents.turns(&id, 1, 5).unwrap().total_turn_count, Some(2));
+        assert_eq!(
+            agents
+                .turns(&id)
+                .page_size(5)
+                .page(1)
+                .unwrap()
+                .total_turn_count,
+            Some(2)
+        );
         let page = agents.list_page(|l| l.channel(mode)).unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(

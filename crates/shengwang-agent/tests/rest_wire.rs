@@ -116,6 +116,7 @@ fn a_fully_populated_start_request_matches_the_golden_file() {
     let minimal = StartAgentRequest {
         name: "n".into(),
         properties: StartProperties::default(),
+        ..Default::default()
     };
     assert_eq!(
         serde_json::to_value(&minimal).unwrap(),

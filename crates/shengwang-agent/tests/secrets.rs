@@ -136,7 +136,8 @@ fn debug_of_every_config_hides_secrets() {
         .unwrap()
         .with_stt(XfyunDialectStt::new("app", KEY, KEY))
         .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY))
-        .with_avatar(SensetimeAvatar::new(KEY, "1", "app", KEY, vec![]))
+        // The avatar publishes as its own uid, never the agent's.
+        .with_avatar(SensetimeAvatar::new(KEY, "9", "app", KEY, vec![]))
         .unwrap()
         .with_rtc(
             serde_json::from_value::<RtcEncryption>(

@@ -31,6 +31,7 @@ async fn call(s: &Session, op: Operation) -> shengwang_agent::Result<()> {
         Operation::RenewToken => s.renew_token(Duration::from_secs(600)).await,
         Operation::History => s.history().await.map(|_| ()),
         Operation::Info => s.info().await.map(|_| ()),
+        Operation::Turns => s.turns(1).await.map(|_| ()),
     }
 }
 
@@ -84,7 +85,7 @@ fn allowed(state: SessionState, op: Operation) -> bool {
         (S::Running, _) => op != O::Start,
         // Reads of the current run's agent: its id survives stopping and stopped; a failed
         // start (error) and a start in flight have none.
-        (S::Stopping | S::Stopped, O::History | O::Info) => true,
+        (S::Stopping | S::Stopped, O::History | O::Info | O::Turns) => true,
         _ => false,
     }
 }
@@ -111,6 +112,7 @@ async fn every_state_and_operation_pair() {
         Operation::RenewToken,
         Operation::History,
         Operation::Info,
+        Operation::Turns,
     ];
     for state in states {
         for op in ops {

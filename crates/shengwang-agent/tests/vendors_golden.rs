@@ -54,7 +54,7 @@ fn llm_vendors_and_params_assembly() {
         .max_history(10)
         .input_modalities(vec!["text".into()])
         .output_modalities(vec!["text".into()])
-        .greeting_configs(json!({"mode": "single_first"}))
+        .greeting_configs(serde_json::from_value(json!({"mode": "single_first"})).unwrap())
         .template_variables([("name".to_string(), "Ann".to_string())].into())
         .extra("style", "openai")
         .extra("vendor", "custom");

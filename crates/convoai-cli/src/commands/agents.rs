@@ -10,6 +10,7 @@ use shengwang_agent::agentkit::{Session, SessionBuilder, SessionEvent};
 use shengwang_agent::types::agents::{
     AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
 };
+use shengwang_agent::types::turns::{AgentTurns, Turn};
 use shengwang_agent::Client;
 
 use super::Ctx;
@@ -100,6 +101,23 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
                 writeln!(out, "{}: {}", entry.role.as_str(), entry.content)?;
             }
             Ok(())
+        }
+        AgentsCommand::Turns {
+            id,
+            all,
+            page,
+            page_size,
+        } => {
+            let mut list = agents.turns(&id);
+            if let Some(n) = page_size {
+                list = list.page_size(n);
+            }
+            let answer = if all {
+                list.all().await?
+            } else {
+                list.page(page.unwrap_or(1)).await?
+            };
+            print_turns(&ctx.out, out, &answer, all)
         }
         AgentsCommand::Say {
             id,
@@ -454,4 +472,81 @@ async fn stop_one(client: &Client, id: &str) -> Result<(), CliError> {
         },
         Err(e) => Err(e.into()),
     }
+}
+
+/// Turns as JSON lines (one per turn) or a table; a footer on stderr says where the page
+/// sits, so stdout stays the table.
+fn print_turns(
+    o: &Output,
+    out: &mut dyn Write,
+    answer: &AgentTurns,
+    all: bool,
+) -> Result<(), CliError> {
+    if o.json {
+        for t in &answer.turns {
+            o.json_line(out, t)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = answer.turns.iter().map(turn_row).collect();
+    o.table(
+        out,
+        &["TURN", "STARTED", "START", "END", "E2E MS", "LENGTH MS"],
+        &rows,
+    )?;
+    if let (false, Some(p)) = (all, &answer.pagination) {
+        if p.is_last_page == Some(false) {
+            let (index, total) = (p.page_index.unwrap_or(1), p.total_pages);
+            let of = total.map_or(String::new(), |t| format!(" of {t}"));
+            eprintln!("page {index}{of}; --all shows every turn, --page N another page");
+        }
+    }
+    Ok(())
+}
+
+fn turn_row(t: &Turn) -> Vec<String> {
+    let num = |v: Option<u64>| v.map_or("-".to_owned(), |n| n.to_string());
+    let started = t
+        .start
+        .as_ref()
+        .and_then(|s| s.start_at)
+        .map_or("-".to_owned(), |ms| {
+            humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + Duration::from_millis(ms))
+                .to_string()
+        });
+    let start = t
+        .start_kind()
+        .map_or("-".to_owned(), |k| printable(k.as_str()));
+    let cause = t
+        .end
+        .as_ref()
+        .and_then(|e| e.metadata.as_ref())
+        .and_then(|m| {
+            m.caused_by
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .or_else(|| m.reason.as_ref().map(|r| r.as_str().to_owned()))
+        });
+    let end = match (t.end_kind(), cause) {
+        (None, _) => "-".to_owned(),
+        (Some(k), None) => printable(k.as_str()),
+        (Some(k), Some(c)) => format!("{} ({})", printable(k.as_str()), printable(&c)),
+    };
+    vec![
+        num(t.turn_id),
+        started,
+        start,
+        end,
+        num(t.e2e_latency_ms()),
+        num(t.duration_ms()),
+    ]
+}
+
+/// A value from the service, safe for a terminal: control characters (escape sequences)
+/// become `?`, and a runaway length is cut.
+fn printable(s: &str) -> String {
+    s.chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

@@ -20,8 +20,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::types::agents::Preset;
 use shengwang_agent::types::config::{
-    AdvancedFeatures, FillerWords, Geofence, Parameters, RtcEncryption, Sal, TurnDetection,
+    AdvancedFeatures, FillerWords, Geofence, Interruption, Parameters, RtcEncryption, Sal,
+    TurnDetection,
 };
 
 use crate::error::CliError;
@@ -70,6 +72,10 @@ struct FileSpec {
     greeting: Option<String>,
     failure_message: Option<String>,
     max_history: Option<u32>,
+    /// A published agent to start from.
+    pipeline_id: Option<String>,
+    /// Managed ASR/LLM/TTS configurations.
+    preset: Option<Vec<Preset>>,
     session: Option<SessionDefaults>,
     llm: Option<Map<String, Value>>,
     tts: Option<Map<String, Value>>,
@@ -78,6 +84,7 @@ struct FileSpec {
     avatar: Option<Map<String, Value>>,
     mllm: Option<Map<String, Value>>,
     turn_detection: Option<TurnDetection>,
+    interruption: Option<Interruption>,
     sal: Option<Sal>,
     advanced_features: Option<AdvancedFeatures>,
     parameters: Option<Parameters>,
@@ -131,6 +138,12 @@ fn build(
     if let Some(v) = spec.max_history {
         agent = agent.with_max_history(v);
     }
+    if let Some(v) = spec.pipeline_id {
+        agent = agent.with_pipeline(v);
+    }
+    for p in spec.preset.into_iter().flatten() {
+        agent = agent.with_preset(p);
+    }
 
     if let Some(t) = spec.llm {
         agent = vendors::llm(&agent, t)?;
@@ -158,6 +171,9 @@ fn build(
 
     if let Some(v) = spec.turn_detection {
         agent = agent.with_turn_detection(v);
+    }
+    if let Some(v) = spec.interruption {
+        agent = agent.with_interruption(v).map_err(|e| e.to_string())?;
     }
     if let Some(v) = spec.sal {
         agent = agent.with_sal(v);

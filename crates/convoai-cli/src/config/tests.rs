@@ -1041,3 +1041,98 @@ proptest::proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pipelines, presets and the newer typed blocks.
+
+#[test]
+fn a_pipeline_or_presets_make_the_vendor_tables_optional() {
+    let f = ok(
+        "p.toml",
+        "pipeline_id = \"pipe-123\"\ninstructions = \"Be brief.\"\n",
+        &no_env,
+    );
+    assert_eq!(f.agent.pipeline_id(), Some("pipe-123"));
+    let p = properties(&f);
+    assert!(p.get("tts").is_none(), "{p}");
+    assert_eq!(p["llm"]["system_messages"][0]["content"], "Be brief.");
+    let req = f
+        .agent
+        .to_start_request("n", serde_json::from_value(p).unwrap());
+    let wire = serde_json::to_value(&req).unwrap();
+    assert_eq!(wire["pipeline_id"], "pipe-123");
+
+    let f = ok(
+        "p.yaml",
+        "preset: [openai_gpt_4o_mini, minimax_speech_2_6_turbo]\n",
+        &no_env,
+    );
+    let req = f.agent.to_start_request(
+        "n",
+        f.agent
+            .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+            .unwrap(),
+    );
+    let wire = serde_json::to_value(&req).unwrap();
+    assert_eq!(
+        wire["preset"],
+        "openai_gpt_4o_mini,minimax_speech_2_6_turbo"
+    );
+    // Without a pipeline or an LLM preset, the LLM is still required.
+    let f = ok(
+        "p.toml",
+        "preset = [\"minimax_speech_2_6_turbo\"]\n",
+        &no_env,
+    );
+    let e = f
+        .agent
+        .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+        .unwrap_err();
+    assert!(e.to_string().contains("llm"), "{e}");
+}
+
+#[test]
+fn interruption_and_new_parameters_are_typed_and_checked_without_quoting_values() {
+    let f = ok(
+        "i.toml",
+        r#"
+pipeline_id = "p"
+[interruption]
+enable = true
+mode = "keywords"
+keywords_config = { trigger_keywords = ["stop", "wait"] }
+[parameters]
+audio_scenario = "chorus"
+opt_out = true
+"#,
+        &no_env,
+    );
+    let p = properties(&f);
+    assert_eq!(
+        p["interruption"],
+        json!({"enable": true, "mode": "keywords", "keywords_config": {"trigger_keywords": ["stop", "wait"]}})
+    );
+    assert_eq!(
+        p["parameters"],
+        json!({"audio_scenario": "chorus", "opt_out": true})
+    );
+
+    let many: Vec<String> = (0..129).map(|i| format!("\"k{i}\"")).collect();
+    let text = format!(
+        "pipeline_id = \"p\"\n[interruption]\nkeywords_config = {{ trigger_keywords = [{}] }}\n",
+        many.join(", ")
+    );
+    let e = err("i.toml", &text, &no_env);
+    assert!(
+        e.contains("interruption.keywords_config.trigger_keywords"),
+        "{e}"
+    );
+
+    let e = err(
+        "i.toml",
+        &format!("[parameters]\nopt_out = \"{SECRET}\"\n"),
+        &no_env,
+    );
+    assert!(e.contains("parameters.opt_out"), "{e}");
+    assert!(!e.contains(SECRET), "{e}");
+}

@@ -98,7 +98,7 @@ struct LlmOpts {
     max_history: Option<u32>,
     input_modalities: Option<Vec<String>>,
     output_modalities: Option<Vec<String>>,
-    greeting_configs: Option<Value>,
+    greeting_configs: Option<shengwang_agent::types::llm::GreetingConfigs>,
     template_variables: Option<BTreeMap<String, String>>,
     mcp_servers: Option<Vec<McpServerOpts>>,
     params: Option<Table>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::token::{self, TokenBuilder};
-use crate::types::agents::StartProperties;
+use crate::types::agents::{Preset, PresetBlock, StartAgentRequest, StartProperties};
 use crate::types::config::*;
 use crate::vendors::{AvatarConfig, Config, LlmConfig, MllmConfig, SttConfig, TtsConfig};
 use crate::{Error, Result};
@@ -54,6 +54,9 @@ impl std::fmt::Debug for Agent {
             .field("mllm", &block(i.mllm.as_ref()))
             .field("avatar", &block(i.avatar.as_ref().map(|a| &a.0)))
             .field("turn_detection", &i.turn_detection)
+            .field("interruption", &i.interruption)
+            .field("pipeline_id", &i.pipeline_id)
+            .field("presets", &i.presets)
             .field("sal", &i.sal)
             .field("advanced_features", &i.advanced_features)
             .field("parameters", &i.parameters)
@@ -78,6 +81,9 @@ struct Inner {
     mllm: Option<Config>,
     avatar: Option<(Config, u32)>,
     turn_detection: Option<TurnDetection>,
+    interruption: Option<Interruption>,
+    pipeline_id: Option<String>,
+    presets: Vec<Preset>,
     sal: Option<Sal>,
     advanced_features: Option<AdvancedFeatures>,
     parameters: Option<Parameters>,
@@ -171,7 +177,7 @@ impl Agent {
     pub fn with_tts(&self, tts: impl TtsConfig) -> Result<Agent> {
         let rate = tts.sample_rate();
         if let (Some((_, required)), Some(rate)) = (&self.inner.avatar, rate) {
-            if *required != rate {
+            if *required != 0 && *required != rate {
                 return Err(avatar_mismatch(*required, rate));
             }
         }
@@ -197,7 +203,7 @@ impl Agent {
     pub fn with_avatar(&self, avatar: impl AvatarConfig) -> Result<Agent> {
         let required = avatar.required_sample_rate();
         if let Some((_, Some(rate))) = &self.inner.tts {
-            if *rate != required {
+            if required != 0 && *rate != required {
                 return Err(avatar_mismatch(required, *rate));
             }
         }
@@ -240,6 +246,65 @@ impl Agent {
         with_turn_detection, turn_detection: TurnDetection);
     with!(/// Selective attention locking.
         with_sal, sal: Sal);
+
+    /// Whether and how the user can interrupt the agent; checks the keyword limit.
+    pub fn with_interruption(&self, interruption: Interruption) -> Result<Agent> {
+        interruption.validate()?;
+        Ok(self.map(|i| i.interruption = Some(interruption)))
+    }
+
+    /// Starts from a published agent (pipeline): its saved configuration is the base, what
+    /// this agent sets overrides it, and the LLM and TTS become optional. Empty clears it.
+    #[must_use]
+    pub fn with_pipeline(&self, pipeline_id: impl Into<String>) -> Agent {
+        let v = non_empty(pipeline_id);
+        self.map(|i| i.pipeline_id = v)
+    }
+
+    /// Adds a managed configuration for the ASR, LLM or TTS: the service supplies that
+    /// vendor's endpoint, key and model, so the block becomes optional (a block given anyway
+    /// only adds settings). A second preset for the same block replaces the first.
+    #[must_use]
+    pub fn with_preset(&self, preset: Preset) -> Agent {
+        self.map(|i| {
+            if let Some(block) = preset.block() {
+                i.presets.retain(|p| p.block() != Some(block));
+            } else {
+                i.presets.retain(|p| p != &preset);
+            }
+            i.presets.push(preset);
+        })
+    }
+
+    /// The published agent this one starts from.
+    pub fn pipeline_id(&self) -> Option<&str> {
+        self.inner.pipeline_id.as_deref()
+    }
+    /// The presets, in the order they were added.
+    pub fn presets(&self) -> &[Preset] {
+        &self.inner.presets
+    }
+
+    /// True when a pipeline or a preset supplies `block`, so this agent need not.
+    fn supplied(&self, block: PresetBlock) -> bool {
+        self.inner.pipeline_id.is_some()
+            || self.inner.presets.iter().any(|p| p.block() == Some(block))
+    }
+
+    /// The join request for `properties` (from [`to_properties`](Self::to_properties)) under
+    /// `name`, with this agent's pipeline and presets.
+    pub fn to_start_request(
+        &self,
+        name: impl Into<String>,
+        properties: StartProperties,
+    ) -> StartAgentRequest {
+        StartAgentRequest {
+            name: name.into(),
+            preset: self.inner.presets.clone(),
+            pipeline_id: self.inner.pipeline_id.clone(),
+            properties,
+        }
+    }
     with!(/// Feature switches; `enable_mllm` selects MLLM mode.
         with_advanced_features, advanced_features: AdvancedFeatures);
     with!(/// Session parameters.
@@ -293,7 +358,7 @@ impl Agent {
     pub fn check(&self) -> Result<()> {
         if let (Some((_, required)), Some((_, Some(rate)))) = (&self.inner.avatar, &self.inner.tts)
         {
-            if required != rate {
+            if *required != 0 && required != rate {
                 return Err(avatar_mismatch(*required, *rate));
             }
         }
@@ -313,19 +378,33 @@ impl Agent {
     ) -> Result<StartProperties> {
         self.check()?;
         let i = &*self.inner;
+        // Signs a channel token for the participant joining as `uid`, when the credentials
+        // allow.
+        let sign = |uid: &str| -> Result<Option<String>> {
+            match token {
+                TokenSource::Given(_) => Ok(None),
+                TokenSource::Sign {
+                    builder,
+                    expires_in,
+                } => {
+                    let secs = token::expires_in(*expires_in)?;
+                    let who = crate::identity::Identity::participant(channel, uid);
+                    Ok(Some(
+                        builder
+                            .convo_ai(&who.channel, &who.account)
+                            .expire(secs)
+                            .build()?,
+                    ))
+                }
+            }
+        };
         let token = match token {
             TokenSource::Given(t) => t.clone(),
-            TokenSource::Sign {
-                builder,
-                expires_in,
-            } => {
-                let secs = token::expires_in(*expires_in)?;
-                let who = crate::identity::Identity::participant(channel, agent_uid);
-                builder
-                    .convo_ai(&who.channel, &who.account)
-                    .expire(secs)
-                    .build()?
-            }
+            TokenSource::Sign { .. } => sign(agent_uid)?.unwrap_or_default(),
+        };
+        let avatar = match &i.avatar {
+            Some((config, _)) => Some(avatar_for_session(config.clone(), agent_uid, &sign)?),
+            None => None,
         };
         let mut p = StartProperties {
             channel: channel.to_owned(),
@@ -333,8 +412,9 @@ impl Agent {
             agent_rtc_uid: agent_uid.to_owned(),
             remote_rtc_uids: remote_uids.iter().map(|u| u.as_ref().to_owned()).collect(),
             turn_detection: i.turn_detection.clone(),
+            interruption: i.interruption.clone(),
             sal: i.sal.clone(),
-            avatar: i.avatar.as_ref().map(|a| a.0.clone()),
+            avatar,
             advanced_features: i.advanced_features.clone(),
             parameters: i.parameters.clone(),
             geofence: i.geofence.clone(),
@@ -366,14 +446,22 @@ impl Agent {
             );
             return Ok(p);
         }
-        let tts = i
-            .tts
-            .as_ref()
-            .ok_or_else(|| Error::invalid("tts", "a TTS is required: call with_tts(…)"))?;
-        let mut llm = i
-            .llm
-            .clone()
-            .ok_or_else(|| Error::invalid("llm", "an LLM is required: call with_llm(…)"))?;
+        if i.tts.is_none() && !self.supplied(PresetBlock::Tts) {
+            return Err(Error::invalid(
+                "tts",
+                "a TTS is required: call with_tts(…), or use a TTS preset or a pipeline",
+            ));
+        }
+        let mut llm = match (&i.llm, self.supplied(PresetBlock::Llm)) {
+            (Some(llm), _) => llm.clone(),
+            (None, true) => Config::new(),
+            (None, false) => {
+                return Err(Error::invalid(
+                    "llm",
+                    "an LLM is required: call with_llm(…), or use an LLM preset or a pipeline",
+                ))
+            }
+        };
         if let Some(text) = &i.instructions {
             llm.insert(
                 "system_messages".into(),
@@ -389,10 +477,49 @@ impl Agent {
         if let Some(n) = i.max_history {
             llm.insert("max_history".into(), n.into());
         }
-        p.llm = Some(llm);
-        p.tts = Some(tts.0.clone());
+        p.llm = (!llm.is_empty()).then_some(llm);
+        p.tts = i.tts.as_ref().map(|t| t.0.clone());
         p.asr = i.stt.clone();
         p.mllm = i.mllm.clone();
         Ok(p)
     }
+}
+
+/// The avatar block as a session sends it: an avatar that publishes as its own uid gets a
+/// channel token signed for that uid unless one was given, and may not share the agent's uid
+/// (two publishers with one uid knock each other out of the channel).
+fn avatar_for_session(
+    mut config: Config,
+    agent_uid: &str,
+    sign: &dyn Fn(&str) -> Result<Option<String>>,
+) -> Result<Config> {
+    if config.get("enable") == Some(&Value::Bool(false)) {
+        return Ok(config);
+    }
+    let Some(Value::Object(params)) = config.get_mut("params") else {
+        return Ok(config);
+    };
+    let uid = match params.get("agora_uid") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Ok(config),
+    };
+    if uid == agent_uid {
+        return Err(Error::invalid(
+            "avatar.params.agora_uid",
+            "must differ from the agent's uid: the avatar publishes its video as its own user",
+        ));
+    }
+    let has_token = matches!(params.get("agora_token"), Some(Value::String(t)) if !t.is_empty());
+    if !has_token {
+        let token = sign(&uid)?.ok_or_else(|| {
+            Error::invalid(
+                "avatar.params.agora_token",
+                "is required when the session's token is given: set the avatar's own token, \
+                 or let the session sign tokens with the app certificate",
+            )
+        })?;
+        params.insert("agora_token".into(), Value::String(token));
+    }
+    Ok(config)
 }

@@ -5,6 +5,7 @@ mod calls;
 mod events;
 mod resolve;
 mod session;
+mod turns;
 mod uid;
 
 pub use crate::live::{LeftRunning, ShutdownReport};

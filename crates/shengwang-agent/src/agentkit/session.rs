@@ -750,10 +750,8 @@ impl Session {
         if !b.labels.is_empty() {
             properties.labels = Some(self.labels());
         }
-        Ok(StartAgentRequest {
-            name: self.inner.cfg.name.clone(),
-            properties,
-        })
+        Ok(b.agent
+            .to_start_request(self.inner.cfg.name.clone(), properties))
     }
 
     /// Stops the agent. An agent the service no longer knows (404) counts as stopped. After

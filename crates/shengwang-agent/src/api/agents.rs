@@ -11,6 +11,9 @@ use crate::types::Page;
 use crate::validate::id_segment;
 use crate::{Error, Result};
 
+mod turns;
+pub use turns::{ListTurns, MAX_TURN_PAGES, MAX_TURN_PAGE_SIZE};
+
 /// Agents of the project: `client.agents()`.
 #[derive(Debug, Clone)]
 pub struct Agents<'c> {
@@ -179,20 +182,6 @@ impl<'c> Agents<'c> {
             return Err(Error::invalid("text", "must not be empty"));
         }
         let call = self.with(Call::create(path)).json(request)?;
-        self.transport().json(&call).await
-    }
-
-    /// One page of the agent's turns (`page_index` starts at 1).
-    pub async fn turns(
-        &self,
-        agent_id: &str,
-        page_index: u32,
-        page_size: u32,
-    ) -> Result<Response<AgentTurns>> {
-        let call = self
-            .with(Call::get(self.agent_path(agent_id, "/turns")?))
-            .query("page_index", Some(page_index.max(1)))
-            .query("page_size", Some(page_size.max(1)));
         self.transport().json(&call).await
     }
 }

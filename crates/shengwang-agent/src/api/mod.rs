@@ -5,6 +5,6 @@ pub(crate) mod agents;
 mod phone_numbers;
 mod telephony;
 
-pub use agents::{Agents, ListAgents};
+pub use agents::{Agents, ListAgents, ListTurns, MAX_TURN_PAGES, MAX_TURN_PAGE_SIZE};
 pub use phone_numbers::PhoneNumbers;
 pub use telephony::{ListCalls, Telephony};

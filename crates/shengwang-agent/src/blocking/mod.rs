@@ -8,8 +8,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 mod session;
+mod turns;
 
 pub use session::{Say, Session, SessionBuilder, Subscription, Think, Update, WeakSession};
+pub use turns::{ListTurns, TurnIter};
 
 use crate::api;
 use crate::transport::Response;
@@ -235,16 +237,6 @@ impl<'c> Agents<'c> {
     /// See [`api::Agents::think`].
     pub fn think(&self, agent_id: &str, r: &ThinkRequest) -> Result<Response<AgentAck>> {
         self.client.block_on(self.inner.think(agent_id, r))
-    }
-    /// See [`api::Agents::turns`].
-    pub fn turns(
-        &self,
-        agent_id: &str,
-        page_index: u32,
-        page_size: u32,
-    ) -> Result<Response<AgentTurns>> {
-        self.client
-            .block_on(self.inner.turns(agent_id, page_index, page_size))
     }
     /// One page of agents; `filter` sets the list options.
     pub fn list_page(

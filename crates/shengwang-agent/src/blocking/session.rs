@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod turns;
+
 use futures::StreamExt;
 use serde_json::Value;
 

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use super::config::*;
 use super::{open_enum, Extra, ListMeta};
 
+pub use super::turns::AgentTurns;
+
 open_enum! {
     /// Agent status (rest-api.md §8). Responses carry the name; the list filter the code.
     AgentStatus {
@@ -67,13 +69,97 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// A managed configuration for one block (`asr`, `llm` or `tts`): the service supplies
+    /// the vendor's endpoint, key and model, and the block (if given) only adds settings.
+    Preset {
+        /// Deepgram Nova 2 speech recognition.
+        DeepgramNova2 => "deepgram_nova_2",
+        /// Deepgram Nova 3 speech recognition.
+        DeepgramNova3 => "deepgram_nova_3",
+        /// OpenAI GPT-4o mini.
+        OpenAiGpt4oMini => "openai_gpt_4o_mini",
+        /// OpenAI GPT-4.1 mini.
+        OpenAiGpt41Mini => "openai_gpt_4_1_mini",
+        /// OpenAI GPT-5 nano.
+        OpenAiGpt5Nano => "openai_gpt_5_nano",
+        /// OpenAI GPT-5 mini.
+        OpenAiGpt5Mini => "openai_gpt_5_mini",
+        /// MiniMax speech-2.6-turbo.
+        MiniMaxSpeech26Turbo => "minimax_speech_2_6_turbo",
+        /// MiniMax speech-2.8-turbo.
+        MiniMaxSpeech28Turbo => "minimax_speech_2_8_turbo",
+        /// OpenAI tts-1.
+        OpenAiTts1 => "openai_tts_1",
+    }
+}
+
+/// The block of the join request a preset stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PresetBlock {
+    /// Speech recognition (`asr`).
+    Asr,
+    /// The language model (`llm`).
+    Llm,
+    /// Speech synthesis (`tts`).
+    Tts,
+}
+
+impl Preset {
+    /// The block this preset supplies; `None` for a preset this version does not know.
+    pub fn block(&self) -> Option<PresetBlock> {
+        Some(match self {
+            Self::DeepgramNova2 | Self::DeepgramNova3 => PresetBlock::Asr,
+            Self::OpenAiGpt4oMini
+            | Self::OpenAiGpt41Mini
+            | Self::OpenAiGpt5Nano
+            | Self::OpenAiGpt5Mini => PresetBlock::Llm,
+            Self::MiniMaxSpeech26Turbo | Self::MiniMaxSpeech28Turbo | Self::OpenAiTts1 => {
+                PresetBlock::Tts
+            }
+            Self::Other(_) => return None,
+        })
+    }
+}
+
 /// `POST …/join`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartAgentRequest {
     /// Unique agent name; a running agent with the same name makes the service answer 409.
     pub name: String,
+    /// Managed configurations, sent as one comma-separated `preset` string.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "presets::serialize",
+        deserialize_with = "presets::deserialize"
+    )]
+    pub preset: Vec<Preset>,
+    /// A published agent (pipeline) whose saved configuration is the base; `properties`
+    /// override it, and the `asr`, `llm` and `tts` blocks become optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<String>,
     /// What the agent is.
     pub properties: StartProperties,
+}
+
+mod presets {
+    use super::Preset;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &[Preset], s: S) -> Result<S::Ok, S::Error> {
+        let names: Vec<&str> = p.iter().map(Preset::as_str).collect();
+        s.serialize_str(&names.join(","))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Preset>, D::Error> {
+        let s = Option::<String>::deserialize(d)?.unwrap_or_default();
+        Ok(s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(Preset::from)
+            .collect())
+    }
 }
 
 /// `properties` of the join request (rest-api.md §5.1). Config blocks are typed; vendor
@@ -119,6 +205,9 @@ pub struct StartProperties {
     /// Turn detection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<TurnDetection>,
+    /// Whether and how the user can interrupt the agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interruption: Option<Interruption>,
     /// Selective attention locking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sal: Option<Sal>,
@@ -150,6 +239,8 @@ impl StartAgentRequest {
     ) -> Self {
         StartAgentRequest {
             name: name.into(),
+            preset: Vec::new(),
+            pipeline_id: None,
             properties: StartProperties {
                 channel: channel.into(),
                 token: token.into(),
@@ -446,26 +537,6 @@ impl ThinkRequest {
             metadata: None,
         }
     }
-}
-
-/// Answer to turns (one page).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentTurns {
-    /// The agent's id.
-    #[serde(default)]
-    pub agent_id: Option<String>,
-    /// Turns in total.
-    #[serde(default)]
-    pub total_turn_count: Option<u64>,
-    /// `{page_index, total_pages, is_last_page}`.
-    #[serde(default)]
-    pub pagination: Option<Value>,
-    /// The turns, as sent.
-    #[serde(default)]
-    pub turns: Vec<Value>,
-    /// Fields this version does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
 }
 
 impl std::fmt::Debug for StartAgentRequest {

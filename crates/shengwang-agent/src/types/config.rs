@@ -187,6 +187,18 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// Audio processing profile (`parameters.audio_scenario`).
+    AudioScenario {
+        /// The service's default (the same as `aiserver`).
+        Default => "default",
+        /// Tuned for several people speaking at once.
+        Chorus => "chorus",
+        /// Tuned for an AI agent.
+        AiServer => "aiserver",
+    }
+}
+
 /// Session parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Parameters {
@@ -205,6 +217,12 @@ pub struct Parameters {
     /// Deliver error events (needs `enable_rtm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_error_message: Option<bool>,
+    /// Audio processing profile of the agent's channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_scenario: Option<AudioScenario>,
+    /// True: the service keeps no data of this session once it ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<bool>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Extra,
@@ -323,19 +341,234 @@ pub struct Sal {
     pub extra: Extra,
 }
 
+open_enum! {
+    /// When filler words play.
+    FillerTriggerMode {
+        /// After the LLM has not answered for `response_wait_ms`.
+        FixedTime => "fixed_time",
+    }
+}
+
+/// `filler_words.trigger.fixed_time_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FixedTimeTrigger {
+    /// How long to wait for the LLM before a filler plays (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_wait_ms: Option<u32>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// When filler words play.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FillerTrigger {
+    /// Mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FillerTriggerMode>,
+    /// Settings of the `fixed_time` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_time_config: Option<FixedTimeTrigger>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+open_enum! {
+    /// Where filler words come from.
+    FillerContentMode {
+        /// A fixed list of phrases.
+        Static => "static",
+        /// Written by an LLM from the conversation.
+        Generated => "generated",
+    }
+}
+
+open_enum! {
+    /// Which static phrase plays next.
+    FillerSelection {
+        /// At random.
+        Shuffle => "shuffle",
+        /// In turn.
+        RoundRobin => "round_robin",
+    }
+}
+
+/// Static filler phrases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StaticFillers {
+    /// The phrases (required by the service when this block is sent).
+    pub phrases: Vec<String>,
+    /// Which plays next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection_rule: Option<FillerSelection>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The LLM that writes generated filler words. Its key is a secret: `Debug` hides it.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FillerLlmProvider {
+    /// Chat-completions endpoint.
+    pub url: String,
+    /// Key for it.
+    pub api_key: crate::vendors::Secret,
+    /// Extra request fields (`model`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Extra>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl std::fmt::Debug for FillerLlmProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::redact::debug_json("FillerLlmProvider", self, f)
+    }
+}
+
+open_enum! {
+    /// What plays when generating a filler fails.
+    FillerFallback {
+        /// The static phrases.
+        Static => "static",
+    }
+}
+
+/// Filler words written by an LLM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedFillers {
+    /// The LLM that writes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_provider: Option<FillerLlmProvider>,
+    /// Instructions for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// What plays when it fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_strategy: Option<FillerFallback>,
+    /// Conversation messages it sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_message_limit: Option<u32>,
+    /// Characters of history it sees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_character_limit: Option<u32>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// What filler words say.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FillerContent {
+    /// Static or generated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FillerContentMode>,
+    /// Settings of the `static` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_config: Option<StaticFillers>,
+    /// Settings of the `generated` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_config: Option<GeneratedFillers>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// Filler words played while waiting for the LLM.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FillerWords {
     /// On or off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
-    /// `{mode: "fixed_time", fixed_time_config: {response_wait_ms}}`.
+    /// When they play.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trigger: Option<Extra>,
-    /// `{mode: "static", static_config: {phrases, selection_rule}}`.
+    pub trigger: Option<FillerTrigger>,
+    /// What they say.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<Extra>,
+    pub content: Option<FillerContent>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+open_enum! {
+    /// What interrupts the agent while it speaks.
+    InterruptionMode {
+        /// Any speech from the user.
+        StartOfSpeech => "start_of_speech",
+        /// Only the trigger keywords.
+        Keywords => "keywords",
+    }
+}
+
+/// `interruption.keywords_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InterruptionKeywords {
+    /// Words that interrupt (at most 128).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_keywords: Option<Vec<String>>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+open_enum! {
+    /// What happens to the user's speech while interruption is disabled.
+    DisabledStrategy {
+        /// Answered after the agent finishes.
+        Append => "append",
+        /// Dropped.
+        Ignore => "ignore",
+    }
+}
+
+/// `interruption.disabled_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InterruptionDisabled {
+    /// Append or ignore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<DisabledStrategy>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Whether and how the user can interrupt the agent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interruption {
+    /// Interruption on or off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// What interrupts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<InterruptionMode>,
+    /// Settings of the `keywords` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keywords_config: Option<InterruptionKeywords>,
+    /// What happens while interruption is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_config: Option<InterruptionDisabled>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Interruption {
+    /// Checks what the service documents: at most 128 trigger keywords.
+    pub fn validate(&self) -> crate::Result<()> {
+        let n = self
+            .keywords_config
+            .as_ref()
+            .and_then(|k| k.trigger_keywords.as_ref())
+            .map_or(0, Vec::len);
+        if n > 128 {
+            return Err(crate::Error::invalid(
+                "interruption.keywords_config.trigger_keywords",
+                format!("at most 128 keywords (got {n})"),
+            ));
+        }
+        Ok(())
+    }
 }

@@ -3,8 +3,10 @@
 
 pub mod agents;
 pub mod config;
+pub mod llm;
 pub mod phone_numbers;
 pub mod telephony;
+pub mod turns;
 
 /// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
 /// service never fails a response.

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::BTreeMap;
+
 use super::{object, secret, text, Config, Extras, LlmConfig, MllmConfig, Secret};
+use crate::types::llm::{GreetingConfigs, LlmStyle, LlmTool, MllmTurnDetection};
 use crate::{Error, Result};
 
 /// The five domestic LLM vendors, plus any other name.
@@ -96,9 +99,18 @@ pub struct Llm {
     max_history: Option<u32>,
     input_modalities: Option<Vec<String>>,
     output_modalities: Option<Vec<String>>,
-    greeting_configs: Option<Value>,
+    greeting_configs: Option<GreetingConfigs>,
     template_variables: Option<std::collections::BTreeMap<String, String>>,
     mcp_servers: Option<Vec<McpServer>>,
+    access_key: Option<Secret>,
+    secret_key: Option<Secret>,
+    region: Option<String>,
+    model_name: Option<String>,
+    greeting_audio_url: Option<String>,
+    style: Option<LlmStyle>,
+    ignore_empty: Option<bool>,
+    tools: Option<Vec<LlmTool>>,
+    headers: Option<BTreeMap<String, Secret>>,
     extras: Extras,
 }
 
@@ -132,6 +144,15 @@ impl Llm {
             greeting_configs: None,
             template_variables: None,
             mcp_servers: None,
+            access_key: None,
+            secret_key: None,
+            region: None,
+            model_name: None,
+            greeting_audio_url: None,
+            style: None,
+            ignore_empty: None,
+            tools: None,
+            headers: None,
             extras: Extras::default(),
         }
     }
@@ -183,8 +204,26 @@ impl Llm {
         input_modalities: Vec<String> => input_modalities std::convert::identity);
     setter!(/// `["text"]`, `["audio"]` or `["text", "audio"]`.
         output_modalities: Vec<String> => output_modalities std::convert::identity);
-    setter!(/// `{mode: "single_every" | "single_first"}`.
-        greeting_configs: Value => greeting_configs std::convert::identity);
+    setter!(/// Whom to greet and how the greeting audio is handled.
+        greeting_configs: GreetingConfigs => greeting_configs std::convert::identity);
+    setter!(/// Access key of the endpoint's cloud account (Bedrock style).
+        access_key: impl Into<Secret> => access_key Into::into);
+    setter!(/// Secret key of the endpoint's cloud account (Bedrock style).
+        secret_key: impl Into<Secret> => secret_key Into::into);
+    setter!(/// Cloud region of the endpoint (Bedrock style).
+        region: impl Into<String> => region Into::into);
+    setter!(/// Top-level `model` (Bedrock style); [`model`](Self::model) sets `params.model`.
+        model_name: impl Into<String> => model_name Into::into);
+    setter!(/// Audio file played as the greeting instead of synthesizing it.
+        greeting_audio_url: impl Into<String> => greeting_audio_url Into::into);
+    setter!(/// Request dialect of the endpoint.
+        style: LlmStyle => style std::convert::identity);
+    setter!(/// Skip the LLM when the recognized text is empty.
+        ignore_empty: bool => ignore_empty std::convert::identity);
+    setter!(/// Function tools the service calls over HTTP.
+        tools: Vec<LlmTool> => tools std::convert::identity);
+    setter!(/// Extra HTTP headers sent to the endpoint (values are secrets: hidden by `Debug`).
+        headers: BTreeMap<String, Secret> => headers std::convert::identity);
     setter!(/// `{{name}}` substitutions.
         template_variables: std::collections::BTreeMap<String, String> => template_variables std::convert::identity);
     setter!(/// Tool servers.
@@ -218,20 +257,7 @@ impl LlmConfig for Llm {
                 params.insert(k.into(), v);
             }
         }
-        let mcp = self.mcp_servers.as_ref().map(|servers| {
-            Value::Array(
-                servers
-                    .iter()
-                    .map(|s| {
-                        let mut v = json!(s);
-                        if s.transport.is_none() {
-                            v["transport"] = json!("streamable_http");
-                        }
-                        v
-                    })
-                    .collect(),
-            )
-        });
+        let mcp = mcp_json(self.mcp_servers.as_deref());
         let mut m = object([
             ("url", text(&self.url)),
             ("api_key", self.api_key.as_ref().and_then(secret)),
@@ -261,12 +287,27 @@ impl LlmConfig for Llm {
                 "output_modalities",
                 self.output_modalities.as_ref().map(|v| json!(v)),
             ),
-            ("greeting_configs", self.greeting_configs.clone()),
+            (
+                "greeting_configs",
+                self.greeting_configs.as_ref().map(|v| json!(v)),
+            ),
             (
                 "template_variables",
                 self.template_variables.as_ref().map(|v| json!(v)),
             ),
             ("mcp_servers", mcp),
+            ("access_key", self.access_key.as_ref().and_then(secret)),
+            ("secret_key", self.secret_key.as_ref().and_then(secret)),
+            ("region", self.region.as_deref().and_then(text)),
+            ("model", self.model_name.as_deref().and_then(text)),
+            (
+                "greeting_audio_url",
+                self.greeting_audio_url.as_deref().and_then(text),
+            ),
+            ("style", self.style.as_ref().map(|v| json!(v))),
+            ("ignore_empty", self.ignore_empty.map(Value::from)),
+            ("tools", self.tools.as_ref().map(|v| json!(v))),
+            ("headers", self.headers.as_ref().map(|v| json!(v))),
         ]);
         self.extras.append_to(&mut m);
         m
@@ -291,19 +332,42 @@ impl LlmConfig for Llm {
                 format!("must be between 0 and 1 (got {p})"),
             ));
         }
-        for s in self.mcp_servers.iter().flatten() {
-            if s.name.is_empty()
-                || s.name.len() > 48
-                || !s.name.bytes().all(|b| b.is_ascii_alphanumeric())
-            {
-                return Err(Error::invalid(
-                    "llm.mcp_servers.name",
-                    "must be 1 to 48 ASCII letters and digits",
-                ));
-            }
-        }
-        Ok(())
+        check_mcp("llm", self.mcp_servers.as_deref())
     }
+}
+
+/// MCP server names: 1 to 48 ASCII letters and digits.
+fn check_mcp(block: &str, servers: Option<&[McpServer]>) -> Result<()> {
+    for s in servers.into_iter().flatten() {
+        if s.name.is_empty()
+            || s.name.len() > 48
+            || !s.name.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::invalid(
+                format!("{block}.mcp_servers.name"),
+                "must be 1 to 48 ASCII letters and digits",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// MCP servers as sent: the transport the service expects when none is given.
+fn mcp_json(servers: Option<&[McpServer]>) -> Option<Value> {
+    servers.map(|servers| {
+        Value::Array(
+            servers
+                .iter()
+                .map(|s| {
+                    let mut v = json!(s);
+                    if s.transport.is_none() {
+                        v["transport"] = json!("streamable_http");
+                    }
+                    v
+                })
+                .collect(),
+        )
+    })
 }
 
 /// A multimodal (realtime) model. The domestic API defines no MLLM vendor yet; this carries
@@ -326,6 +390,15 @@ pub struct Mllm {
     messages: Option<Vec<Value>>,
     greeting_message: Option<String>,
     style: Option<String>,
+    enable: Option<bool>,
+    adc_credentials_string: Option<Secret>,
+    project_id: Option<String>,
+    location: Option<String>,
+    max_history: Option<u32>,
+    failure_message: Option<String>,
+    tools: Option<Vec<LlmTool>>,
+    mcp_servers: Option<Vec<McpServer>>,
+    turn_detection: Option<MllmTurnDetection>,
     extras: Extras,
 }
 
@@ -342,9 +415,36 @@ impl Mllm {
             messages: None,
             greeting_message: None,
             style: None,
+            enable: None,
+            adc_credentials_string: None,
+            project_id: None,
+            location: None,
+            max_history: None,
+            failure_message: None,
+            tools: None,
+            mcp_servers: None,
+            turn_detection: None,
             extras: Extras::default(),
         }
     }
+    setter!(/// `mllm.enable` (the service also reads `advanced_features.enable_mllm`).
+        enable: bool => enable std::convert::identity);
+    setter!(/// Google service-account credentials JSON (Vertex AI).
+        adc_credentials_string: impl Into<Secret> => adc_credentials_string Into::into);
+    setter!(/// Google Cloud project (Vertex AI).
+        project_id: impl Into<String> => project_id Into::into);
+    setter!(/// Google Cloud location (Vertex AI).
+        location: impl Into<String> => location Into::into);
+    setter!(/// History messages kept.
+        max_history: u32 => max_history std::convert::identity);
+    setter!(/// Said when the model fails.
+        failure_message: impl Into<String> => failure_message Into::into);
+    setter!(/// Function tools.
+        tools: Vec<LlmTool> => tools std::convert::identity);
+    setter!(/// Tool servers.
+        mcp_servers: Vec<McpServer> => mcp_servers std::convert::identity);
+    setter!(/// Turn detection of the model.
+        turn_detection: MllmTurnDetection => turn_detection std::convert::identity);
     setter!(/// Key.
         api_key: impl Into<Secret> => api_key Into::into);
     setter!(/// `["audio"]` or `["audio", "text"]`.
@@ -393,8 +493,160 @@ impl MllmConfig for Mllm {
             ),
             ("vendor", text(&self.vendor)),
             ("style", self.style.as_deref().and_then(text)),
+            ("enable", self.enable.map(Value::from)),
+            (
+                "adc_credentials_string",
+                self.adc_credentials_string.as_ref().and_then(secret),
+            ),
+            ("project_id", self.project_id.as_deref().and_then(text)),
+            ("location", self.location.as_deref().and_then(text)),
+            ("max_history", self.max_history.map(Value::from)),
+            (
+                "failure_message",
+                self.failure_message.as_deref().and_then(text),
+            ),
+            ("tools", self.tools.as_ref().map(|v| json!(v))),
+            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+            (
+                "turn_detection",
+                self.turn_detection.as_ref().map(|v| json!(v)),
+            ),
         ]);
         self.extras.append_to(&mut m);
         m
+    }
+}
+
+/// Alibaba Cloud Qwen Omni realtime model (`mllm.vendor` `qwen_omni`), for the CN area.
+///
+/// ```
+/// use shengwang_agent::vendors::{MllmConfig, QwenOmni};
+/// let q = QwenOmni::new("sk-x", "wss://dashscope.aliyuncs.com/api-ws/v1/realtime")
+///     .model("qwen-omni-turbo-realtime")
+///     .voice("Chelsie");
+/// let c = q.to_config();
+/// assert_eq!(c["vendor"], "qwen_omni");
+/// assert_eq!(c["params"]["voice"], "Chelsie");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct QwenOmni {
+    api_key: Secret,
+    url: String,
+    model: Option<String>,
+    voice: Option<String>,
+    instructions: Option<String>,
+    input_audio_transcription: Option<Value>,
+    params: Config,
+    greeting_message: Option<String>,
+    input_modalities: Option<Vec<String>>,
+    output_modalities: Option<Vec<String>>,
+    messages: Option<Vec<Value>>,
+    failure_message: Option<String>,
+    turn_detection: Option<MllmTurnDetection>,
+    mcp_servers: Option<Vec<McpServer>>,
+    tools: Option<Vec<LlmTool>>,
+}
+
+impl QwenOmni {
+    /// The Model Studio API key and the realtime WebSocket URL.
+    pub fn new(api_key: impl Into<Secret>, url: impl Into<String>) -> Self {
+        QwenOmni {
+            api_key: api_key.into(),
+            url: url.into(),
+            model: None,
+            voice: None,
+            instructions: None,
+            input_audio_transcription: None,
+            params: Config::new(),
+            greeting_message: None,
+            input_modalities: None,
+            output_modalities: None,
+            messages: None,
+            failure_message: None,
+            turn_detection: None,
+            mcp_servers: None,
+            tools: None,
+        }
+    }
+    setter!(/// `params.model`.
+        model: impl Into<String> => model Into::into);
+    setter!(/// `params.voice`.
+        voice: impl Into<String> => voice Into::into);
+    setter!(/// `params.instructions` (the system prompt).
+        instructions: impl Into<String> => instructions Into::into);
+    setter!(/// `params.input_audio_transcription`.
+        input_audio_transcription: Value => input_audio_transcription std::convert::identity);
+    setter!(/// Greeting.
+        greeting_message: impl Into<String> => greeting_message Into::into);
+    setter!(/// `["audio"]` or `["audio", "text"]`.
+        input_modalities: Vec<String> => input_modalities std::convert::identity);
+    setter!(/// `["text", "audio"]`.
+        output_modalities: Vec<String> => output_modalities std::convert::identity);
+    setter!(/// Short-term memory items.
+        messages: Vec<Value> => messages std::convert::identity);
+    setter!(/// Said when the model fails.
+        failure_message: impl Into<String> => failure_message Into::into);
+    setter!(/// Turn detection of the model.
+        turn_detection: MllmTurnDetection => turn_detection std::convert::identity);
+    setter!(/// Tool servers.
+        mcp_servers: Vec<McpServer> => mcp_servers std::convert::identity);
+    setter!(/// Function tools.
+        tools: Vec<LlmTool> => tools std::convert::identity);
+    /// One entry of `params` (the typed options win over it).
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.params.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl MllmConfig for QwenOmni {
+    fn to_config(&self) -> Config {
+        let mut params = self.params.clone();
+        for (k, v) in [
+            ("model", self.model.as_deref().and_then(text)),
+            ("voice", self.voice.as_deref().and_then(text)),
+            ("instructions", self.instructions.as_deref().and_then(text)),
+            (
+                "input_audio_transcription",
+                self.input_audio_transcription.clone(),
+            ),
+        ] {
+            if let Some(v) = v {
+                params.insert(k.into(), v);
+            }
+        }
+        object([
+            ("vendor", text("qwen_omni")),
+            ("api_key", secret(&self.api_key)),
+            ("url", text(&self.url)),
+            (
+                "params",
+                (!params.is_empty()).then_some(Value::Object(params)),
+            ),
+            (
+                "greeting_message",
+                self.greeting_message.as_deref().and_then(text),
+            ),
+            (
+                "input_modalities",
+                self.input_modalities.as_ref().map(|v| json!(v)),
+            ),
+            (
+                "output_modalities",
+                self.output_modalities.as_ref().map(|v| json!(v)),
+            ),
+            ("messages", self.messages.clone().map(Value::Array)),
+            (
+                "failure_message",
+                self.failure_message.as_deref().and_then(text),
+            ),
+            (
+                "turn_detection",
+                self.turn_detection.as_ref().map(|v| json!(v)),
+            ),
+            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+            ("tools", self.tools.as_ref().map(|v| json!(v))),
+        ])
     }
 }

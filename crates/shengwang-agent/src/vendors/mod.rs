@@ -17,8 +17,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-pub use avatar::SensetimeAvatar;
-pub use llm::{Llm, LlmVendor, McpServer, Mllm};
+pub use avatar::{SensetimeAvatar, SpatiusAvatar};
+pub use llm::{Llm, LlmVendor, McpServer, Mllm, QwenOmni};
 pub use stt::{FengmingStt, MicrosoftStt, TencentStt, XfyunBigModelStt, XfyunDialectStt, XfyunStt};
 pub use tts::{
     BytedanceDuplexTts, BytedanceTts, CosyVoiceTts, MicrosoftSampleRate, MicrosoftTts, MiniMaxTts,
@@ -29,7 +29,8 @@ pub use tts::{
 pub type Config = Map<String, Value>;
 
 /// A secret string: serialized as is, shown as `[redacted]` by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -105,7 +106,7 @@ pub trait SttConfig: Send + Sync + fmt::Debug {
 pub trait AvatarConfig: Send + Sync + fmt::Debug {
     /// The JSON object sent as `properties.avatar`.
     fn to_config(&self) -> Config;
-    /// The TTS sample rate the avatar needs.
+    /// The TTS sample rate the avatar needs; 0 when it takes any.
     fn required_sample_rate(&self) -> u32;
 }
 

@@ -53,5 +53,6 @@ pub fn start_request(emu: &EmulatorHandle, name: &str, vendor_key: &str) -> Star
             )),
             ..Default::default()
         },
+        ..Default::default()
     }
 }

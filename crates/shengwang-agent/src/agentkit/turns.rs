@@ -1,0 +1,63 @@
+//! A session's turns: `session.turns(page)`, `session.all_turns()`, `session.turn_stream()`.
+//!
+//! Turns stay readable after the agent stopped (the service keeps them for 7 days), so the
+//! reads follow the same state rule as `history` and `info`.
+
+use futures::{Stream, StreamExt};
+
+use super::Session;
+use crate::api::ListTurns;
+use crate::state::{check, Operation, Refusal};
+use crate::types::turns::{AgentTurns, Turn};
+use crate::{Error, Result};
+
+impl Session {
+    /// The turns list of the current run, signed for the session's channel and agent uid.
+    fn turn_list(&self) -> Result<ListTurns<'_>> {
+        let state = self.status();
+        let id = self.id();
+        match check(state, Operation::Turns, id.is_some()) {
+            Ok(_) => {}
+            Err(Refusal::State) => {
+                return Err(Error::State {
+                    operation: Operation::Turns,
+                    state,
+                })
+            }
+            Err(Refusal::NoAgentId) => {
+                return Err(Error::NoAgentId {
+                    operation: Operation::Turns,
+                })
+            }
+        }
+        let id = id.ok_or(Error::NoAgentId {
+            operation: Operation::Turns,
+        })?;
+        // The join request names the channel and uid this session's calls are signed for.
+        let join = self.start_request()?;
+        Ok(self
+            .client()
+            .agents()
+            .as_agent(join.properties.channel, join.properties.agent_rtc_uid)
+            .turns(id))
+    }
+
+    /// One page of the current run's turns (`page_index` starts at 1; the service's page
+    /// size).
+    pub async fn turns(&self, page_index: u64) -> Result<AgentTurns> {
+        self.turn_list()?.page(page_index).await
+    }
+
+    /// Every turn of the current run, across pages (see [`ListTurns::all`]).
+    pub async fn all_turns(&self) -> Result<AgentTurns> {
+        self.turn_list()?.all().await
+    }
+
+    /// Every turn of the current run as a stream, fetched page by page as it is read.
+    pub fn turn_stream(&self) -> impl Stream<Item = Result<Turn>> + '_ {
+        match self.turn_list() {
+            Ok(list) => list.stream().left_stream(),
+            Err(e) => futures::stream::once(async move { Err(e) }).right_stream(),
+        }
+    }
+}
