@@ -91,6 +91,12 @@ pub enum Error {
         /// The start of the raw body.
         body: String,
     },
+    /// A blocking call was made on a thread that runs async tasks (a runtime's worker, or the
+    /// thread of a current-thread runtime): waiting there would stall every task of that
+    /// runtime. Nothing was sent. Use the async [`crate::Client`] there, or move the blocking
+    /// code into `tokio::task::spawn_blocking`.
+    #[error("the blocking client cannot wait on an async runtime's thread: use shengwang_agent::Client there, or call it from spawn_blocking")]
+    BlockingInAsync,
 }
 
 fn api_line(

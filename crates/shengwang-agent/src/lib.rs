@@ -12,6 +12,7 @@
 pub mod agentkit;
 pub mod api;
 mod area;
+#[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
 mod error;
