@@ -84,7 +84,7 @@ pub enum Error {
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {
-        /// HTTP status of the response (also for a 2xx: W27).
+        /// HTTP status of the response (also for a 2xx).
         status: u16,
         /// What failed.
         message: String,
@@ -225,7 +225,7 @@ impl Error {
     }
 
     /// True for failures that may succeed if sent again: timeouts, connection failures,
-    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying: W2).
+    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Timeout(_) | Error::Connect(_) => true,

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// What an agent is: its vendors, prompt and configuration blocks.
 ///
 /// Immutable: every `with_*` returns a new `Agent` and leaves the receiver as it was; cloning
-/// is cheap and clones share nothing mutable (W23). Vendor configurations are serialized when
+/// is cheap and clones share nothing mutable. Vendor configurations are serialized when
 /// they are added.
 ///
 /// ```
@@ -167,7 +167,7 @@ impl Agent {
         Ok(self.map(|i| i.llm = Some(config)))
     }
 
-    /// Sets the TTS. Fails if an avatar is set and needs another sample rate (W21).
+    /// Sets the TTS. Fails if an avatar is set and needs another sample rate.
     pub fn with_tts(&self, tts: impl TtsConfig) -> Result<Agent> {
         let rate = tts.sample_rate();
         if let (Some((_, required)), Some(rate)) = (&self.inner.avatar, rate) {
@@ -299,7 +299,7 @@ impl Agent {
     /// The `properties` of a join request for this agent in `channel` as `agent_uid`.
     ///
     /// Cascade mode needs a TTS and an LLM; MLLM mode needs an MLLM and refuses a configured
-    /// LLM, TTS, STT or prompt instead of dropping it silently (W22).
+    /// LLM, TTS, STT or prompt instead of dropping it silently.
     pub fn to_properties(
         &self,
         channel: &str,
@@ -316,7 +316,7 @@ impl Agent {
                 expires_in,
             } => {
                 let secs = token::expires_in(*expires_in)?;
-                // "0" asks the service for a random uid: a token for any uid fits it (W18).
+                // "0" asks the service for a random uid: a token for any uid fits it.
                 let account = if agent_uid == "0" { "" } else { agent_uid };
                 builder.convo_ai(channel, account).expire(secs).build()?
             }

@@ -79,8 +79,7 @@ impl Agent {
 
 impl SessionBuilder {
     /// Agent name (must be unique among running agents). Default: the agent's name, or
-    /// `agent`, plus the time and a random suffix, so many sessions per second never collide
-    /// (W10).
+    /// `agent`, plus the time and a random suffix, so many sessions per second never collide.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into()).filter(|n| !n.is_empty());
         self
@@ -188,7 +187,7 @@ impl Drop for Inner {
 }
 
 /// Puts a session whose start or stop was cancelled (its future dropped) into `error`, so it
-/// is never stuck in `starting`/`stopping` (W9).
+/// is never stuck in `starting`/`stopping`.
 struct InFlight<'a> {
     inner: &'a Inner,
     armed: bool,
@@ -416,7 +415,7 @@ impl Session {
     }
 
     /// Stops the agent. An agent the service no longer knows (404) counts as stopped. After
-    /// a failed stop the session is in `error` and `stop` can be called again (W7).
+    /// a failed stop the session is in `error` and `stop` can be called again.
     pub async fn stop(&self) -> Result<()> {
         let (_, from, id) = self.begin(Operation::Stop)?;
         let id = id.unwrap_or_default();
@@ -506,10 +505,10 @@ impl Session {
         .await
     }
 
-    /// Gives the running agent a fresh channel token valid for `expires_in` (W11).
+    /// Gives the running agent a fresh channel token valid for `expires_in`.
     pub async fn renew_token(&self, expires_in: Duration) -> Result<()> {
         let b = &self.inner.b;
-        // Same identity rule as the start token ("0": any uid, W18).
+        // Same identity rule as the start token ("0": any uid).
         let account = if b.agent_uid == "0" {
             ""
         } else {

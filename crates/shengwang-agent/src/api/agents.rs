@@ -74,7 +74,7 @@ impl<'c> Agents<'c> {
     /// service may have created the agent) and the re-sent request is refused with 409
     /// because the name is now taken, the agent that attempt created is looked up in the
     /// channel's running agents and returned, instead of failing or creating a second one
-    /// (W2, W8). Names must therefore be unique per session (the agentkit makes them so).
+    ///. Names must therefore be unique per session (the agentkit makes them so).
     pub async fn start(&self, request: &StartAgentRequest) -> Result<Response<AgentCreated>> {
         validate_start(request)?;
         let policy = self

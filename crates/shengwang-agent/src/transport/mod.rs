@@ -31,7 +31,7 @@ pub(crate) enum Auth {
     Basic(HeaderValue),
     /// `agora token=<given token>`.
     Token(HeaderValue),
-    /// A fresh ConvoAI token per request, signed with the app credentials (W12).
+    /// A fresh ConvoAI token per request, signed with the app credentials.
     App(TokenBuilder),
 }
 
@@ -79,7 +79,7 @@ impl Auth {
 
 /// Where requests go: fixed base URLs (an override, tried in order) or the area's pool.
 /// Requests always read the current one, so a failover moves every later request (no
-/// pool/client drift: W5).
+/// pool/client drift).
 pub(crate) enum Endpoints {
     Fixed {
         urls: Vec<String>,

@@ -8,7 +8,7 @@ use super::config::*;
 use super::{open_enum, Extra, ListMeta};
 
 open_enum! {
-    /// Agent status (rest-api.md §8). Responses carry the name; the list filter the code.
+    /// Agent status. Responses carry the name; the list filter the code.
     AgentStatus {
         /// 0
         Idle => "IDLE",
@@ -76,7 +76,7 @@ pub struct StartAgentRequest {
     pub properties: StartProperties,
 }
 
-/// `properties` of the join request (rest-api.md §5.1). Config blocks are typed; vendor
+/// `properties` of the join request. Config blocks are typed; vendor
 /// blocks (`llm`, `tts`, `asr`, `mllm`, `avatar`) are JSON objects, as the vendor types of
 /// [`vendors`](crate::vendors) produce them and the service's union of vendors defines them.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -283,7 +283,7 @@ pub struct AgentHistory {
 /// `POST …/speak`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeakRequest {
-    /// Text to speak: 1 to 512 bytes (checked before sending: W24).
+    /// Text to speak: 1 to 512 bytes (checked before sending).
     pub text: String,
     /// What to do if the agent is busy.
     #[serde(skip_serializing_if = "Option::is_none")]
