@@ -100,7 +100,6 @@
 //! them with `futures::StreamExt` or `TryStreamExt`).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod agentkit;
 pub mod api;
