@@ -5,7 +5,9 @@
 //! It works from any plain thread and from `tokio::task::spawn_blocking`. On a thread that runs
 //! async tasks (a runtime's worker, or the thread of a current-thread runtime) every call
 //! returns [`Error::BlockingInAsync`] without sending anything, because waiting there would
-//! stall that runtime; use [`crate::Client`] there.
+//! stall that runtime; use [`crate::Client`] there. (Called directly in the body of a
+//! multi-thread runtime's `block_on`, such as `#[tokio::main]`'s `main`, a call works but holds
+//! that thread until it returns; the runtime's workers carry on.)
 
 use std::future::Future;
 use std::pin::{pin, Pin};
