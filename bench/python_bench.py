@@ -1,14 +1,18 @@
 """Python SDK side of bench/run.sh: lifecycle, memory and cold start against the emulator.
 
 Usage: python python_bench.py lifecycle N CONCURRENCY | memory N | cold
-Reads EMU_BASE, EMU_APP_ID, EMU_APP_CERTIFICATE. Prints one JSON object.
+Reads EMU_BASE, EMU_APP_ID, EMU_APP_CERTIFICATE; optionally EMU_CA (a CA PEM file the
+httpx client trusts, for an https:// base) and EMU_AUTH=basic (with EMU_CUSTOMER_ID and
+EMU_CUSTOMER_SECRET). Prints one JSON object.
 """
 import asyncio
 import json
 import os
+import ssl
 import sys
 import time
 
+import httpx
 from shengwang_agent import Agent, AsyncAgentClient, Area
 from shengwang_agent.agentkit.vendors import AliyunLLM, FengmingSTT, MiniMaxTTS
 
@@ -19,8 +23,16 @@ def rss_kib():
 
 
 def client():
+    extra = {}
+    if os.environ.get("EMU_CA"):
+        # The SDK's own default client (timeout 60 s, redirects followed), trusting the CA.
+        ctx = ssl.create_default_context(cafile=os.environ["EMU_CA"])
+        extra["httpx_client"] = httpx.AsyncClient(timeout=60, follow_redirects=True, verify=ctx)
+    if os.environ.get("EMU_AUTH") == "basic":
+        extra["customer_id"] = os.environ["EMU_CUSTOMER_ID"]
+        extra["customer_secret"] = os.environ["EMU_CUSTOMER_SECRET"]
     c = AsyncAgentClient(area=Area.CN, app_id=os.environ["EMU_APP_ID"],
-                         app_certificate=os.environ["EMU_APP_CERTIFICATE"])
+                         app_certificate=os.environ["EMU_APP_CERTIFICATE"], **extra)
     c._client_wrapper._base_url = os.environ["EMU_BASE"]
     return c
 

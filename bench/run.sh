@@ -8,8 +8,10 @@ QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 if [ "$QUICK" = 1 ]; then
   TOKENS=20000; RUST_SESSIONS=500; PY_SESSIONS=200; MEM_SESSIONS=1000; LOAD_SECS=2; COLD_RUNS=3
+  TLS_SESSIONS=500; PY_TLS_SESSIONS=200
 else
   TOKENS=200000; RUST_SESSIONS=5000; PY_SESSIONS=1500; MEM_SESSIONS=10000; LOAD_SECS=8; COLD_RUNS=5
+  TLS_SESSIONS=3000; PY_TLS_SESSIONS=600
 fi
 CONC=64
 VENV="bench/.venv"
@@ -28,17 +30,25 @@ BENCH=target/release/examples/bench
 
 export EMU_APP_ID=0123456789abcdef0123456789abcdef
 export EMU_APP_CERTIFICATE=fedcba9876543210fedcba9876543210
-log=$(mktemp)
+export EMU_CUSTOMER_ID=bench EMU_CUSTOMER_SECRET=bench
+log=$(mktemp); tls_log=$(mktemp); tls_out=$(mktemp -d)
 target/release/convoai-emulator --port 0 --app-id "$EMU_APP_ID" --app-certificate "$EMU_APP_CERTIFICATE" \
   --customer-id bench --customer-secret bench > "$log" 2>&1 &
 emu=$!
-trap 'kill $emu 2>/dev/null || true; rm -f "$log"' EXIT
+# A second emulator in TLS mode (HTTP/2 and HTTP/1.1 by ALPN, a CA made at start).
+target/release/convoai-emulator --tls --port 0 --app-id "$EMU_APP_ID" --app-certificate "$EMU_APP_CERTIFICATE" \
+  --customer-id bench --customer-secret bench > "$tls_log" 2>&1 &
+tls_emu=$!
+trap 'kill $emu $tls_emu 2>/dev/null || true; rm -rf "$log" "$tls_log" "$tls_out"' EXIT
 for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
 URL=$(sed -n 's/^listening on //p' "$log" | head -n 1)
 export EMU_BASE="$URL/cn/api/conversational-ai-agent"
+for _ in $(seq 1 100); do grep -q '^CA certificate: ' "$tls_log" && break; sleep 0.1; done
+TLS_URL=$(sed -n 's/^listening on //p' "$tls_log" | head -n 1)
+TLS_CA=$(sed -n 's/^CA certificate: //p' "$tls_log" | head -n 1)
 reset() { curl -s -X POST "$URL/_emulator/reset" > /dev/null 2>&1 || python3 -c "import urllib.request;urllib.request.urlopen(urllib.request.Request('$URL/_emulator/reset', method='POST'))"; }
 
-echo "1/5 token..." >&2
+echo "1/6 token..." >&2
 rust_tok=$(target/release/examples/token_timing "$TOKENS" 5)
 py_tok=$("$PY" - "$TOKENS" <<'PY'
 import sys, timeit
@@ -49,19 +59,19 @@ print(f"{min(timeit.repeat(lambda: g(*args), number=n, repeat=5)) * 1e6 / n:.3f}
 PY
 )
 
-echo "2/5 lifecycle..." >&2
+echo "2/6 lifecycle..." >&2
 reset; rust_sdk=$($BENCH lifecycle sdk "$RUST_SESSIONS" $CONC)
 reset; rust_raw=$($BENCH lifecycle raw "$RUST_SESSIONS" $CONC)
 reset; py_life=$("$PY" bench/python_bench.py lifecycle "$PY_SESSIONS" $CONC)
 
-echo "3/5 memory..." >&2
+echo "3/6 memory..." >&2
 reset; rust_mem=$($BENCH memory "$MEM_SESSIONS")
 reset; py_mem=$("$PY" bench/python_bench.py memory "$MEM_SESSIONS")
 
-echo "4/5 emulator..." >&2
+echo "4/6 emulator..." >&2
 load=$(target/release/examples/load "$LOAD_SECS" $CONC)
 
-echo "5/5 cold start..." >&2
+echo "5/6 cold start..." >&2
 reset
 cold=$(python3 - "$COLD_RUNS" "$BENCH" "$PY" <<'PY'
 import json, statistics, subprocess, sys, time
@@ -75,13 +85,43 @@ print(json.dumps({"rust_ms": timed([bench, "cold"]), "python_ms": timed([py, "be
 PY
 )
 
-python3 - "$rust_tok" "$py_tok" "$rust_sdk" "$rust_raw" "$py_life" "$rust_mem" "$py_mem" "$load" "$cold" "$(nproc)" "$QUICK" <<'PY'
-import json, sys
+echo "6/6 https..." >&2
+# Each row: reset the TLS emulator's state and counters, run, then keep the run's JSON and the
+# emulator's connection/handshake counters side by side.
+tls_row() { # NAME [VAR=VALUE...] -- COMMAND...
+  local name=$1; shift
+  curl -s --cacert "$TLS_CA" -X POST "$TLS_URL/_emulator/reset" > /dev/null
+  env EMU_BASE="$TLS_URL/cn/api/conversational-ai-agent" EMU_CA="$TLS_CA" "$@" > "$tls_out/$name.json"
+  curl -s --cacert "$TLS_CA" "$TLS_URL/_emulator/stats" > "$tls_out/$name.stats.json"
+}
+for auth in app basic; do
+  tls_row "sdk_$auth" EMU_AUTH=$auth $BENCH lifecycle sdk "$TLS_SESSIONS" $CONC
+  tls_row "raw_$auth" EMU_AUTH=$auth $BENCH lifecycle raw "$TLS_SESSIONS" $CONC
+  tls_row "py_$auth" EMU_AUTH=$auth "$PY" bench/python_bench.py lifecycle "$PY_TLS_SESSIONS" $CONC
+done
+tls_row sdk_h2 EMU_HTTP2=1 $BENCH lifecycle sdk "$TLS_SESSIONS" $CONC
+tls_row raw_h2 EMU_HTTP2=1 $BENCH lifecycle raw "$TLS_SESSIONS" $CONC
+EMU_BASE="$TLS_URL/cn/api/conversational-ai-agent" EMU_CA="$TLS_CA" python3 - "$COLD_RUNS" "$BENCH" "$PY" > "$tls_out/cold.json" <<'PY'
+import json, statistics, subprocess, sys, time
+runs, bench, py = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def timed(cmd):
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter(); subprocess.run(cmd, check=True, capture_output=True); out.append((time.perf_counter() - t) * 1000)
+    return statistics.median(out)
+print(json.dumps({"rust_ms": timed([bench, "cold"]), "python_ms": timed([py, "bench/python_bench.py", "cold"])}))
+PY
+
+python3 - "$rust_tok" "$py_tok" "$rust_sdk" "$rust_raw" "$py_life" "$rust_mem" "$py_mem" "$load" "$cold" "$(nproc)" "$QUICK" "$tls_out" <<'PY'
+import json, os, sys
 rt, pt = float(sys.argv[1]), float(sys.argv[2])
 sdk, raw, pyl, rm, pm = (json.loads(a) for a in sys.argv[3:8])
 load_lines, cold, nproc, quick = sys.argv[8], json.loads(sys.argv[9]), sys.argv[10], sys.argv[11] == "1"
+tls_dir = sys.argv[12]
+tls = {f[:-5]: json.load(open(os.path.join(tls_dir, f))) for f in os.listdir(tls_dir) if f.endswith(".json")}
 basic = next(float(l.split()[1]) for l in load_lines.splitlines() if l.startswith("basic"))
 token_rps = next(float(l.split()[1]) for l in load_lines.splitlines() if l.startswith("token"))
+CONC_POOL = 64
 rows = [
     ("token: build one ConvoAI token (µs)", f"{rt:.2f}", f"{pt:.2f}", rt / pt, "≤ 0.10"),
     ("lifecycle: sessions/s, 64 in flight (start→say→history→stop)", f"{sdk['sessions_per_s']:.0f}", f"{pyl['sessions_per_s']:.0f}", sdk['sessions_per_s'] / pyl['sessions_per_s'], "≥ 10"),
@@ -103,6 +143,57 @@ md += ["", f"Emulator alone (load harness, 64 connections, start→speak→stop 
        f"{token_rps:.0f} req/s with a fresh token per request (target ≥ 20 000 with Basic).", "",
        f"Errors: Rust SDK {sdk['errors']}, raw {raw['errors']}, Python {pyl['errors']}; sessions started for memory: "
        f"Rust {rm['started']}/{rm['sessions']}, Python {pm['started']}/{pm['sessions']}.", ""]
+def per_k(run):
+    st, n = tls[run + ".stats"], tls[run]["sessions"]
+    return st["connections"] * 1000 / n, st["tls_handshakes"] * 1000 / n
+def verdict(ratio, target):
+    return f"{ratio:.3f} {'✓' if ratio >= target else '✗'}"
+sa, sb, ra, rb, pa, pb = (tls[k] for k in ("sdk_app", "sdk_basic", "raw_app", "raw_basic", "py_app", "py_basic"))
+h2, rh2, tcold = tls["sdk_h2"], tls["raw_h2"], tls["cold"]
+https_rows = [
+    ("sessions/s, app credentials (token per request)", sa, ra, pa),
+    ("sessions/s, Basic auth", sb, rb, pb),
+]
+md += ["## HTTPS (TLS emulator, HTTP/1.1 unless noted, 64 sessions in flight)", "",
+       f"Rust runs: {sa['sessions']} sessions each; Python runs: {pa['sessions']}. Each row resets the "
+       "TLS emulator first and reads its counters (`GET /_emulator/stats`) after.", "",
+       "| scenario | SDK | raw reqwest | Python | SDK/raw (≥ 0.95) | SDK/Python (≥ 30) |", "|---|---|---|---|---|---|"]
+for name, s_, r_, p_ in https_rows:
+    md.append(f"| {name} | {s_['sessions_per_s']:.0f} | {r_['sessions_per_s']:.0f} | {p_['sessions_per_s']:.0f} | "
+              f"{verdict(s_['sessions_per_s'] / r_['sessions_per_s'], 0.95)} | {verdict(s_['sessions_per_s'] / p_['sessions_per_s'], 30)} |")
+for label, key in (("p50", "p50_ms"), ("p99", "p99_ms")):
+    for mode, s_, r_, p_ in (("app credentials", sa, ra, pa), ("Basic", sb, rb, pb)):
+        md.append(f"| {label} per session, {mode} (ms) | {s_[key]:.1f} | {r_[key]:.1f} | {p_[key]:.1f} | | |")
+md += ["", "| scenario | value | target |", "|---|---|---|",
+       f"| app credentials vs Basic, SDK (sessions/s ratio) | {verdict(sa['sessions_per_s'] / sb['sessions_per_s'], 0.97)} | ≥ 0.97 |",
+       f"| HTTP/2 vs HTTP/1.1, SDK, app credentials (sessions/s) | {h2['sessions_per_s']:.0f} vs {sa['sessions_per_s']:.0f} = {h2['sessions_per_s'] / sa['sessions_per_s']:.3f} | (measured) |",
+       f"| HTTP/2 vs HTTP/1.1, raw reqwest (sessions/s) | {rh2['sessions_per_s']:.0f} vs {ra['sessions_per_s']:.0f} = {rh2['sessions_per_s'] / ra['sessions_per_s']:.3f} | (measured) |",
+       f"| HTTP/2 p50 / p99 per session, SDK (ms) | {h2['p50_ms']:.1f} / {h2['p99_ms']:.1f} | |",
+       f"| cold start to first start over HTTPS (ms, median): Rust vs Python | {tcold['rust_ms']:.0f} vs {tcold['python_ms']:.0f} | |"]
+md += ["", "| connections per 1 000 sessions | TCP connections | TLS handshakes | target |", "|---|---|---|---|"]
+for run, label in (("sdk_app", "SDK, app credentials"), ("sdk_basic", "SDK, Basic"), ("raw_app", "raw reqwest, app credentials"),
+                   ("py_app", "Python, app credentials"), ("sdk_h2", "SDK, HTTP/2"), ("raw_h2", "raw reqwest, HTTP/2")):
+    c, h = per_k(run)
+    md.append(f"| {label} | {c:.1f} | {h:.1f} | ≤ {CONC_POOL} (pool size) |")
+md += ["", f"Errors (HTTPS): " + ", ".join(f"{k} {v['errors']}" for k, v in sorted(tls.items()) if 'errors' in v), ""]
+md += ["### HTTPS setup and commands", "",
+       "- Server: a second release emulator, `convoai-emulator --tls --port 0` (rustls; an ECDSA P-256 "
+       "certificate for 127.0.0.1/::1/localhost signed by a CA made at start; ALPN offers h2 and http/1.1), "
+       "on loopback, on the same cores as the clients. The machine was shared with other engineers' builds "
+       "while this ran, so absolute figures are noise; compare within a row.",
+       "- SDK rows: `EMU_BASE=https://127.0.0.1:PORT/cn/api/conversational-ai-agent EMU_CA=CA.pem "
+       "EMU_AUTH=app|basic [EMU_HTTP2=1] target/release/examples/bench lifecycle sdk N 64`: the SDK with default "
+       "features (rustls) and `add_root_certificate`, HTTP/1.1 unless `http2(true)`.",
+       "- Raw rows: the same with `lifecycle raw`: a bare reqwest client (same reqwest and rustls, "
+       "`http1_only()` unless HTTP/2, `pool_max_idle_per_host(64)`) sending the same four requests with "
+       "hand-built headers (app mode: one header token per session, reused for its four requests as the SDK's per-identity cache does; Basic: one precomputed header).",
+       "- Python rows: `EMU_BASE=… EMU_CA=CA.pem EMU_AUTH=app|basic bench/.venv/bin/python bench/python_bench.py "
+       "lifecycle N 64`: agent-server-sdk 1.0.3 with its default httpx client settings plus `verify=` an SSL context "
+       "trusting the CA.",
+       "- Counters: `POST /_emulator/reset` before each row, `GET /_emulator/stats` after "
+       "(TCP connections accepted, TLS handshakes completed, requests per HTTP version).",
+       "- Cold start: `bench cold` / `python_bench.py cold` with the same variables, median of the runs: "
+       "process start, client build (CA parsed), handshake, one start and stop.", ""]
 if rt / pt > 0.10:
     md += ["## What limited the token figure", "",
            "Token strings must be byte-identical to the Python SDK's and AgoraIO/Tools' for the same "
@@ -117,6 +208,6 @@ if rt / pt > 0.10:
 open("bench/RESULTS.md", "w").write("\n".join(md))
 json.dump({"token_us": {"rust": rt, "python": pt}, "lifecycle": {"rust_sdk": sdk, "rust_raw": raw, "python": pyl},
            "memory": {"rust": rm, "python": pm}, "emulator_req_s": {"basic": basic, "token": token_rps},
-           "cold_start_ms": cold, "nproc": int(nproc), "quick": quick}, open("bench/results.json", "w"), indent=1)
+           "cold_start_ms": cold, "https": tls, "nproc": int(nproc), "quick": quick}, open("bench/results.json", "w"), indent=1)
 print("\n".join(md))
 PY

@@ -62,9 +62,13 @@ pub struct Global {
     /// Log to stderr: -v each request, -vv everything the SDK traces (never a secret).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Per-request timeout in seconds (default 30).
+    /// Deadline of each API call in seconds, retries and waits included (default 30).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Also trust the CA certificate(s) in this PEM file for HTTPS (a proxy's private CA, or
+    /// the one `convoai emulator --tls` prints).
+    #[arg(long, global = true, env = "SHENGWANG_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -17,17 +17,28 @@ use crate::error::ApiError;
 use crate::fault::{Fault, FaultRule};
 use crate::Shared;
 
+mod agents;
+mod log;
+
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/agents", get(agents))
         .route("/_emulator/requests", get(requests))
-        .route("/_emulator/faults", post(set_faults))
-        .route("/_emulator/faults/rules", post(push_rule))
+        .route("/_emulator/stats", get(stats))
+        .route("/_emulator/faults", post(set_faults).get(get_faults))
+        .route(
+            "/_emulator/faults/rules",
+            post(push_rule).delete(clear_rules),
+        )
         .route("/_emulator/reset", post(reset))
+        .merge(agents::router())
+        .merge(log::router())
+        .merge(crate::ui::router())
+        .route_layer(middleware::from_fn(same_origin))
         .route_layer(middleware::from_fn(loopback_only))
 }
 
-async fn loopback_only(req: Request, next: Next) -> Response {
+pub(crate) async fn loopback_only(req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -44,13 +55,61 @@ async fn loopback_only(req: Request, next: Next) -> Response {
     }
 }
 
+/// Refuses requests a browser sent on behalf of another site: a `Host` that is not this
+/// machine's (DNS rebinding) or an `Origin` that is not the `Host` (cross-site requests).
+/// Scripts send neither mismatch, so they are unaffected.
+async fn same_origin(req: Request, next: Next) -> Response {
+    if from_this_machine(req.headers()) {
+        next.run(req).await
+    } else {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "admin API: requests from other sites are refused",
+        )
+        .into_response()
+    }
+}
+
+fn from_this_machine(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name| {
+        headers
+            .get(name)
+            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap_or("\u{fffd}"))
+    };
+    let host = header(axum::http::header::HOST);
+    let local_host = host.is_none_or(is_local_host);
+    let same = match (header(axum::http::header::ORIGIN), host) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    };
+    local_host && same
+}
+
+/// `localhost` or an IP literal, with or without a port.
+fn is_local_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+}
+
 async fn agents(State(s): State<Arc<Shared>>) -> Json<Value> {
     let list: Vec<Value> = crate::EmulatorHandle::agents_of(&s)
         .into_iter()
         .map(|a| {
             json!({"agent_id": a.agent_id, "name": a.name, "channel": a.channel,
                    "agent_rtc_uid": a.agent_rtc_uid, "status": a.status.name(),
-                   "create_ts": a.create_ts, "stop_ts": a.stop_ts, "message": a.message})
+                   "create_ts": a.create_ts, "stop_ts": a.stop_ts, "message": a.message,
+                   "idle_timeout": a.idle_timeout})
         })
         .collect();
     Json(Value::Array(list))
@@ -62,6 +121,57 @@ async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
         .map(|c| json!({"endpoint": c.endpoint, "status": c.status, "count": c.count}))
         .collect();
     Json(Value::Array(list))
+}
+
+async fn get_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let latency_ms = s.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
+    let f = s.faults();
+    let rules: Vec<Value> = f
+        .rules
+        .iter()
+        .map(|r| {
+            json!({"method": r.method, "path_contains": r.path_contains, "times": r.times,
+                   "fault": fault_json(&r.fault), "label": r.fault.to_string()})
+        })
+        .collect();
+    Json(json!({
+        "rate": f.rate, "latency_ms": latency_ms,
+        "delay_ms": u64::try_from(f.delay.as_millis()).unwrap_or(u64::MAX),
+        "rules": rules,
+    }))
+}
+
+/// A fault in the shape `POST /_emulator/faults/rules` takes, so what is read can be sent back.
+fn fault_json(f: &Fault) -> Value {
+    match f {
+        Fault::Status {
+            status,
+            retry_after,
+            retry_after_ms,
+        } => json!({"kind": "status", "status": status, "retry_after": retry_after,
+                     "retry_after_ms": retry_after_ms}),
+        Fault::Drop => json!({"kind": "drop"}),
+        Fault::Delay(d) => {
+            json!({"kind": "delay", "ms": u64::try_from(d.as_millis()).unwrap_or(u64::MAX)})
+        }
+        Fault::StatusAfterStateChange { status } => {
+            json!({"kind": "status_after_state_change", "status": status})
+        }
+        Fault::DropAfterStateChange => json!({"kind": "drop_after_state_change"}),
+        // The body is the user's own text; it is shown back only to the loopback admin.
+        Fault::Respond { status, body } => {
+            json!({"kind": "respond", "status": status, "body": body})
+        }
+    }
+}
+
+async fn clear_rules(State(s): State<Arc<Shared>>) -> StatusCode {
+    s.faults().rules.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn stats(State(s): State<Arc<Shared>>) -> Json<crate::ServerStats> {
+    Json(s.counters.snapshot())
 }
 
 #[derive(Deserialize)]

@@ -72,10 +72,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// Marks a request the emulator makes to itself on behalf of the admin API.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Internal;
+
 /// Assigns the request id, renders error bodies with it, and counts the answer per route.
 async fn request_id(State(s): Shr, req: Request, next: Next) -> Response {
     let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
-    let endpoint = endpoint_name(&req);
+    // The dashboard's own calls (see `admin`) are not the user's traffic.
+    let endpoint = endpoint_name(&req).filter(|_| req.extensions().get::<Internal>().is_none());
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<ErrorBody>() {
         let status = res.status();
@@ -285,11 +290,13 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
                 create_ts: now,
                 stop_ts: None,
                 message: String::new(),
+                idle_timeout: j.idle_timeout,
             },
             mllm: j.mllm,
             max_history: j.max_history,
             history: Default::default(),
             turns: Vec::new(),
+            properties: redacted_properties(&body),
         },
     );
     st.order.push(id.clone());
@@ -299,6 +306,13 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
             .push(std::cmp::Reverse((now.saturating_add(t), id.clone())));
     }
     json(json!({"agent_id": id, "create_ts": now, "status": "RUNNING"}))
+}
+
+/// The join `properties` with every secret field replaced, kept for the dashboard.
+fn redacted_properties(body: &Obj) -> Value {
+    let mut p = body.get("properties").cloned().unwrap_or(Value::Null);
+    shengwang_agent::redact::redact_json(&mut p);
+    p
 }
 
 fn window(q: &Params, now: u64, default_span: u64) -> Result<(f64, f64), ApiError> {

@@ -60,6 +60,10 @@ pub struct ServerArgs {
     /// Most agents that may run at once.
     #[arg(long, default_value_t = 100_000)]
     pub max_agents: usize,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1) with a certificate made at start; the file holding
+    /// the CA certificate clients must trust is printed.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 impl EmulatorArgs {
@@ -97,6 +101,7 @@ impl EmulatorArgs {
             .latency(Duration::from_millis(s.latency_ms))
             .idle_tick(Duration::from_millis(s.idle_tick_ms))
             .max_agents(s.max_agents)
+            .tls(s.tls)
     }
 
     /// Runs the emulator these flags describe until Ctrl-C (or SIGTERM), after printing
@@ -107,6 +112,12 @@ impl EmulatorArgs {
         println!("listening on {}", emu.url());
         println!("base url (CN):     {}", emu.cn_base_url());
         println!("base url (global): {}", emu.base_url());
+        if let (Some(path), Some(pem)) = (emu.ca_path(), emu.ca_pem()) {
+            // The PEM too, so a client on another machine or in a container can copy it.
+            println!("CA certificate: {}", path.display());
+            print!("{pem}");
+        }
+        println!("dashboard:         {}", emu.ui_url());
         if self.uses_dev_credentials() {
             // Printed as shell exports so a user can paste them into another terminal.
             println!("development credentials (no SHENGWANG_* settings were given):");
@@ -121,6 +132,9 @@ impl EmulatorArgs {
                 emu.customer_secret()
             );
             println!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
+            if let Some(path) = emu.ca_path() {
+                println!("  export SHENGWANG_CA_CERT={}", path.display());
+            }
         }
         shutdown.wait().await;
         emu.shutdown().await;

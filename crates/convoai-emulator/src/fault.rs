@@ -50,6 +50,23 @@ impl Fault {
     }
 }
 
+/// A short label, as the request log and the dashboard show it: `status 503`, `drop`,
+/// `delay 20 ms`, `status 503 after state change`, `drop after state change`, `respond 200`.
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Status { status, .. } => write!(f, "status {status}"),
+            Fault::Drop => f.write_str("drop"),
+            Fault::Delay(d) => write!(f, "delay {} ms", d.as_millis()),
+            Fault::StatusAfterStateChange { status } => {
+                write!(f, "status {status} after state change")
+            }
+            Fault::DropAfterStateChange => f.write_str("drop after state change"),
+            Fault::Respond { status, .. } => write!(f, "respond {status}"),
+        }
+    }
+}
+
 /// A scripted fault for the next `times` requests that match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {

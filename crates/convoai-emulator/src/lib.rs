@@ -4,14 +4,20 @@
 //! `/cn/api/conversational-ai-agent`, authenticates requests for real (Basic customer
 //! credentials or AccessToken2 tokens verified with `shengwang_agent::token`), validates bodies
 //! the way the service documents, keeps agents, calls and phone numbers in memory, and injects
-//! faults on demand. Tests start it in-process on an ephemeral loopback port:
+//! faults on demand. With [`EmulatorBuilder::tls`] it serves HTTPS (HTTP/2 and HTTP/1.1) with a
+//! certificate authority made at start. Tests start it in-process on an ephemeral loopback port:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), convoai_emulator::EmulatorError> {
 //! let emu = convoai_emulator::Emulator::builder().spawn().await?;
 //! println!("ConvoAI API at {}", emu.base_url());
+//! println!("dashboard at {}", emu.ui_url());
 //! # Ok(()) }
 //! ```
+//!
+//! A web dashboard at `/_emulator/ui` shows the agents, what they said, the requests that came
+//! in (bodies with secrets redacted) and the fault settings, live. It is built only on the
+//! loopback-only admin API under `/_emulator/`, so a script can do whatever the page does.
 #![warn(missing_docs)]
 
 mod admin;
@@ -20,7 +26,11 @@ pub mod cli;
 mod clock;
 mod error;
 mod fault;
+mod reqlog;
 mod state;
+mod stats;
+mod tls;
+mod ui;
 mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,7 +41,7 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use shengwang_agent::token::Validation;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -39,7 +49,8 @@ use tower::ServiceExt;
 
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
-pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount};
+pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount, SecondStats};
+pub use stats::ServerStats;
 
 use crate::error::ApiError;
 use crate::fault::Faults;
@@ -89,6 +100,7 @@ pub(crate) struct Shared {
     faults: Mutex<Faults>,
     latency_ms: AtomicU64,
     max_agents: AtomicUsize,
+    pub counters: stats::Counters,
 }
 
 impl Shared {
@@ -106,48 +118,27 @@ impl Shared {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *st.counts.entry((endpoint, status)).or_default() += 1;
     }
-    fn log(&self, req: &axum::http::Request<axum::body::Body>) {
-        let header = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let auth = header("authorization").unwrap_or_default();
-        let auth_scheme = if auth.is_empty() {
-            String::new()
-        } else if auth.starts_with("Basic ") {
-            "Basic".into()
-        } else if auth.starts_with("agora token=") {
-            "agora token".into()
-        } else {
-            "other".into()
-        };
-        let entry = state::LoggedRequest {
-            method: req.method().to_string(),
-            path: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-            content_type: header("content-type"),
-            content_length: header("content-length").and_then(|v| v.parse().ok()),
-            user_agent: header("user-agent"),
-            auth_scheme,
-        };
+    /// Running → FAILED with `reason` as its message, as when the agent hits an error.
+    /// Returns false when it was not running.
+    pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
+        let now = self.clock.now();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.log.len() >= state::LOG_LEN {
-            st.log.pop_front();
-        }
-        st.log.push_back(entry);
+        st.expire_idle(now);
+        st.fail(id, now, reason)
     }
 
     pub fn reset(&self) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // The log's sequence goes on, so a page reading "entries after N" is not confused.
+        let last_seq = st.last_seq;
+        *st = State::default();
+        st.last_seq = last_seq;
+        drop(st);
         let mut f = self.faults();
         f.rules.clear();
         f.rate = 0.0;
         self.latency_ms.store(0, Ordering::Relaxed);
+        self.counters.reset();
     }
 }
 
@@ -179,6 +170,7 @@ pub struct EmulatorBuilder {
     idle_tick: Duration,
     max_agents: usize,
     clock: Clock,
+    tls: bool,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -191,6 +183,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("customer_id", &self.customer_id)
             .field("customer_secret", &"[redacted]")
             .field("fault_rate", &self.fault_rate)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -211,6 +204,7 @@ impl Default for EmulatorBuilder {
             idle_tick: Duration::from_secs(1),
             max_agents: 100_000,
             clock: Clock::system(),
+            tls: false,
         }
     }
 }
@@ -278,6 +272,14 @@ impl EmulatorBuilder {
         self.clock = clock;
         self
     }
+    /// Serve HTTPS instead of plain HTTP (default off). A certificate authority and a server
+    /// certificate for `localhost`, `127.0.0.1` and `::1` are made at start; clients trust
+    /// [`EmulatorHandle::ca_pem`] (or the file at [`EmulatorHandle::ca_path`]). ALPN offers
+    /// HTTP/2 and HTTP/1.1. Plain HTTP serves HTTP/1.1 and HTTP/2 with prior knowledge.
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.tls = enabled;
+        self
+    }
 
     fn shared(&self) -> Result<Arc<Shared>, EmulatorError> {
         if !(0.0..=1.0).contains(&self.fault_rate) {
@@ -299,6 +301,7 @@ impl EmulatorBuilder {
             faults: Mutex::new(faults),
             latency_ms: AtomicU64::new(self.latency.as_millis() as u64),
             max_agents: AtomicUsize::new(self.max_agents),
+            counters: stats::Counters::default(),
         }))
     }
 
@@ -312,14 +315,23 @@ impl EmulatorBuilder {
     /// Starts serving on the current tokio runtime.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;
+        let tls = self.make_tls()?;
         let listener = bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, shared.clone(), rx, self.idle_tick));
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let task = tokio::spawn(serve(
+            listener,
+            acceptor,
+            shared.clone(),
+            rx,
+            self.idle_tick,
+        ));
         Ok(EmulatorHandle {
             addr,
             shared,
             credentials: self.credentials(),
+            tls,
             shutdown: Some(tx),
             running: Running::Task(task),
         })
@@ -329,6 +341,8 @@ impl EmulatorBuilder {
     /// tests, blocking clients and the CLI. Dropping the handle stops it.
     pub fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;
+        let tls = self.make_tls()?;
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("convoai-emulator")
@@ -341,14 +355,19 @@ impl EmulatorBuilder {
         let tick = self.idle_tick;
         let thread = std::thread::Builder::new()
             .name("convoai-emulator".into())
-            .spawn(move || runtime.block_on(serve(listener, serving, rx, tick)))?;
+            .spawn(move || runtime.block_on(serve(listener, acceptor, serving, rx, tick)))?;
         Ok(EmulatorHandle {
             addr,
             shared,
             credentials: self.credentials(),
+            tls,
             shutdown: Some(tx),
             running: Running::Thread(Some(thread)),
         })
+    }
+
+    fn make_tls(&self) -> Result<Option<tls::Tls>, EmulatorError> {
+        self.tls.then(|| tls::generate(self.host)).transpose()
     }
 
     fn credentials(&self) -> [String; 4] {
@@ -371,6 +390,7 @@ pub struct EmulatorHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     credentials: [String; 4],
+    tls: Option<tls::Tls>,
     shutdown: Option<oneshot::Sender<()>>,
     running: Running,
 }
@@ -380,6 +400,7 @@ impl std::fmt::Debug for EmulatorHandle {
         f.debug_struct("EmulatorHandle")
             .field("addr", &self.addr)
             .field("app_id", &self.credentials[0])
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -389,9 +410,25 @@ impl EmulatorHandle {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` in TLS mode.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+    /// The CA certificate (PEM) that signed the server certificate, in TLS mode; pass it to
+    /// `ClientBuilder::add_root_certificate`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
+    }
+    /// A file holding [`ca_pem`](Self::ca_pem), in TLS mode (for `convoai --ca-cert`,
+    /// `SSL_CERT_FILE` and the like); removed when the emulator stops.
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|t| t.ca_file.path())
+    }
+    /// Connections accepted, TLS handshakes completed and requests per HTTP version since
+    /// start (or the last [`reset`](Self::reset)).
+    pub fn stats(&self) -> ServerStats {
+        self.shared.counters.snapshot()
     }
     /// The global-area base URL: `http://HOST:PORT/api/conversational-ai-agent`.
     pub fn base_url(&self) -> String {
@@ -400,6 +437,10 @@ impl EmulatorHandle {
     /// The CN base URL: `http://HOST:PORT/cn/api/conversational-ai-agent`.
     pub fn cn_base_url(&self) -> String {
         format!("{}/cn/api/conversational-ai-agent", self.url())
+    }
+    /// The web dashboard: `http://HOST:PORT/_emulator/ui`.
+    pub fn ui_url(&self) -> String {
+        format!("{}/_emulator/ui", self.url())
     }
     /// The configured app id.
     pub fn app_id(&self) -> &str {
@@ -457,7 +498,13 @@ impl EmulatorHandle {
         v
     }
 
-    /// The most recent API requests (up to 256), oldest first.
+    /// Marks a running agent FAILED with `reason` as its message, as the dashboard's "inject
+    /// an error" does. Returns false when it was not running.
+    pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
+        self.shared.fail_agent(id, reason)
+    }
+
+    /// The most recent API requests (up to 500), oldest first.
     pub fn recent_requests(&self) -> Vec<LoggedRequest> {
         let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         st.log.iter().cloned().collect()
@@ -475,7 +522,7 @@ impl EmulatorHandle {
     pub fn push_fault(&self, rule: FaultRule) {
         self.shared.faults().rules.push_back(rule);
     }
-    /// Forgets every agent, call, number, count and fault setting.
+    /// Forgets every agent, call, number, count, connection counter and fault setting.
     pub fn reset(&self) {
         self.shared.reset();
     }
@@ -528,6 +575,7 @@ impl std::error::Error for DropConnection {}
 
 async fn serve(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     mut shutdown: oneshot::Receiver<()>,
     idle_tick: Duration,
@@ -547,17 +595,33 @@ async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
+                shared.counters.connection();
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let shared = shared.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        handle(req, app.clone(), shared.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let svc = {
+                        let shared = shared.clone();
+                        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            req.extensions_mut().insert(ConnectInfo(peer));
+                            handle(req, app.clone(), shared.clone())
+                        })
+                    };
+                    // One builder for both protocols: ALPN picks over TLS; on plain HTTP an
+                    // HTTP/2 preface (prior knowledge) is recognised.
+                    let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                        Some(acceptor) => {
+                            let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                            let Ok(Ok(stream)) = handshake.await else { return };
+                            shared.counters.handshake();
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                    }
                 });
             }
         }
@@ -574,7 +638,12 @@ async fn handle(
     if req.uri().path().starts_with("/_emulator") {
         return Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
     }
-    shared.log(&req);
+    shared.counters.request(req.version());
+    let (req, mut pending) = reqlog::arrive(req, &shared, api::MAX_BODY).await;
+    let req = match req {
+        Ok(req) => req,
+        Err(e) => return Ok(pending.answered(render_error(e)).await),
+    };
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -582,15 +651,18 @@ async fn handle(
     let fault = shared
         .faults()
         .pick(req.method().as_str(), req.uri().path());
+    if let Some(f) = &fault {
+        pending.fault(f);
+    }
     let method = req.method().to_string();
     let injected = |shared: &Shared, status: u16| {
         shared.count(format!("{method} (fault)"), status);
     };
-    match fault {
-        None => Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {})),
+    let res = match fault {
+        None => app.oneshot(req).await.unwrap_or_else(|e| match e {}),
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
-            Ok(app.oneshot(req).await.unwrap_or_else(|e| match e {}))
+            app.oneshot(req).await.unwrap_or_else(|e| match e {})
         }
         Some(Fault::Status {
             status,
@@ -598,28 +670,33 @@ async fn handle(
             retry_after_ms,
         }) => {
             injected(&shared, status);
-            Ok(fault_response(status, retry_after, retry_after_ms))
+            fault_response(status, retry_after, retry_after_ms)
         }
         Some(Fault::Drop) => {
             injected(&shared, 0);
-            Err(DropConnection)
+            pending.dropped();
+            return Err(DropConnection);
         }
         Some(Fault::StatusAfterStateChange { status }) => {
-            let _ = app.oneshot(req).await;
+            let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            pending.inner(inner).await;
             injected(&shared, status);
-            Ok(fault_response(status, None, None))
+            fault_response(status, None, None)
         }
         Some(Fault::Respond { status, body }) => {
             injected(&shared, status);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            Ok((status, body).into_response())
+            (status, body).into_response()
         }
         Some(Fault::DropAfterStateChange) => {
-            let _ = app.oneshot(req).await;
+            let inner = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            pending.inner(inner).await;
             injected(&shared, 0);
-            Err(DropConnection)
+            pending.dropped();
+            return Err(DropConnection);
         }
-    }
+    };
+    Ok(pending.answered(res).await)
 }
 
 fn fault_response(
@@ -640,9 +717,14 @@ fn fault_response(
     } else if let Some(ms) = retry_after_ms {
         e.retry_after = Some(((ms / 1000).to_string(), Some(ms)));
     }
+    render_error(e)
+}
+
+/// An error answered before the router: the JSON body and request id the router would add.
+fn render_error(e: ApiError) -> Response {
     let id = format!("{:016x}", rand::random::<u64>());
     let mut res = (
-        status,
+        e.status,
         axum::Json(serde_json::json!({"detail": e.detail, "reason": e.reason, "request_id": id})),
     )
         .into_response();

@@ -63,11 +63,19 @@ pub struct AgentRecord {
     pub stop_ts: Option<u64>,
     /// Why it stopped, when it stopped by itself.
     pub message: String,
+    /// Seconds without a remote user before it stops by itself, if set.
+    pub idle_timeout: Option<u64>,
 }
 
-/// What arrived, for wire tests: method, path and the headers that matter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One API request as it arrived and was answered: what the dashboard's Requests view and
+/// wire tests read. Bodies are kept with their secrets redacted, never raw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoggedRequest {
+    /// Position in the log since start, from 1; keeps growing across resets.
+    pub seq: u64,
+    /// When it arrived, in milliseconds since the Unix epoch (emulator clock).
+    pub at_ms: u64,
     /// HTTP method.
     pub method: String,
     /// Path (with the query, if any).
@@ -80,6 +88,30 @@ pub struct LoggedRequest {
     pub user_agent: Option<String>,
     /// The `Authorization` scheme: `Basic`, `agora token`, other, or empty when absent.
     pub auth_scheme: String,
+    /// Response status; `None` when the connection was dropped without an answer.
+    pub status: Option<u16>,
+    /// Time from arrival to answer (or drop), in milliseconds, injected latency included.
+    pub latency_ms: u64,
+    /// The fault injected into it, if any, e.g. `status 503` or `drop`.
+    pub fault: Option<String>,
+    /// The `X-Request-Id` it was answered with.
+    pub request_id: Option<String>,
+    /// The agent (or call) it addressed, or the one it created.
+    pub agent_id: Option<String>,
+    /// The body as JSON text with secret fields redacted, cut at 16 KiB; a body that is not
+    /// JSON is described by its size only, since it cannot be redacted by field.
+    pub body: Option<String>,
+}
+
+/// Requests and failures (status 400 and above, or dropped) answered in one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondStats {
+    /// Unix second (emulator clock).
+    pub second: u64,
+    /// Requests answered.
+    pub requests: u32,
+    /// Of which failed.
+    pub errors: u32,
 }
 
 /// How many requests one route answered with one status.
@@ -99,6 +131,8 @@ pub(crate) struct Agent {
     pub max_history: usize,
     pub history: VecDeque<(String, String)>,
     pub turns: Vec<Value>,
+    /// The join properties with secrets redacted, for the dashboard.
+    pub properties: Value,
 }
 
 pub(crate) struct Call {
@@ -148,10 +182,16 @@ pub(crate) struct State {
     pub counts: HashMap<(String, u16), u64>,
     /// The most recent requests, oldest first (bounded).
     pub log: VecDeque<LoggedRequest>,
+    /// Per-second request and error counts, oldest first (bounded).
+    pub stats: VecDeque<SecondStats>,
+    /// `seq` of the last logged request.
+    pub last_seq: u64,
 }
 
 /// Requests kept in the log.
-pub(crate) const LOG_LEN: usize = 256;
+pub(crate) const LOG_LEN: usize = 500;
+/// Seconds of request statistics kept.
+pub(crate) const STATS_SECONDS: u64 = 600;
 
 /// 24 characters from a CSPRNG: unique and unguessable in practice.
 pub(crate) fn new_id() -> String {
@@ -177,6 +217,50 @@ impl State {
             };
             self.stop(&id, deadline, "idle timeout: no remote user in the channel");
         }
+    }
+
+    /// Appends to the bounded request log and counts it in its second.
+    pub fn record(&mut self, mut entry: LoggedRequest) {
+        self.last_seq += 1;
+        entry.seq = self.last_seq;
+        let second = entry.at_ms / 1000;
+        let failed = entry.status.is_none_or(|s| s >= 400);
+        match self.stats.back_mut() {
+            // The system clock may step back: such a request is counted in the latest second
+            // rather than reordering the series.
+            Some(last) if last.second >= second => {
+                last.requests = last.requests.saturating_add(1);
+                last.errors = last.errors.saturating_add(u32::from(failed));
+            }
+            _ => self.stats.push_back(SecondStats {
+                second,
+                requests: 1,
+                errors: u32::from(failed),
+            }),
+        }
+        while self
+            .stats
+            .front()
+            .is_some_and(|f| f.second + STATS_SECONDS <= second)
+        {
+            self.stats.pop_front();
+        }
+        if self.log.len() >= LOG_LEN {
+            self.log.pop_front();
+        }
+        self.log.push_back(entry);
+    }
+
+    /// Running → failed, with `reason` as its message; frees the name. Returns false if the
+    /// agent was not running.
+    pub fn fail(&mut self, id: &str, now: u64, reason: &str) -> bool {
+        if !self.stop(id, now, reason) {
+            return false;
+        }
+        if let Some(agent) = self.agents.get_mut(id) {
+            agent.record.status = AgentStatus::Failed;
+        }
+        true
     }
 
     /// Running → stopped; frees the name. Returns false if the agent was not running.

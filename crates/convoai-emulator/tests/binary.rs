@@ -20,8 +20,14 @@ fn first_line_says_where_it_listens_then_dev_credentials_follow() {
         .strip_prefix("listening on http://127.0.0.1:")
         .unwrap();
     assert!(url.parse::<u16>().unwrap() > 0, "{first}");
-    let rest: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
     let text = rest.join("\n");
+    assert!(
+        text.contains(&format!(
+            "dashboard:         http://127.0.0.1:{url}/_emulator/ui"
+        )),
+        "the dashboard's address is printed next to the API's: {text}"
+    );
     assert!(
         text.contains(&format!(
             "SHENGWANG_APP_ID={}",

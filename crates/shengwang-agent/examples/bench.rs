@@ -1,12 +1,16 @@
 //! Benchmark driver for `bench/run.sh` (prints one JSON object per run).
 //!
 //! - `bench lifecycle sdk|raw SESSIONS CONCURRENCY`: full sessions (start → say → history →
-//!   stop) in app-credentials mode (a fresh token per request), through the SDK or through a
-//!   bare reqwest loop sending the same requests (the ceiling).
+//!   stop) in app-credentials mode (a header token per session channel, as the SDK caches
+//!   them), through the SDK or through a bare reqwest loop sending the same requests (the
+//!   ceiling).
 //! - `bench memory SESSIONS`: bytes held per live started `Session`.
 //! - `bench cold`: one start and stop, for process-start-to-first-start timing.
 //!
-//! Reads `EMU_BASE` (base URL), `EMU_APP_ID` and `EMU_APP_CERTIFICATE`.
+//! Reads `EMU_BASE` (base URL), `EMU_APP_ID` and `EMU_APP_CERTIFICATE`, and optionally:
+//! `EMU_CA` (a CA PEM file to trust, for an `https://` base), `EMU_AUTH=basic` (Basic auth
+//! with `EMU_CUSTOMER_ID`/`EMU_CUSTOMER_SECRET` instead of a token per request) and
+//! `EMU_HTTP2=1` (allow HTTP/2; otherwise both the SDK and the raw loop use HTTP/1.1).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -54,13 +58,46 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+fn ca() -> Option<Vec<u8>> {
+    std::env::var("EMU_CA")
+        .ok()
+        .map(|path| std::fs::read(path).expect("EMU_CA file"))
+}
+
+fn basic_auth() -> Option<(String, String)> {
+    (std::env::var("EMU_AUTH").as_deref() == Ok("basic"))
+        .then(|| (env("EMU_CUSTOMER_ID"), env("EMU_CUSTOMER_SECRET")))
+}
+
+fn http2() -> bool {
+    std::env::var("EMU_HTTP2").as_deref() == Ok("1")
+}
+
 fn client() -> Client {
-    Client::builder()
+    let mut b = Client::builder()
         .app_id(env("EMU_APP_ID"))
         .app_certificate(env("EMU_APP_CERTIFICATE"))
         .base_url(env("EMU_BASE"))
-        .build()
-        .expect("client")
+        .http2(http2());
+    if let Some(pem) = ca() {
+        b = b.add_root_certificate(pem);
+    }
+    if let Some((id, secret)) = basic_auth() {
+        b = b.basic(id, secret);
+    }
+    b.build().expect("client")
+}
+
+/// The raw loop's client: what a careful hand-written integration would use.
+fn raw_http(pool: usize) -> reqwest::Client {
+    let mut b = reqwest::Client::builder().pool_max_idle_per_host(pool);
+    if !http2() {
+        b = b.http1_only();
+    }
+    if let Some(pem) = ca() {
+        b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("EMU_CA pem"));
+    }
+    b.build().expect("http")
 }
 
 fn agent() -> Agent {
@@ -96,18 +133,23 @@ async fn raw_session(
     tokens: &TokenBuilder,
     base: &str,
     app_id: &str,
+    basic: Option<&str>,
     i: usize,
 ) -> bool {
     let channel = format!("bench-{i}");
-    let auth = || {
-        format!(
+    // One header token per session, reused for its four requests: what the SDK's per-identity
+    // token cache amounts to here (each session is its own channel).
+    let header = match basic {
+        Some(header) => header.to_owned(),
+        None => format!(
             "agora token={}",
             tokens
                 .convo_ai(&channel, "1001")
                 .build()
                 .unwrap_or_default()
-        )
+        ),
     };
+    let auth = || header.clone();
     let body = json!({"name": format!("raw-{i}-{}", std::process::id()), "properties": {
         "channel": channel, "token": tokens.convo_ai(&channel, "1001").build().unwrap_or_default(),
         "agent_rtc_uid": "1001", "remote_rtc_uids": ["2002"],
@@ -157,10 +199,16 @@ async fn raw_session(
 async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Value {
     let client = client();
     let agent = agent();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .expect("http");
+    let http = raw_http(concurrency);
+    let basic = basic_auth().map(|(id, secret)| {
+        use base64::Engine as _;
+        let pair = format!("{id}:{secret}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    });
+    let basic = basic.as_deref();
     let tokens = TokenBuilder::new(env("EMU_APP_ID"), env("EMU_APP_CERTIFICATE")).expect("tokens");
     let (base, app_id) = (env("EMU_BASE"), env("EMU_APP_ID"));
     let started = Instant::now();
@@ -171,7 +219,7 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
             async move {
                 let t = Instant::now();
                 let ok = if mode == "raw" {
-                    raw_session(http, tokens, base, app_id, i).await
+                    raw_session(http, tokens, base, app_id, basic, i).await
                 } else {
                     sdk_session(client, agent, i).await
                 };
@@ -186,6 +234,8 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
     lat.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     json!({"mode": mode, "sessions": n, "concurrency": concurrency,
+           "auth": if basic.is_some() { "basic" } else { "app-credentials" },
+           "tls": ca().is_some(), "http2": http2(),
            "errors": results.iter().filter(|r| !r.0).count(),
            "sessions_per_s": n as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99)})
 }

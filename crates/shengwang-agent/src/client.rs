@@ -9,9 +9,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
-use crate::token::{rules, TokenBuilder};
+use crate::identity::Identity;
+use crate::redact::Scrubber;
+use crate::tls;
+use crate::token::TokenBuilder;
 use crate::transport::{
-    self, Auth, Endpoints, Identity, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
+    self, Auth, Endpoints, Pool, Resolver, RetryPolicy, SystemResolver, Transport,
 };
 use crate::{Error, Result};
 
@@ -31,15 +34,16 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub app_id: String,
-    /// Signs body tokens for sessions, whatever the auth mode.
-    pub signer: TokenBuilder,
-    pub area: Area,
-    pub transport: Transport,
+struct Inner {
+    app_id: String,
+    /// Signs body tokens for sessions whatever the auth mode, and header tokens in
+    /// app-credentials mode: the one holder of the certificate.
+    signer: Arc<TokenBuilder>,
+    area: Area,
+    transport: Transport,
 }
 
 impl fmt::Debug for Client {
@@ -108,6 +112,16 @@ impl Client {
         }
     }
 
+    /// The one path every request of this client takes.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Signs the tokens of this client's app.
+    pub(crate) fn signer(&self) -> &TokenBuilder {
+        &self.inner.signer
+    }
+
     /// Agents of the project.
     pub fn agents(&self) -> Agents<'_> {
         Agents::new(self)
@@ -126,15 +140,15 @@ impl Client {
     /// Stops an agent by id, for servers that did not keep the session; an agent that is
     /// already gone (404) counts as stopped.
     ///
-    /// In app-credentials mode the request's token is signed for the channel named by the
-    /// agent id with the "any uid" account, not the Python SDK's `"stop"` channel with the
-    /// agent id as uid: it names the agent it acts on and claims no user identity.
+    /// In app-credentials mode the request's token is signed for channel `"stop"` and
+    /// account `"0"`, as Agora's official SDKs do for a stop without a session.
     pub async fn stop_agent(&self, agent_id: &str) -> Result<()> {
-        let identity = Identity {
-            channel: agent_id.to_owned(),
-            account: String::new(),
-        };
-        match self.agents().with_identity(identity).stop(agent_id).await {
+        match self
+            .agents()
+            .with_identity(Identity::stateless_stop())
+            .stop(agent_id)
+            .await
+        {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
@@ -159,12 +173,15 @@ pub struct ClientBuilder {
     token: Option<String>,
     base_urls: Vec<String>,
     timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     retry: RetryPolicy,
     headers: Vec<(String, String)>,
     user_agent_suffix: Option<String>,
     http: Option<reqwest::Client>,
     resolver: Option<Arc<dyn Resolver>>,
+    root_certificates: Vec<Vec<u8>>,
+    http2: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -184,6 +201,8 @@ impl fmt::Debug for ClientBuilder {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("base_urls", &self.base_urls)
             .field("retry", &self.retry)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("http2", &self.http2)
             .finish_non_exhaustive()
     }
 }
@@ -202,13 +221,13 @@ impl ClientBuilder {
         };
         let mut b = ClientBuilder::default();
         if let Some(id) = var(ENV_APP_ID) {
-            named(ENV_APP_ID, rules::validate_app_id(&id))?;
+            named(ENV_APP_ID, crate::validate::validate_app_id(&id))?;
             b = b.app_id(id);
         }
         if let Some(certificate) = var(ENV_APP_CERTIFICATE) {
             named(
                 ENV_APP_CERTIFICATE,
-                rules::validate_app_certificate(&certificate),
+                crate::validate::validate_app_certificate(&certificate),
             )?;
             b = b.app_certificate(certificate);
         }
@@ -277,9 +296,16 @@ impl ClientBuilder {
         self.base_urls.push(url.into());
         self
     }
-    /// Per-attempt timeout (default 30 s).
+    /// Deadline of a whole call (default 30 s): every attempt, backoff and server-requested
+    /// wait together. A call never takes longer, whatever the server does. At most one hour.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+    /// Bound of one attempt (default 10 s, and never more than what is left of
+    /// [`timeout`](Self::timeout)): connecting, sending and reading the whole response.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
         self
     }
     /// Connect timeout (default 5 s).
@@ -307,7 +333,25 @@ impl ClientBuilder {
         self.resolver = Some(resolver);
         self
     }
-    /// Use this reqwest client (its own timeouts and headers apply).
+    /// Trusts this certificate authority for HTTPS, on top of the TLS backend's roots: for a
+    /// proxy with a private CA, or the emulator's TLS mode (`EmulatorHandle::ca_pem`). Takes
+    /// PEM text (`&str` or bytes) with one or more `BEGIN CERTIFICATE` blocks; call again to
+    /// add more. A PEM that holds no valid certificate is an error at [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+    /// Allow HTTP/2 (default off: HTTP/1.1 only). Over HTTPS, HTTP/2 is used when the server
+    /// offers it in the TLS handshake (ALPN), else HTTP/1.1; all concurrent requests to a host
+    /// then share one connection. Plain `http://` URLs stay on HTTP/1.1. Needs the `rustls`,
+    /// `rustls-native-roots` or `native-tls` feature for HTTPS.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+    /// Use this reqwest client (its own headers apply; the call deadline and attempt
+    /// timeout still do). Build it with `redirect(reqwest::redirect::Policy::none())`: the
+    /// SDK refuses redirects it sees, but cannot stop a client that follows them itself.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -318,11 +362,25 @@ impl ClientBuilder {
         let app_id = self
             .app_id
             .ok_or_else(|| Error::invalid("app_id", "is required"))?;
-        rules::validate_app_id(&app_id)?;
         let certificate = self
             .app_certificate
             .ok_or_else(|| Error::invalid("app_certificate", "is required"))?;
-        rules::validate_app_certificate(&certificate)?;
+        // Checks both values, once.
+        let signer = Arc::new(TokenBuilder::new(&app_id, &certificate)?);
+        let timeout = check_timeout("timeout", self.timeout, transport::DEFAULT_TIMEOUT)?;
+        let attempt_timeout = check_timeout(
+            "attempt_timeout",
+            self.attempt_timeout,
+            transport::DEFAULT_ATTEMPT_TIMEOUT,
+        )?
+        .min(timeout);
+        let connect_timeout = check_timeout(
+            "connect_timeout",
+            self.connect_timeout,
+            transport::DEFAULT_CONNECT_TIMEOUT,
+        )?;
+        let mut secrets = Scrubber::new();
+        secrets.secret(&certificate);
         let auth = match (self.basic, self.token) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
@@ -338,15 +396,18 @@ impl ClientBuilder {
                 }
                 let encoded =
                     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+                secrets.secret(&secret).secret(&encoded);
                 Auth::Basic(sensitive(&format!("Basic {encoded}"), "customer_secret")?)
             }
-            (None, Some(token)) => Auth::Token(sensitive(
-                &format!("agora token={}", token.trim()),
-                "token",
-            )?),
-            (None, None) => Auth::App(TokenBuilder::new(&app_id, &certificate)?),
+            (None, Some(token)) => {
+                secrets.secret(token.trim());
+                Auth::Token(sensitive(
+                    &format!("agora token={}", token.trim()),
+                    "token",
+                )?)
+            }
+            (None, None) => Auth::app(signer.clone()),
         };
-        let signer = TokenBuilder::new(&app_id, &certificate)?;
         let endpoints = if self.base_urls.is_empty() {
             let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
             Endpoints::Area(Pool::new(self.area, resolver))
@@ -359,6 +420,13 @@ impl ClientBuilder {
             )
         };
         let http = match self.http {
+            Some(_) if !self.root_certificates.is_empty() || self.http2 => {
+                return Err(Error::Config(
+                    "add_root_certificate and http2 configure the SDK's own HTTP client; \
+                     set them on the reqwest client given to http_client instead"
+                        .into(),
+                ))
+            }
             Some(h) => h,
             None => {
                 let mut headers = HeaderMap::new();
@@ -376,13 +444,19 @@ impl ClientBuilder {
                     ua.push(' ');
                     ua.push_str(s);
                 }
-                reqwest::Client::builder()
+                let mut http = reqwest::Client::builder()
                     .user_agent(ua)
                     .default_headers(headers)
-                    .timeout(self.timeout.unwrap_or_else(transport::default_timeout))
-                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)))
+                    // The API never redirects; following one could carry credentials or a
+                    // join body (vendor keys, channel token) to another host.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(connect_timeout.min(attempt_timeout));
+                if !self.http2 {
+                    http = http.http1_only();
+                }
+                tls::add_roots(http, &self.root_certificates)?
                     .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?
+                    .map_err(|e| tls::build_error(&e, &self.root_certificates))?
             }
         };
         Ok(Client {
@@ -395,6 +469,9 @@ impl ClientBuilder {
                     endpoints,
                     auth,
                     retry: self.retry,
+                    timeout,
+                    attempt_timeout,
+                    secrets,
                 },
             }),
         })
@@ -408,13 +485,35 @@ fn sensitive(value: &str, field: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
+fn check_timeout(field: &str, value: Option<Duration>, default: Duration) -> Result<Duration> {
+    let d = value.unwrap_or(default);
+    if d.is_zero() || d > transport::MAX_TIMEOUT {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must be more than 0 and at most {} seconds",
+                transport::MAX_TIMEOUT.as_secs()
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// A base URL: `http` or `https`, a host, no credentials, query or fragment. Messages never
+/// repeat the URL, which may hold a password.
 fn check_base_url(url: &str) -> Result<String> {
-    let parsed =
-        url::Url::parse(url).map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(Error::invalid(
             "base_url",
             "must be an http(s) URL with a host",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not contain a user name or password (use basic(...) for credentials)",
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -423,5 +522,6 @@ fn check_base_url(url: &str) -> Result<String> {
             "must not have a query or fragment",
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    // The parsed form: normalised, so `..` or `\\` in the base cannot surprise later joins.
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }

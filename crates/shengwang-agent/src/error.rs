@@ -112,6 +112,9 @@ fn api_line(
     if let Some(d) = detail {
         line.push_str(&format!(": {d}"));
     }
+    if let Some(cause) = reason.cause() {
+        line.push_str(&format!(" ({cause})"));
+    }
     if let Some(id) = id {
         line.push_str(&format!(" (request id {id})"));
     }
@@ -182,6 +185,31 @@ impl ErrorReason {
     }
 }
 
+impl ErrorReason {
+    /// What usually causes this error, in a few words, for the codes whose cause the
+    /// service documents; `None` for the others.
+    pub fn cause(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::ServiceNotEnabled => {
+                "the Conversational AI service is not enabled for this project"
+            }
+            Self::AccountSuspended => "the account is suspended (billing or policy)",
+            Self::InvalidPermission => "the credentials may not use this project or API",
+            Self::ResourceQuotaLimitExceeded => "the project's agent quota is used up",
+            Self::ConcurrencyLimitExceeded => {
+                "too many agents are running at once for this project"
+            }
+            Self::ResourceAllocationFailed => {
+                "the service could not allocate an agent; retry later"
+            }
+            Self::TaskConflict => "an agent with this name is already running",
+            Self::TaskNotFound => "no such agent, or it has already stopped",
+            Self::TaskOperationTimeout => "the agent did not complete the operation in time",
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for ErrorReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
@@ -212,6 +240,18 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Redirect { status, .. } => Some(*status),
+            Error::OutcomeUnknown { source } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// The numeric error `code` of the service's error body, when it has one (some front
+    /// ends answer `{"code": …, "message": …}`).
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::Api { body, .. } => body.get("code").and_then(serde_json::Value::as_i64),
+            Error::OutcomeUnknown { source } => source.code(),
             _ => None,
         }
     }
@@ -220,6 +260,7 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api { request_id, .. } => request_id.as_deref(),
+            Error::OutcomeUnknown { source } => source.request_id(),
             _ => None,
         }
     }
@@ -247,6 +288,14 @@ impl Error {
 }
 
 impl Error {
+    /// The same invalid-input error for another field name.
+    pub(crate) fn renamed(self, field: &str) -> Self {
+        match self {
+            Error::InvalidInput { reason, .. } => Error::invalid(field, reason),
+            other => other,
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidInput {

@@ -38,7 +38,8 @@ async fn dead_slow_and_healthy_regions_settle_on_the_healthy_one() {
         .base_url(&dead)
         .base_url(slow.base_url())
         .base_url(healthy.base_url())
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(10))
+        .attempt_timeout(Duration::from_millis(300))
         .retry(fast())
         .build()
         .unwrap();

@@ -56,7 +56,17 @@ async fn headers_bodies_and_auth_on_the_wire() {
         .filter(|r| r.content_length.unwrap_or(0) == 0)
         .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
         .collect();
-    assert_eq!(bodiless, [id.clone(), "interrupt".into(), "leave".into()]);
+    // interrupt sends `{}`, as the official clients do.
+    assert_eq!(bodiless, [id.clone(), "leave".into()]);
+    // A body-less POST still says its length (RFC 9110 §8.6; some front ends answer 411).
+    let leave = log.iter().find(|r| r.path.ends_with("/leave")).unwrap();
+    assert_eq!(
+        leave.content_length,
+        Some(0),
+        "leave carries Content-Length: 0"
+    );
+    let interrupt = log.iter().find(|r| r.path.ends_with("/interrupt")).unwrap();
+    assert_eq!(interrupt.content_length, Some(2), "interrupt carries {{}}");
 }
 
 #[test]

@@ -205,6 +205,8 @@ pub(super) fn build_session(
         b = b.idle_timeout(secs);
     }
     if let Some(secs) = flags.expires_in.or(d.expires_in) {
+        // Checked here too, so `config check` refuses what `agents start` would.
+        shengwang_agent::token::expires_in_seconds(u64::from(secs))?;
         b = b.expires_in(Duration::from_secs(u64::from(secs)));
     }
     if let Some(on) = d.enable_string_uid {

@@ -59,12 +59,20 @@ impl Ctx {
             b = b.base_url(url);
         }
         if let Some(secs) = g.timeout {
-            if !(secs.is_finite() && secs > 0.0) {
-                return Err(CliError::Invalid(
-                    "--timeout must be a positive number of seconds".into(),
-                ));
-            }
-            b = b.timeout(Duration::from_secs_f64(secs));
+            let timeout = Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                .ok_or_else(|| {
+                    CliError::Invalid(
+                        "--timeout must be more than 0 and at most 3600 seconds".into(),
+                    )
+                })?;
+            b = b.timeout(timeout);
+        }
+        if let Some(path) = &g.ca_cert {
+            let pem = crate::files::read_bounded(path)
+                .map_err(|e| CliError::Invalid(format!("--ca-cert: {e}")))?;
+            b = b.add_root_certificate(pem);
         }
         Ok(b.build()?)
     }

@@ -90,8 +90,7 @@ struct FileSpec {
 /// Reads and parses `path`, interpolating `${VAR}` from the process environment.
 pub fn load(path: &Path) -> Result<AgentFile, CliError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Invalid(format!("{name}: cannot read: {e}")))?;
+    let text = crate::files::read_text(path)?;
     parse(&name, &text, &|var| std::env::var(var).ok())
 }
 

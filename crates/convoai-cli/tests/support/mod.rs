@@ -21,6 +21,7 @@ pub fn bare() -> Command {
         "SHENGWANG_CUSTOMER_SECRET",
         "SHENGWANG_BASE_URL",
         "SHENGWANG_AREA",
+        "SHENGWANG_CA_CERT",
         "RUST_LOG",
         "NO_COLOR",
     ] {

@@ -316,9 +316,11 @@ impl Agent {
                 expires_in,
             } => {
                 let secs = token::expires_in(*expires_in)?;
-                // "0" asks the service for a random uid: a token for any uid fits it.
-                let account = if agent_uid == "0" { "" } else { agent_uid };
-                builder.convo_ai(channel, account).expire(secs).build()?
+                let who = crate::identity::Identity::participant(channel, agent_uid);
+                builder
+                    .convo_ai(&who.channel, &who.account)
+                    .expire(secs)
+                    .build()?
             }
         };
         let mut p = StartProperties {

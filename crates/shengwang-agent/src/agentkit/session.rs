@@ -399,7 +399,7 @@ impl Session {
         let source = match &b.token {
             Some(t) => TokenSource::Given(t.clone()),
             None => TokenSource::Sign {
-                builder: b.client.inner.signer.clone(),
+                builder: b.client.signer().clone(),
                 expires_in: b.expires_in,
             },
         };
@@ -514,7 +514,7 @@ impl Session {
         } else {
             b.agent_uid.as_str()
         };
-        let token = b.client.inner.signer.convo_ai(&b.channel, account);
+        let token = b.client.signer().convo_ai(&b.channel, account);
         self.send(Operation::RenewToken, |a, id| async move {
             let fresh = token
                 .expire(crate::token::expires_in(expires_in)?)

@@ -1,19 +1,15 @@
 //! `client.agents()`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use futures::Stream;
 use reqwest::Method;
 
 use crate::client::Client;
-use crate::error::ErrorReason;
-use crate::token::rules;
-use crate::transport::{Call, Identity, Response, RetryPolicy};
+use crate::identity::Identity;
+use crate::transport::{Call, Response, RetryPolicy};
 use crate::types::agents::*;
 use crate::types::Page;
+use crate::validate::id_segment;
 use crate::{Error, Result};
-
-use super::path_param;
 
 /// Agents of the project: `client.agents()`.
 #[derive(Debug, Clone)]
@@ -36,10 +32,7 @@ impl<'c> Agents<'c> {
     /// their own channel and agent uid). No effect in Basic or token mode.
     #[must_use]
     pub fn as_agent(self, channel: impl Into<String>, account: impl Into<String>) -> Self {
-        self.with_identity(Identity {
-            channel: channel.into(),
-            account: account.into(),
-        })
+        self.with_identity(Identity::session(&channel.into(), &account.into()))
     }
 
     pub(crate) fn with_identity(mut self, identity: Identity) -> Self {
@@ -54,106 +47,39 @@ impl<'c> Agents<'c> {
         self
     }
 
-    fn call(&self, method: Method, rest: &str) -> Call {
-        let mut c = Call::new(
-            method,
-            format!("v2/projects/{}/{rest}", self.client.app_id()),
-        );
-        c.identity = self.identity.clone();
-        c.retry = self.retry.clone();
-        c
+    fn path(&self, rest: &str) -> String {
+        format!("v2/projects/{}/{rest}", self.client.app_id())
+    }
+
+    /// The handle's identity and retry override, on a call.
+    fn with(&self, mut call: Call) -> Call {
+        call.identity = self.identity.clone();
+        call.retry = self.retry.clone();
+        call
+    }
+
+    fn agent_path(&self, agent_id: &str, rest: &str) -> Result<String> {
+        let id = id_segment("agent_id", agent_id)?;
+        Ok(self.path(&format!("agents/{id}{rest}")))
     }
 
     fn transport(&self) -> &crate::transport::Transport {
-        &self.client.inner.transport
+        self.client.transport()
     }
 
     /// Starts an agent (`join`).
     ///
-    /// Safe to retry: if an attempt fails ambiguously (timeout, dropped connection, 5xx: the
-    /// service may have created the agent) and the re-sent request is refused with 409
-    /// because the name is now taken, the agent that attempt created is looked up in the
-    /// channel's running agents and returned, instead of failing or creating a second one
-    ///. Names must therefore be unique per session (the agentkit makes them so).
+    /// Safe to retry: the name is unique while the agent runs, so a re-sent join cannot start
+    /// a second agent. When an attempt fails in a way that may have started the agent (a
+    /// timeout or a dropped connection after sending, a 5xx) and the call still ends in an
+    /// error, that error is [`Error::OutcomeUnknown`] (`is_ambiguous()`): an agent may be
+    /// running under the request's name, for instance when the re-send was refused with 409.
+    /// Sessions resolve this themselves; direct callers should stop or adopt that agent.
     pub async fn start(&self, request: &StartAgentRequest) -> Result<Response<AgentCreated>> {
-        validate_start(request)?;
-        let policy = self
-            .retry
-            .clone()
-            .unwrap_or_else(|| self.transport().retry.clone());
-        let single = self.clone().retry(RetryPolicy::none());
-        let since = unix_now().saturating_sub(2);
-        let mut ambiguous = false;
-        let mut attempt = 0;
-        loop {
-            let call = single.call(Method::POST, "join").json(request)?;
-            let err = match self.transport().json(&call).await {
-                Ok(created) => return Ok(created),
-                Err(e) => e,
-            };
-            if ambiguous
-                && matches!(
-                    &err,
-                    Error::Api {
-                        reason: ErrorReason::TaskConflict,
-                        ..
-                    } | Error::Api { status: 409, .. }
-                )
-            {
-                if let Some(found) = self.find_started(request, since).await? {
-                    return Ok(found);
-                }
-                return Err(err);
-            }
-            if !err.is_retryable() || attempt >= policy.max_retries {
-                return Err(err);
-            }
-            ambiguous |= matches!(&err, Error::Timeout(_) | Error::Connect(_))
-                || err.status().is_some_and(|s| s >= 500);
-            let wait = match &err {
-                Error::Api { .. } => policy.backoff(attempt),
-                _ => policy.backoff(attempt).min(Duration::from_millis(200)),
-            };
-            tracing::debug!(%err, attempt, "start failed; retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
-    }
-
-    /// The running agent of the request's channel that an earlier attempt created, if exactly
-    /// one started since `since`.
-    async fn find_started(
-        &self,
-        request: &StartAgentRequest,
-        since: u64,
-    ) -> Result<Option<Response<AgentCreated>>> {
-        let page = self
-            .list()
-            .channel(&request.properties.channel)
-            .state(AgentStatus::Running)
-            .from_time(since as f64)
-            .limit(100)
-            .page_with_response()
-            .await?;
-        let candidates: Vec<_> = page
-            .body
-            .items
-            .iter()
-            .filter(|a| a.start_ts.is_none_or(|t| t >= since))
-            .collect();
-        let [only] = candidates.as_slice() else {
-            return Ok(None);
-        };
-        Ok(Some(Response {
-            http_status: page.http_status,
-            http_headers: page.http_headers.clone(),
-            body: AgentCreated {
-                agent_id: only.agent_id.clone(),
-                create_ts: only.start_ts,
-                status: Some(AgentStatus::Running),
-                extra: Default::default(),
-            },
-        }))
+        request.validate()?;
+        self.transport()
+            .json(&self.with(Call::join(self.path("join"))).json(request)?)
+            .await
     }
 
     /// Lists agents; filter, then take one [`page`](ListAgents::page) or
@@ -172,28 +98,24 @@ impl<'c> Agents<'c> {
 
     /// Status of one agent.
     pub async fn get(&self, agent_id: &str) -> Result<Response<AgentInfo>> {
-        path_param("agent_id", agent_id)?;
-        self.transport()
-            .json(&self.call(Method::GET, &format!("agents/{agent_id}")))
-            .await
+        let call = self.with(Call::get(self.agent_path(agent_id, "")?));
+        self.transport().json(&call).await
     }
 
     /// Conversation history of a running agent.
     pub async fn history(&self, agent_id: &str) -> Result<Response<AgentHistory>> {
-        path_param("agent_id", agent_id)?;
-        self.transport()
-            .json(&self.call(Method::GET, &format!("agents/{agent_id}/history")))
-            .await
+        let call = self.with(Call::get(self.agent_path(agent_id, "/history")?));
+        self.transport().json(&call).await
     }
 
     /// Stops an agent (`leave`). A 404 is returned as an error; [`Client::stop_agent`]
     /// treats it as done.
     pub async fn stop(&self, agent_id: &str) -> Result<()> {
-        path_param("agent_id", agent_id)?;
-        self.transport()
-            .send(&self.call(Method::POST, &format!("agents/{agent_id}/leave")))
-            .await
-            .map(|_| ())
+        let call = self.with(Call::idempotent(
+            Method::POST,
+            self.agent_path(agent_id, "/leave")?,
+        ));
+        self.transport().send(&call).await.map(|_| ())
     }
 
     /// Updates a running agent.
@@ -201,25 +123,25 @@ impl<'c> Agents<'c> {
         &self,
         agent_id: &str,
         properties: &UpdateAgentRequest,
-    ) -> Result<Response<AgentCreated>> {
-        path_param("agent_id", agent_id)?;
+    ) -> Result<Response<AgentAck>> {
         let body = serde_json::json!({ "properties": properties });
-        self.transport()
-            .json(
-                &self
-                    .call(Method::POST, &format!("agents/{agent_id}/update"))
-                    .json(&body)?,
-            )
-            .await
+        let call = self
+            .with(Call::idempotent(
+                Method::POST,
+                self.agent_path(agent_id, "/update")?,
+            ))
+            .json(&body)?;
+        self.transport().json(&call).await
     }
 
-    /// Makes the agent say `request.text` (1 to 512 bytes).
+    /// Makes the agent say `request.text` (1 to 512 bytes). Never sent twice: an unclear
+    /// outcome is [`Error::OutcomeUnknown`] (the agent may say it).
     pub async fn speak(
         &self,
         agent_id: &str,
         request: &SpeakRequest,
     ) -> Result<Response<AgentAck>> {
-        path_param("agent_id", agent_id)?;
+        let path = self.agent_path(agent_id, "/speak")?;
         if request.text.trim().is_empty() {
             return Err(Error::invalid("text", "must not be empty"));
         }
@@ -229,40 +151,35 @@ impl<'c> Agents<'c> {
                 format!("must be at most 512 bytes (got {})", request.text.len()),
             ));
         }
-        self.transport()
-            .json(
-                &self
-                    .call(Method::POST, &format!("agents/{agent_id}/speak"))
-                    .json(request)?,
-            )
-            .await
+        let call = self.with(Call::create(path)).json(request)?;
+        self.transport().json(&call).await
     }
 
-    /// Interrupts the agent's speaking or thinking. Sent without a body.
+    /// Interrupts the agent's speaking or thinking. Sends `{}` as the body, as Agora's
+    /// official clients do.
     pub async fn interrupt(&self, agent_id: &str) -> Result<Response<AgentAck>> {
-        path_param("agent_id", agent_id)?;
-        self.transport()
-            .json(&self.call(Method::POST, &format!("agents/{agent_id}/interrupt")))
-            .await
+        let call = self
+            .with(Call::idempotent(
+                Method::POST,
+                self.agent_path(agent_id, "/interrupt")?,
+            ))
+            .json(&serde_json::json!({}))?;
+        self.transport().json(&call).await
     }
 
-    /// Injects text into the pipeline as if the user had said it.
+    /// Injects text into the pipeline as if the user had said it. Never sent twice: an
+    /// unclear outcome is [`Error::OutcomeUnknown`].
     pub async fn think(
         &self,
         agent_id: &str,
         request: &ThinkRequest,
     ) -> Result<Response<AgentAck>> {
-        path_param("agent_id", agent_id)?;
+        let path = self.agent_path(agent_id, "/think")?;
         if request.text.trim().is_empty() {
             return Err(Error::invalid("text", "must not be empty"));
         }
-        self.transport()
-            .json(
-                &self
-                    .call(Method::POST, &format!("agents/{agent_id}/think"))
-                    .json(request)?,
-            )
-            .await
+        let call = self.with(Call::create(path)).json(request)?;
+        self.transport().json(&call).await
     }
 
     /// One page of the agent's turns (`page_index` starts at 1).
@@ -272,66 +189,11 @@ impl<'c> Agents<'c> {
         page_index: u32,
         page_size: u32,
     ) -> Result<Response<AgentTurns>> {
-        path_param("agent_id", agent_id)?;
         let call = self
-            .call(Method::GET, &format!("agents/{agent_id}/turns"))
+            .with(Call::get(self.agent_path(agent_id, "/turns")?))
             .query("page_index", Some(page_index.max(1)))
             .query("page_size", Some(page_size.max(1)));
         self.transport().json(&call).await
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Local checks before a join is sent, each naming the field.
-pub(crate) fn validate_start(r: &StartAgentRequest) -> Result<()> {
-    if r.name.trim().is_empty() {
-        return Err(Error::invalid("name", "must not be empty"));
-    }
-    let p = &r.properties;
-    rules::validate_channel(&p.channel).map_err(|e| rename(e, "properties.channel"))?;
-    if p.token.is_empty() {
-        return Err(Error::invalid("properties.token", "must not be empty"));
-    }
-    if p.remote_rtc_uids.is_empty() {
-        return Err(Error::invalid(
-            "properties.remote_rtc_uids",
-            "must not be empty",
-        ));
-    }
-    let string_uids = p.enable_string_uid.unwrap_or(false);
-    let uids = std::iter::once(("properties.agent_rtc_uid".to_owned(), &p.agent_rtc_uid)).chain(
-        p.remote_rtc_uids
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.as_str() != "*")
-            .map(|(i, u)| (format!("properties.remote_rtc_uids[{i}]"), u)),
-    );
-    for (field, uid) in uids {
-        if string_uids {
-            if uid.is_empty() {
-                return Err(Error::invalid(field, "must not be empty"));
-            }
-            rules::validate_account(&field, uid)?;
-        } else if uid.parse::<u32>().is_err() {
-            return Err(Error::invalid(
-                field,
-                "must be a 32-bit unsigned integer as text unless enable_string_uid is set",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn rename(e: Error, field: &str) -> Error {
-    match e {
-        Error::InvalidInput { reason, .. } => Error::invalid(field, reason),
-        other => other,
     }
 }
 
@@ -391,7 +253,7 @@ impl<'c> ListAgents<'c> {
         let float = |v: Option<f64>| v.map(|f| format!("{f:?}"));
         Ok(self
             .agents
-            .call(Method::GET, "agents")
+            .with(Call::get(self.agents.path("agents")))
             .query("channel", self.channel.as_deref())
             .query("from_time", float(self.from_time))
             .query("to_time", float(self.to_time))

@@ -1,4 +1,5 @@
 //! One handle per API resource; each method describes its call and the transport sends it.
+//! Every id that goes into a path passes [`crate::validate`] first.
 
 pub(crate) mod agents;
 mod phone_numbers;
@@ -13,7 +14,7 @@ use std::future::Future;
 use futures::Stream;
 
 use crate::types::Page;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Every item of a cursor-paged list, page after page, until the cursor ends or a page is
 /// empty (so a service that keeps answering the same cursor cannot loop forever on no items).
@@ -46,38 +47,4 @@ where
             }
         },
     )
-}
-
-/// Path parameters go into URLs verbatim (as the service expects, e.g. `+861…`), so they
-/// must not be able to change the path.
-pub(crate) fn path_param(field: &str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if value
-        .chars()
-        .any(|c| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control())
-    {
-        return Err(Error::invalid(
-            field,
-            "must not contain '/', '?', '#', '%' or whitespace",
-        ));
-    }
-    Ok(())
-}
-
-/// E.164: `+`, then 2 to 15 digits not starting with 0.
-pub(crate) fn e164(field: &str, number: &str) -> Result<()> {
-    let digits = number.strip_prefix('+').unwrap_or("");
-    if (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-    {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            "must be an E.164 number such as +8613800000000",
-        ))
-    }
 }

@@ -7,7 +7,7 @@ use crate::transport::{Call, Response};
 use crate::types::phone_numbers::*;
 use crate::Result;
 
-use super::e164;
+use crate::validate::{phone_segment, validate_e164};
 
 /// Phone numbers of the account: `client.phone_numbers()`.
 #[derive(Debug, Clone, Copy)]
@@ -21,32 +21,31 @@ impl<'c> PhoneNumbers<'c> {
     }
 
     fn transport(&self) -> &crate::transport::Transport {
-        &self.client.inner.transport
+        self.client.transport()
     }
 
     /// Every configured number.
     pub async fn list(&self) -> Result<Response<Vec<PhoneNumber>>> {
         self.transport()
-            .json(&Call::new(Method::GET, "v2/phone-numbers".into()))
+            .json(&Call::get("v2/phone-numbers".into()))
             .await
     }
 
-    /// Configures a number.
+    /// Configures a number. Never sent twice; an unclear outcome is
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown): check with
+    /// [`get`](Self::get) before adding again.
     pub async fn add(&self, request: &AddPhoneNumber) -> Result<Response<PhoneNumberCreated>> {
-        e164("phone_number", &request.phone_number)?;
+        validate_e164("phone_number", &request.phone_number)?;
         self.transport()
-            .json(&Call::new(Method::POST, "v2/phone-numbers".into()).json(request)?)
+            .json(&Call::create("v2/phone-numbers".into()).json(request)?)
             .await
     }
 
     /// One number.
     pub async fn get(&self, number: &str) -> Result<Response<PhoneNumber>> {
-        e164("phone_number", number)?;
+        let number = phone_segment("phone_number", number)?;
         self.transport()
-            .json(&Call::new(
-                Method::GET,
-                format!("v2/phone-numbers/{number}"),
-            ))
+            .json(&Call::get(format!("v2/phone-numbers/{number}")))
             .await
     }
 
@@ -56,8 +55,8 @@ impl<'c> PhoneNumbers<'c> {
         number: &str,
         request: &UpdatePhoneNumber,
     ) -> Result<Response<PhoneNumber>> {
-        e164("phone_number", number)?;
-        let mut call = Call::new(Method::PATCH, format!("v2/phone-numbers/{number}"));
+        let number = phone_segment("phone_number", number)?;
+        let mut call = Call::idempotent(Method::PATCH, format!("v2/phone-numbers/{number}"));
         if request != &UpdatePhoneNumber::default() {
             call = call.json(request)?;
         }
@@ -66,9 +65,9 @@ impl<'c> PhoneNumbers<'c> {
 
     /// Removes the number's configuration (not the number at the carrier).
     pub async fn delete(&self, number: &str) -> Result<()> {
-        e164("phone_number", number)?;
+        let number = phone_segment("phone_number", number)?;
         self.transport()
-            .send(&Call::new(
+            .send(&Call::idempotent(
                 Method::DELETE,
                 format!("v2/phone-numbers/{number}"),
             ))

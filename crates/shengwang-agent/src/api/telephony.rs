@@ -9,7 +9,7 @@ use crate::types::telephony::*;
 use crate::types::Page;
 use crate::Result;
 
-use super::{e164, path_param};
+use crate::validate::{id_segment, validate_e164};
 
 /// Telephony calls of the project: `client.telephony()`.
 #[derive(Debug, Clone, Copy)]
@@ -22,21 +22,22 @@ impl<'c> Telephony<'c> {
         Telephony { client }
     }
 
-    fn call(&self, method: Method, rest: &str) -> Call {
-        Call::new(
-            method,
-            format!("v2/projects/{}/{rest}", self.client.app_id()),
-        )
+    fn path(&self, rest: &str) -> String {
+        format!("v2/projects/{}/{rest}", self.client.app_id())
     }
 
-    /// Places an outbound call.
+    /// Places an outbound call. Never sent twice: if the outcome is unclear (a timeout or a
+    /// dropped connection after sending, a 5xx), the error is [`Error::OutcomeUnknown`]
+    /// (`is_ambiguous()`) and a call may be ringing; look it up with [`list`](Self::list)
+    /// before placing another.
+    ///
+    /// [`Error::OutcomeUnknown`]: crate::Error::OutcomeUnknown
     pub async fn call_out(&self, request: &CallRequest) -> Result<Response<CallCreated>> {
-        e164("sip.to_number", &request.sip.to_number)?;
-        e164("sip.from_number", &request.sip.from_number)?;
+        validate_e164("sip.to_number", &request.sip.to_number)?;
+        validate_e164("sip.from_number", &request.sip.from_number)?;
         self.client
-            .inner
-            .transport
-            .json(&self.call(Method::POST, "call").json(request)?)
+            .transport()
+            .json(&Call::create(self.path("call")).json(request)?)
             .await
     }
 
@@ -55,22 +56,23 @@ impl<'c> Telephony<'c> {
 
     /// Status of one call.
     pub async fn get(&self, call_id: &str) -> Result<Response<CallInfo>> {
-        path_param("call_id", call_id)?;
+        let id = id_segment("call_id", call_id)?;
         self.client
-            .inner
-            .transport
-            .json(&self.call(Method::GET, &format!("calls/{call_id}")))
+            .transport()
+            .json(&Call::get(self.path(&format!("calls/{id}"))))
             .await
     }
 
     /// Hangs up a call. Sent without a body.
     pub async fn hangup(&self, call_id: &str) -> Result<()> {
-        path_param("call_id", call_id)?;
+        let id = id_segment("call_id", call_id)?;
         let _: Response<serde_json::Value> = self
             .client
-            .inner
-            .transport
-            .json(&self.call(Method::POST, &format!("calls/{call_id}/hangup")))
+            .transport()
+            .json(&Call::idempotent(
+                Method::POST,
+                self.path(&format!("calls/{id}/hangup")),
+            ))
             .await?;
         Ok(())
     }
@@ -123,16 +125,14 @@ impl<'c> ListCalls<'c> {
 
     /// One page.
     pub async fn page(&self) -> Result<Page<CallInfo>> {
-        let call = self
-            .telephony
-            .call(Method::GET, "call")
+        let call = Call::get(self.telephony.path("call"))
             .query("number", self.number.as_deref())
             .query("from_time", self.from_time)
             .query("to_time", self.to_time)
             .query("type", self.kind.as_ref().map(|k| k.as_str().to_owned()))
             .query("limit", self.limit)
             .query("cursor", self.cursor.as_deref().filter(|c| !c.is_empty()));
-        let res: Response<CallList> = self.telephony.client.inner.transport.json(&call).await?;
+        let res: Response<CallList> = self.telephony.client.transport().json(&call).await?;
         let meta = res.body.meta.unwrap_or_default();
         Ok(Page {
             items: res.body.data.list,

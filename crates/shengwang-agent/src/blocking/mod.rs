@@ -175,6 +175,15 @@ impl ClientBuilder {
     pub fn http_client(self, client: reqwest::Client) -> Self {
         self.configure(|b| b.http_client(client))
     }
+    /// See [`crate::ClientBuilder::add_root_certificate`].
+    pub fn add_root_certificate(self, pem: impl AsRef<[u8]>) -> Self {
+        let pem = pem.as_ref().to_vec();
+        self.configure(|b| b.add_root_certificate(pem))
+    }
+    /// See [`crate::ClientBuilder::http2`].
+    pub fn http2(self, enabled: bool) -> Self {
+        self.configure(|b| b.http2(enabled))
+    }
 
     /// Validates, starts the client's runtime and builds.
     pub fn build(self) -> Result<Client> {
@@ -354,7 +363,7 @@ impl<'c> Agents<'c> {
         self.client.block_on(self.inner.stop(agent_id))
     }
     /// See [`api::Agents::update`].
-    pub fn update(&self, agent_id: &str, r: &UpdateAgentRequest) -> Result<Response<AgentCreated>> {
+    pub fn update(&self, agent_id: &str, r: &UpdateAgentRequest) -> Result<Response<AgentAck>> {
         self.client.block_on(self.inner.update(agent_id, r))
     }
     /// See [`api::Agents::speak`].

@@ -18,11 +18,23 @@ pub fn expires_in(lifetime: Duration) -> Result<u32> {
     if lifetime < Duration::from_secs(1) || lifetime > MAX_EXPIRES_IN {
         return Err(Error::invalid(
             "expires_in",
-            format!("must be between 1 and {MAX_EXPIRE_SECS} seconds (got {lifetime:?})"),
+            format!(
+                "must be between 1 and {MAX_EXPIRE_SECS} seconds (got {})",
+                seconds(lifetime)
+            ),
         ));
     }
     // In range, so it fits.
     Ok(lifetime.as_secs() as u32)
+}
+
+/// `90000 seconds`, `0.5 seconds`: the unit the rule is stated in.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} seconds", d.as_secs())
+    } else {
+        format!("{:.3} seconds", d.as_secs_f64())
+    }
 }
 
 /// [`expires_in`] for a number of seconds.

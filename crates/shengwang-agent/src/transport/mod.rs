@@ -1,81 +1,48 @@
-//! The one place requests are sent: base URL with failover, `Authorization`, JSON, retries,
-//! bounded reads, tracing without secrets.
+//! The one place requests are sent: base URL with failover, `Authorization`, JSON, the retry
+//! engine, one deadline per call, bounded reads, no redirects, and errors and traces with
+//! every secret removed.
+//!
+//! # Which requests are sent again
+//! Every call has an [`Idempotency`] class, and one engine decides each attempt from it:
+//!
+//! | class | endpoints | re-sent after |
+//! |---|---|---|
+//! | idempotent | every `GET`, `leave`, `interrupt`, `update`, `hangup`, number update and delete | timeouts, connection failures, 408, 429, 5xx |
+//! | create | outbound call, `speak`, `think`, number add | only a failure to connect (the request never left) and 429; any other failure after sending is [`Error::OutcomeUnknown`] |
+//! | join | `join` | as idempotent: the agent name is unique while it runs, so a re-sent join cannot start a second agent. A 409 on the re-send, or running out of attempts after an ambiguous one, is [`Error::OutcomeUnknown`]: the agent may be running under that name |
+//!
+//! Waits honour `Retry-After`/`retry-after-ms` (bounded), and nothing waits past the call's
+//! deadline ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
 
+mod auth;
 mod pool;
 mod retry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION,
+};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use tracing::Instrument;
 
+pub(crate) use auth::Auth;
+pub use auth::{HEADER_TOKEN_LIFETIME_SECS, HEADER_TOKEN_MARGIN_SECS};
 pub(crate) use pool::Pool;
 pub use pool::{Resolver, SystemResolver, DOMAIN_CACHE};
-pub use retry::RetryPolicy;
+pub use retry::{retry_after, RetryPolicy};
 
 use crate::error::ErrorReason;
-use crate::token::TokenBuilder;
+pub(crate) use crate::identity::Identity;
+use crate::redact::Scrubber;
 use crate::{Error, Result};
 
 /// Largest response body read; larger bodies are a decode error, not an allocation.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-
-/// How requests are authenticated.
-#[derive(Clone)]
-pub(crate) enum Auth {
-    /// `Basic base64(customer_id:customer_secret)`.
-    Basic(HeaderValue),
-    /// `agora token=<given token>`.
-    Token(HeaderValue),
-    /// A fresh ConvoAI token per request, signed with the app credentials.
-    App(TokenBuilder),
-}
-
-/// Whom a per-request token is signed for (app-credentials mode).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Identity {
-    pub channel: String,
-    pub account: String,
-}
-
-impl Identity {
-    /// Calls made outside a session: a fixed service channel and the "any uid" account.
-    pub fn service() -> Self {
-        Identity {
-            channel: "convoai-rest-api".into(),
-            account: String::new(),
-        }
-    }
-}
-
-impl Auth {
-    fn header(&self, identity: &Identity) -> Result<HeaderValue> {
-        let mut value = match self {
-            Auth::Basic(v) | Auth::Token(v) => return Ok(v.clone()),
-            Auth::App(builder) => {
-                let token = builder
-                    .convo_ai(&identity.channel, &identity.account)
-                    .build()?;
-                HeaderValue::from_str(&format!("agora token={token}"))
-                    .map_err(|_| Error::Config("token is not a valid header value".into()))?
-            }
-        };
-        value.set_sensitive(true);
-        Ok(value)
-    }
-
-    pub fn mode(&self) -> &'static str {
-        match self {
-            Auth::Basic(_) => "basic",
-            Auth::Token(_) => "token",
-            Auth::App(_) => "app-credentials",
-        }
-    }
-}
 
 /// Where requests go: fixed base URLs (an override, tried in order) or the area's pool.
 /// Requests always read the current one, so a failover moves every later request (no
@@ -128,19 +95,33 @@ impl Endpoints {
     }
 }
 
+/// How safe a request is to send again; decides every retry (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Repeating it has no further effect.
+    Idempotent,
+    /// Each delivery may create something (a call, an utterance, a number).
+    Create,
+    /// The join: unique by agent name while the agent runs.
+    Join,
+}
+
 /// One API call, described; the transport sends it.
 #[derive(Debug)]
 pub(crate) struct Call {
     pub method: Method,
+    /// Relative to the base URL; every caller-supplied part is a checked, encoded segment.
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Bytes>,
     pub identity: Option<Identity>,
     pub retry: Option<RetryPolicy>,
+    pub idempotency: Idempotency,
 }
 
 impl Call {
-    pub fn new(method: Method, path: String) -> Self {
+    /// A call that is safe to repeat.
+    pub fn idempotent(method: Method, path: String) -> Self {
         Call {
             method,
             path,
@@ -148,6 +129,25 @@ impl Call {
             body: None,
             identity: None,
             retry: None,
+            idempotency: Idempotency::Idempotent,
+        }
+    }
+    /// A `GET`.
+    pub fn get(path: String) -> Self {
+        Self::idempotent(Method::GET, path)
+    }
+    /// A `POST` that creates something each time it is carried out.
+    pub fn create(path: String) -> Self {
+        Call {
+            idempotency: Idempotency::Create,
+            ..Self::idempotent(Method::POST, path)
+        }
+    }
+    /// The join.
+    pub fn join(path: String) -> Self {
+        Call {
+            idempotency: Idempotency::Join,
+            ..Self::idempotent(Method::POST, path)
         }
     }
     pub fn json(mut self, body: &impl serde::Serialize) -> Result<Self> {
@@ -200,53 +200,111 @@ pub(crate) struct Transport {
     pub endpoints: Endpoints,
     pub auth: Auth,
     pub retry: RetryPolicy,
+    /// The whole call: every attempt, backoff and server-requested wait.
+    pub timeout: Duration,
+    /// One attempt: connecting, sending and reading the whole response.
+    pub attempt_timeout: Duration,
+    /// The client's own secrets (certificate, customer secret, given token), for removing
+    /// them by value from anything a server sends back.
+    pub secrets: Scrubber,
+}
+
+/// Why one attempt failed.
+enum Failure {
+    /// The server answered with a status other than 2xx.
+    Status(Error, HeaderMap),
+    /// No usable answer. `sent`: the request may have reached the server.
+    Transport { error: Error, sent: bool },
 }
 
 impl Transport {
-    /// Sends `call`, retrying per policy; returns the 2xx response or the last error.
+    /// Sends `call` under the retry engine; returns the 2xx response or the final error.
     pub async fn send(&self, call: &Call) -> Result<Response<Bytes>> {
         let policy = call.retry.as_ref().unwrap_or(&self.retry);
         let identity = call.identity.clone().unwrap_or_else(Identity::service);
-        let mut attempt = 0;
+        let deadline = Instant::now() + self.timeout;
+        // An earlier attempt may have reached the server and been carried out.
+        let mut ambiguous = false;
+        let mut attempt = 0u32;
         loop {
             let base = self.endpoints.current();
-            let base = base.as_str();
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let per_attempt = self.attempt_timeout.min(remaining);
             let span = tracing::debug_span!(
                 "convoai.request",
                 method = %call.method,
                 path = %call.path,
                 attempt,
-                endpoint = %host_of(base),
+                endpoint = %host_of(&base),
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
+            let header = self.auth.header(&identity)?;
             let started = Instant::now();
-            let outcome = self
-                .attempt(base, call, &identity)
-                .instrument(span.clone())
-                .await;
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            if let Ok(res) = &outcome {
-                span.record("status", res.http_status);
-            }
-            tracing::debug!(parent: &span, ok = outcome.is_ok(), "convoai response");
-            let (error, headers) = match outcome {
-                Ok(res) if (200..300).contains(&res.http_status) => return Ok(res),
-                Ok(res) => {
-                    let headers = res.http_headers.clone();
-                    (api_error(res), Some(headers))
-                }
-                Err(e) => {
-                    if matches!(e, Error::Connect(_) | Error::Timeout(_)) {
-                        self.endpoints.failed(base);
-                    }
-                    (e, None)
-                }
+            let outcome = match tokio::time::timeout(
+                per_attempt,
+                self.attempt(&base, call, header.clone(), per_attempt)
+                    .instrument(span.clone()),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Failure::Transport {
+                    error: Error::Timeout(format!(
+                        "no complete response within {}",
+                        secs(per_attempt)
+                    )),
+                    sent: true,
+                }),
             };
-            if !error.is_retryable() || attempt >= policy.max_retries {
-                return Err(error);
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            let failure = match outcome {
+                Ok(res) => {
+                    span.record("status", res.http_status);
+                    match res.http_status {
+                        200..=299 => return Ok(res),
+                        300..=399 => {
+                            let error = redirect_error(&res);
+                            tracing::debug!(parent: &span, %error, "not following");
+                            return Err(error);
+                        }
+                        _ => {
+                            let headers = res.http_headers.clone();
+                            Failure::Status(api_error(res, &self.scrubber(call, &header)), headers)
+                        }
+                    }
+                }
+                Err(Failure::Transport { error, sent }) => {
+                    self.endpoints.failed(&base);
+                    Failure::Transport {
+                        error: scrub_error(error, &self.scrubber(call, &header)),
+                        sent,
+                    }
+                }
+                Err(other) => other,
+            };
+            let (error, retry, headers) = classify(call.idempotency, failure, &mut ambiguous);
+            let error = match (call.idempotency, error) {
+                // A conflict on our own name after an attempt that may have started the agent.
+                (Idempotency::Join, e @ Error::Api { status: 409, .. }) if ambiguous => {
+                    return Err(outcome_unknown(e))
+                }
+                (_, e) => e,
+            };
+            let give_up = |e: Error| match call.idempotency {
+                Idempotency::Join if ambiguous => outcome_unknown(e),
+                _ => e,
+            };
+            if !retry || attempt >= policy.max_retries {
+                tracing::debug!(parent: &span, %error, "request failed");
+                return Err(give_up(error));
             }
             let wait = policy.delay(attempt, headers.as_ref());
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if wait >= remaining {
+                tracing::debug!(parent: &span, %error, "no time left for another attempt");
+                return Err(give_up(error));
+            }
             tracing::debug!(parent: &span, %error, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -256,37 +314,81 @@ impl Transport {
     /// Sends and decodes a JSON body.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<Response<T>> {
         let res = self.send(call).await?;
-        decode(res)
+        decode(res).map_err(|e| {
+            let identity = call.identity.clone().unwrap_or_else(Identity::service);
+            let header = self
+                .auth
+                .header(&identity)
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            scrub_error(e, &self.scrubber(call, &header))
+        })
+    }
+
+    /// Everything secret this call carries: the client's secrets, the header it sent and
+    /// every secret-named value of its body (vendor keys, the channel token).
+    fn scrubber(&self, call: &Call, header: &HeaderValue) -> Scrubber {
+        let mut s = self.secrets.clone();
+        if let Ok(h) = header.to_str() {
+            let value = h
+                .strip_prefix("agora token=")
+                .or_else(|| h.strip_prefix("Basic "))
+                .unwrap_or(h);
+            s.secret(value);
+        }
+        if let Some(body) = &call.body {
+            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+                s.secrets_in_json(&json);
+            }
+        }
+        s
     }
 
     async fn attempt(
         &self,
         base: &str,
         call: &Call,
-        identity: &Identity,
-    ) -> Result<Response<Bytes>> {
+        header: HeaderValue,
+        timeout: Duration,
+    ) -> std::result::Result<Response<Bytes>, Failure> {
         let mut req = self
             .http
             .request(call.method.clone(), format!("{base}/{}", call.path))
-            .header(AUTHORIZATION, self.auth.header(identity)?);
+            .header(AUTHORIZATION, header)
+            .timeout(timeout);
         if !call.query.is_empty() {
             req = req.query(&call.query);
         }
-        if let Some(body) = &call.body {
-            req = req
+        req = match &call.body {
+            Some(body) => req
                 .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        let mut res = req.send().await.map_err(transport_error)?;
+                .body(body.clone()),
+            // Front ends may answer 411 to a body-less POST without a length.
+            None if call.method != Method::GET && call.method != Method::DELETE => {
+                req.header(CONTENT_LENGTH, "0").body(Bytes::new())
+            }
+            None => req,
+        };
+        let mut res = req.send().await.map_err(|e| Failure::Transport {
+            sent: !e.is_connect() && !e.is_builder(),
+            error: transport_error(e),
+        })?;
         let status = res.status().as_u16();
         let headers = std::mem::take(res.headers_mut());
         let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(transport_error)? {
+        loop {
+            let chunk = res.chunk().await.map_err(|e| Failure::Transport {
+                error: transport_error(e),
+                sent: true,
+            })?;
+            let Some(chunk) = chunk else { break };
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(Error::Decode {
-                    status,
-                    message: format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
-                    body: String::new(),
+                return Err(Failure::Transport {
+                    error: Error::Decode {
+                        status,
+                        message: format!("response body larger than {MAX_RESPONSE_BYTES} bytes"),
+                        body: String::new(),
+                    },
+                    sent: true,
                 });
             }
             body.extend_from_slice(&chunk);
@@ -296,6 +398,94 @@ impl Transport {
             http_headers: headers,
             body: body.into(),
         })
+    }
+}
+
+/// The error of a failed attempt, whether the engine may send the request again, and the
+/// headers whose `Retry-After` sets the wait. Marks `ambiguous` when the request may have
+/// been carried out.
+fn classify(
+    kind: Idempotency,
+    failure: Failure,
+    ambiguous: &mut bool,
+) -> (Error, bool, Option<HeaderMap>) {
+    match failure {
+        Failure::Status(error, headers) => {
+            let status = error.status().unwrap_or(0);
+            let transient = status == 408 || status == 429 || status >= 500;
+            // A 5xx may come after the service acted; a 408 or 429 says it did not.
+            let after_acting = status >= 500;
+            match kind {
+                Idempotency::Idempotent => (error, transient, Some(headers)),
+                Idempotency::Join => {
+                    *ambiguous |= after_acting;
+                    (error, transient, Some(headers))
+                }
+                Idempotency::Create if status == 429 => (error, true, Some(headers)),
+                Idempotency::Create if after_acting => (outcome_unknown(error), false, None),
+                Idempotency::Create => (error, false, None),
+            }
+        }
+        Failure::Transport { error, sent } => {
+            // A response larger than the bound is an answer, not a transient failure; a
+            // certificate the client refused will be refused again on every attempt.
+            let transient = !matches!(error, Error::Decode { .. } | Error::Tls(_));
+            match kind {
+                Idempotency::Idempotent => (error, transient, None),
+                Idempotency::Join => {
+                    *ambiguous |= sent;
+                    (error, transient, None)
+                }
+                Idempotency::Create if !sent => (error, transient, None),
+                Idempotency::Create => (outcome_unknown(error), false, None),
+            }
+        }
+    }
+}
+
+fn outcome_unknown(e: Error) -> Error {
+    match e {
+        e @ Error::OutcomeUnknown { .. } => e,
+        e => Error::OutcomeUnknown {
+            source: Box::new(e),
+        },
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn redirect_error(res: &Response<Bytes>) -> Error {
+    let location_host = res
+        .http_headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url::Url::parse(l).ok())
+        .and_then(|u| u.host_str().map(crate::redact::sanitize));
+    Error::Redirect {
+        status: res.http_status,
+        location_host,
+    }
+}
+
+/// Applies `scrubber` to the text of an error built from server or transport output.
+fn scrub_error(e: Error, scrubber: &Scrubber) -> Error {
+    match e {
+        Error::Timeout(t) => Error::Timeout(scrubber.text(&t)),
+        Error::Connect(t) => Error::Connect(scrubber.text(&t)),
+        Error::Tls(t) => Error::Tls(scrubber.text(&t)),
+        Error::Decode {
+            status,
+            message,
+            body,
+        } => Error::Decode {
+            status,
+            message: scrubber.text(&message),
+            body: scrubber.text(&body),
+        },
+        Error::OutcomeUnknown { source } => outcome_unknown(scrub_error(*source, scrubber)),
+        other => other,
     }
 }
 
@@ -312,22 +502,46 @@ fn transport_error(e: reqwest::Error) -> Error {
         .map(|s| format!("{e}: {s}"))
         .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
-        Error::Timeout(text)
+        return Error::Timeout(text);
+    }
+    // TLS failures arrive as connect errors whose cause chain ends in the TLS library's error
+    // (rustls or native-tls); its text is the one line a user needs ("invalid peer
+    // certificate: UnknownIssuer"), so report that and where, not the whole chain.
+    let mut cause: &dyn std::error::Error = &e;
+    let mut tls = false;
+    while let Some(next) = cause.source() {
+        cause = next;
+        let lower = cause.to_string().to_ascii_lowercase();
+        // Refusals by the TLS library, not a connection that broke mid-handshake (that stays a
+        // connect error and may be retried).
+        tls |= [
+            "certificate",
+            "ssl",
+            "corrupt message",
+            "fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+            "known protocol",
+        ]
+        .iter()
+        .any(|k| lower.contains(k));
+    }
+    if e.is_connect() && tls {
+        let origin = e
+            .url()
+            .map(|u| format!(" ({})", u.origin().ascii_serialization()))
+            .unwrap_or_default();
+        Error::Tls(format!("{cause}{origin}"))
     } else {
         Error::Connect(text)
     }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
-    text.into_owned()
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(res: Response<Bytes>) -> Result<Response<T>> {
     let body = serde_json::from_slice(&res.body).map_err(|e| Error::Decode {
         status: res.http_status,
         message: e.to_string(),
-        body: snippet(&res.body),
+        body: String::from_utf8_lossy(&res.body[..res.body.len().min(4096)]).into_owned(),
     })?;
     Ok(Response {
         http_status: res.http_status,
@@ -336,20 +550,24 @@ pub(crate) fn decode<T: DeserializeOwned>(res: Response<Bytes>) -> Result<Respon
     })
 }
 
-fn api_error(res: Response<Bytes>) -> Error {
-    let body: serde_json::Value = serde_json::from_slice(&res.body)
-        .unwrap_or_else(|_| serde_json::Value::String(snippet(&res.body)));
+fn api_error(res: Response<Bytes>, scrubber: &Scrubber) -> Error {
+    let raw: serde_json::Value = serde_json::from_slice(&res.body).unwrap_or_else(|_| {
+        serde_json::Value::String(
+            String::from_utf8_lossy(&res.body[..res.body.len().min(4096)]).into_owned(),
+        )
+    });
+    let body = scrubber.json(&raw);
     let field = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let request_id = res
         .http_headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| field("request_id"));
+        .map(|id| scrubber.text_capped(id, 128))
+        .or_else(|| field("request_id").map(|id| scrubber.text_capped(&id, 128)));
     Error::Api {
         status: res.http_status,
         reason: field("reason")
-            .map(|r| ErrorReason::parse(&r))
+            .map(|r| ErrorReason::parse(&scrubber.text_capped(&r, 64)))
             .unwrap_or(ErrorReason::Unknown),
         detail: field("detail"),
         request_id,
@@ -357,6 +575,11 @@ fn api_error(res: Response<Bytes>) -> Error {
     }
 }
 
-pub(crate) fn default_timeout() -> Duration {
-    Duration::from_secs(30)
-}
+/// Default deadline of a whole call.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound of one attempt.
+pub(crate) const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound of connecting (TCP and TLS).
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest timeout a builder accepts.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);

@@ -82,28 +82,43 @@ impl RetryPolicy {
     }
 }
 
-/// `retry-after-ms` (milliseconds) wins over `Retry-After` (seconds or an HTTP date).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// Longest server hint that is taken as meant; a larger, negative or non-finite value is
+/// ignored (the policy's own backoff applies), so no header can overflow a duration.
+const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest header value looked at.
+const MAX_HINT_TEXT: usize = 64;
+
+/// `retry-after-ms` (milliseconds) wins over `Retry-After` (seconds or an HTTP date). Any
+/// value a server sends is safe here: unparsable, negative, non-finite or huge values are
+/// ignored.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = |name| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
+            .filter(|v| v.len() <= MAX_HINT_TEXT)
     };
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
+    let seconds = |v: &str, scale: f64| {
+        let n = v.parse::<f64>().ok()? / scale;
+        let d = Duration::try_from_secs_f64(n).ok()?;
+        (d <= MAX_HINT).then_some(d)
+    };
+    if let Some(d) = text("retry-after-ms").and_then(|v| seconds(v, 1000.0)) {
+        return Some(d);
     }
     let v = text("retry-after")?;
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    if v.bytes().all(|b| {
+        b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+' || b == b'e' || b == b'E'
+    }) {
+        return seconds(v, 1.0);
     }
     let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let d = at
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    (d <= MAX_HINT).then_some(d)
 }
 
 #[cfg(test)]
@@ -142,6 +157,28 @@ mod tests {
         );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "-1")])), None);
+        for hostile in [
+            "1e20",
+            "1e308",
+            "inf",
+            "NaN",
+            "-0.5",
+            "99999999999999999999",
+            "1e30",
+        ] {
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", hostile)])),
+                None,
+                "{hostile}"
+            );
+            assert_eq!(
+                retry_after(&headers(&[("retry-after-ms", hostile)])),
+                None,
+                "{hostile}"
+            );
+        }
+        let far = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(400 * 86_400));
+        assert_eq!(retry_after(&headers(&[("retry-after", &far)])), None);
     }
 
     #[test]

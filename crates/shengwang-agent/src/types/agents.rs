@@ -163,7 +163,42 @@ impl StartAgentRequest {
     /// The checks [`start`](crate::api::Agents::start) makes before sending: name, channel,
     /// token, uids (each error names its field).
     pub fn validate(&self) -> crate::Result<()> {
-        crate::api::agents::validate_start(self)
+        use crate::validate::{validate_account, validate_channel, validate_int_uid};
+        use crate::Error;
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("name", "must not be empty"));
+        }
+        let p = &self.properties;
+        validate_channel(&p.channel).map_err(|e| e.renamed("properties.channel"))?;
+        if p.token.is_empty() {
+            return Err(Error::invalid("properties.token", "must not be empty"));
+        }
+        if p.remote_rtc_uids.is_empty() {
+            return Err(Error::invalid(
+                "properties.remote_rtc_uids",
+                "must not be empty",
+            ));
+        }
+        let string_uids = p.enable_string_uid.unwrap_or(false);
+        let uids = std::iter::once(("properties.agent_rtc_uid".to_owned(), &p.agent_rtc_uid))
+            .chain(
+                p.remote_rtc_uids
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, u)| u.as_str() != "*")
+                    .map(|(i, u)| (format!("properties.remote_rtc_uids[{i}]"), u)),
+            );
+        for (field, uid) in uids {
+            if string_uids {
+                if uid.is_empty() {
+                    return Err(Error::invalid(field, "must not be empty"));
+                }
+                validate_account(&field, uid)?;
+            } else {
+                validate_int_uid(&field, uid)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -316,7 +351,8 @@ impl SpeakRequest {
     }
 }
 
-/// Answer to speak, interrupt and think.
+/// Answer to speak, interrupt, think and update (every field optional: the service may
+/// answer `{}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentAck {
     /// The agent's id.
