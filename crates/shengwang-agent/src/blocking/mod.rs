@@ -150,6 +150,10 @@ impl ClientBuilder {
     pub fn timeout(self, timeout: Duration) -> Self {
         self.configure(|b| b.timeout(timeout))
     }
+    /// See [`crate::ClientBuilder::attempt_timeout`].
+    pub fn attempt_timeout(self, timeout: Duration) -> Self {
+        self.configure(|b| b.attempt_timeout(timeout))
+    }
     /// See [`crate::ClientBuilder::connect_timeout`].
     pub fn connect_timeout(self, timeout: Duration) -> Self {
         self.configure(|b| b.connect_timeout(timeout))
