@@ -78,30 +78,26 @@ async fn serve(
     log: Arc<Mutex<Vec<String>>>,
     act: Arc<dyn Fn(&str) -> Act + Send + Sync>,
 ) {
-    loop {
-        let Some(request) = read_request(&mut stream).await else {
-            return;
-        };
-        log.lock().unwrap().push(request.clone());
-        match act(&request) {
-            Act::Raw(bytes) => {
-                let _ = stream.write_all(&bytes).await;
-                let _ = stream.shutdown().await;
-                return;
-            }
-            Act::Silent => {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                return;
-            }
-            Act::Drop => return,
-            Act::Trickle(bytes, pause) => {
-                for b in bytes {
-                    if stream.write_all(&[b]).await.is_err() {
-                        return;
-                    }
-                    tokio::time::sleep(pause).await;
+    // One request per connection: every answer below ends it.
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    log.lock().unwrap().push(request.clone());
+    match act(&request) {
+        Act::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Act::Silent => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Act::Drop => {}
+        Act::Trickle(bytes, pause) => {
+            for b in bytes {
+                if stream.write_all(&[b]).await.is_err() {
+                    return;
                 }
-                return;
+                tokio::time::sleep(pause).await;
             }
         }
     }
@@ -387,7 +383,7 @@ async fn redirects_are_never_followed() {
         let err = client.agents().start(&join_request()).await.unwrap_err();
         assert!(matches!(err, Error::Redirect { .. }), "{err}");
         assert!(
-            !client.stop_agent("AGENT1").await.is_ok(),
+            client.stop_agent("AGENT1").await.is_err(),
             "a redirected stop is not a stop"
         );
     }
