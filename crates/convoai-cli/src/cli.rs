@@ -66,7 +66,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Also trust the CA certificate(s) in this PEM file for HTTPS (a proxy's private CA, or
-    /// the one `convoai emulator --tls` prints).
+    /// the one "convoai emulator --tls" prints).
     #[arg(long, global = true, env = "SHENGWANG_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
 }
