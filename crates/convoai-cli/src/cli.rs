@@ -12,7 +12,6 @@ use convoai_emulator::cli::ServerArgs;
 #[command(
     name = "convoai",
     version,
-    about,
     propagate_version = true,
     after_help = "Example:\n  convoai emulator --port 8080   # then, in another terminal:\n  convoai agents list --base-url http://127.0.0.1:8080/cn/api/conversational-ai-agent"
 )]
@@ -67,7 +66,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Also trust the CA certificate(s) in this PEM file for HTTPS (a proxy's private CA, or
-    /// the one `convoai emulator --tls` prints).
+    /// the one "convoai emulator --tls" prints).
     #[arg(long, global = true, env = "SHENGWANG_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
 }
@@ -155,7 +154,7 @@ pub enum AgentsCommand {
         after_help = "Example:\n  convoai agents start --config agent.toml --channel room-42 --remote-uid 2002 --wait"
     )]
     Start {
-        /// Agent config file (.toml, .json or .yaml); `convoai config init` writes one.
+        /// Agent config file (.toml, .json or .yaml); "convoai config init" writes one.
         #[arg(long, short = 'c', value_name = "FILE")]
         config: PathBuf,
         #[command(flatten)]
@@ -431,7 +430,7 @@ pub enum ConfigCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Check a config file as `agents start` would and print the JSON it would send
+    /// Check a config file as "agents start" would and print the JSON it would send
     /// (secrets redacted).
     #[command(after_help = "Example:\n  convoai config check agent.toml --channel room-42")]
     Check {
@@ -529,7 +528,7 @@ pub enum TokenCommand {
     /// Show what a token contains (no signature check).
     #[command(after_help = "Example:\n  convoai token decode 007eJx... --json")]
     Decode {
-        /// The token (`007…`).
+        /// The token ("007…").
         token: String,
     },
     /// Check a token's signature, app id, expiry and (optionally) channel and uid.
@@ -537,7 +536,7 @@ pub enum TokenCommand {
         after_help = "Exit status 0 when valid, 1 with the reason when not.\n\nExample:\n  convoai token verify 007eJx... --app-id $APP_ID --app-certificate $CERT --channel demo --uid 1001"
     )]
     Verify {
-        /// The token (`007…`).
+        /// The token ("007…").
         token: String,
         /// Require an RTC join privilege for this channel.
         #[arg(long)]

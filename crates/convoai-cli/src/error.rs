@@ -27,6 +27,16 @@ impl CliError {
             CliError::NotFound(_) => 3,
         }
     }
+
+    /// The same kind of error (and exit code) with another message.
+    pub fn with_message(self, message: String) -> Self {
+        match self {
+            CliError::Invalid(_) => CliError::Invalid(message),
+            CliError::Failed(_) => CliError::Failed(message),
+            CliError::NotFound(_) => CliError::NotFound(message),
+            CliError::Closed => CliError::Closed,
+        }
+    }
 }
 
 impl From<shengwang_agent::Error> for CliError {
@@ -51,32 +61,10 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-/// Prints a clap error: help and version as clap renders them, usage errors as one line
-/// (clap's multi-line text folded), and exits 2 for the latter.
+/// Prints a clap error as clap renders it: the message, the usage line and the hint to
+/// `--help`, on their own lines. Help and version go to stdout and exit 0; usage errors go to
+/// stderr and exit 2.
 pub fn report_clap(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        };
-    }
-    let rendered = e.render().to_string();
-    let body = rendered
-        .split("\n\nUsage:")
-        .next()
-        .unwrap_or(&rendered)
-        .split("\n\nFor more information")
-        .next()
-        .unwrap_or(&rendered);
-    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    eprintln!("{line}");
-    ExitCode::from(2)
+    let _ = e.print();
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }

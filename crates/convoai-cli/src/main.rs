@@ -96,4 +96,31 @@ mod tests {
         walk(&super::cli::Cli::command(), "convoai".into(), &mut missing);
         assert!(missing.is_empty(), "no example: {missing:?}");
     }
+
+    /// Help is plain text: Markdown backticks from doc comments or the Cargo description
+    /// would show literally.
+    #[test]
+    fn no_help_text_has_backticks() {
+        fn walk(cmd: &mut clap::Command, path: String, found: &mut Vec<String>) {
+            let help = cmd.render_long_help().to_string();
+            if help.contains('`') {
+                let lines: Vec<_> = help.lines().filter(|l| l.contains('`')).collect();
+                found.push(format!("{path}: {lines:?}"));
+            }
+            let names: Vec<String> = cmd
+                .get_subcommands()
+                .map(|c| c.get_name().to_owned())
+                .collect();
+            for name in names {
+                if let Some(sub) = cmd.find_subcommand_mut(&name) {
+                    walk(sub, format!("{path} {name}"), found);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        let mut cmd = super::cli::Cli::command();
+        cmd.build();
+        walk(&mut cmd, "convoai".into(), &mut found);
+        assert!(found.is_empty(), "{found:#?}");
+    }
 }

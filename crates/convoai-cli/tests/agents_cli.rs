@@ -298,13 +298,15 @@ fn update_sends_the_new_prompt() {
 }
 
 /// `agents start --wait` in the background, read up to the agent's start; returns the
-/// process, the rest of its stdout and the agent id it printed.
+/// process, its stdout and stderr readers and the agent id, the first line of stdout. State
+/// lines go to stderr.
 fn spawn_wait(
     emu: &convoai_emulator::EmulatorHandle,
     cfg: &std::path::Path,
 ) -> (
     std::process::Child,
     BufReader<std::process::ChildStdout>,
+    BufReader<std::process::ChildStderr>,
     String,
 ) {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("convoai"))
@@ -326,22 +328,24 @@ fn spawn_wait(
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let head = read_until(&mut stdout, "state: starting -> running");
-    let id = head
-        .lines()
-        .find(|l| !l.starts_with("state:"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    (child, stdout, id)
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut id = String::new();
+    stdout.read_line(&mut id).unwrap();
+    let id = id.trim().to_owned();
+    assert!(
+        !id.is_empty() && !id.contains(' '),
+        "first stdout line: {id:?}"
+    );
+    read_until(&mut stderr, "state: starting -> running");
+    (child, stdout, stderr, id)
 }
 
-fn read_until(reader: &mut BufReader<std::process::ChildStdout>, needle: &str) -> String {
+fn read_until(reader: &mut impl BufRead, needle: &str) -> String {
     let mut seen = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap() == 0 {
-            panic!("stdout ended before {needle:?}: {seen}");
+            panic!("output ended before {needle:?}: {seen}");
         }
         seen.push_str(&line);
         if line.contains(needle) {
@@ -366,16 +370,20 @@ fn wait_stops_the_agent_on_ctrl_c() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "agent.toml", &agent_toml("K"));
-    let (mut child, mut stdout, id) = spawn_wait(&emu, &cfg);
+    let (mut child, mut stdout, mut stderr, id) = spawn_wait(&emu, &cfg);
     assert_eq!(emu.agents()[0].status, AgentStatus::Running);
     let kill = StdCommand::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let rest = read_until(&mut stdout, "state: stopping -> stopped");
+    let rest = read_until(&mut stderr, "state: stopping -> stopped");
     assert!(rest.contains("state: running -> stopping"), "{rest}");
     assert!(wait_exit(&mut child).success());
+    // `id=$(convoai agents start --wait …)` captures the id and nothing else.
+    let mut after = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut after).unwrap();
+    assert_eq!(after, "", "stdout after the id");
     let record = emu.agents().into_iter().find(|a| a.agent_id == id).unwrap();
     assert_eq!(record.status, AgentStatus::Stopped);
 }
@@ -385,9 +393,9 @@ fn wait_ends_when_the_agent_stops_elsewhere() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "agent.toml", &agent_toml("K"));
-    let (mut child, mut stdout, id) = spawn_wait(&emu, &cfg);
+    let (mut child, _stdout, mut stderr, id) = spawn_wait(&emu, &cfg);
     ok(convoai(&emu).args(["agents", "stop", &id]));
-    let rest = read_until(&mut stdout, "RUNNING -> STOPPED");
+    let rest = read_until(&mut stderr, "RUNNING -> STOPPED");
     assert!(rest.contains(&id), "{rest}");
     assert!(wait_exit(&mut child).success());
 }

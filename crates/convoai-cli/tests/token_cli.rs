@@ -346,11 +346,63 @@ fn bad_input_is_one_line_on_stderr_with_status_2_and_no_secret() {
         let out = convoai().args(&args).assert().code(2).get_output().clone();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        // Our own errors are one line; clap's usage errors keep their usage line and hint.
+        let lines = stderr.trim_end().lines().count();
+        let clap_shape = stderr.contains("\nUsage: convoai token ")
+            && stderr
+                .trim_end()
+                .ends_with("For more information, try '--help'.");
+        assert!(lines == 1 || clap_shape, "{args:?}: {stderr}");
         assert!(stderr.starts_with("error"), "{args:?}: {stderr}");
         assert!(
             !stderr.contains(CERT) && !stderr.contains(short_cert),
             "{args:?}: {stderr}"
         );
+    }
+}
+
+#[test]
+fn usage_errors_keep_clap_lines_usage_and_hint() {
+    let out = convoai()
+        .args(["token", "rtc", "--app-id", APP_ID, "--bogus-flag"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: unexpected argument '--bogus-flag'"),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Usage: convoai token rtc")),
+        "usage line: {stderr}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("For more information, try '--help'."),
+        "{stderr}"
+    );
+    // A missing subcommand prints the help, still on stderr with exit 2.
+    let out = convoai().arg("token").assert().code(2).get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: convoai token"));
+}
+
+#[test]
+fn help_shows_no_markdown_backticks() {
+    for args in [vec!["--help"], vec!["-h"], vec!["token", "--help"]] {
+        let out = convoai()
+            .args(&args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("Usage: convoai"), "{args:?}: {help}");
+        assert!(!help.contains('`'), "{args:?}: {help}");
     }
 }

@@ -73,9 +73,23 @@ pub enum EmulatorError {
     /// The app id or certificate is not 32 hexadecimal characters, or another setting is off.
     #[error("invalid emulator configuration: {0}")]
     Config(String),
-    /// Binding the listener or building the runtime failed.
+    /// The address could not be bound: the port is taken, or the address is not local.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed (e.g. "address already in use").
+        source: std::io::Error,
+    },
+    /// Building the runtime or reading the bound address failed.
     #[error("cannot start the emulator: {0}")]
     Io(#[from] std::io::Error),
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, EmulatorError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })
 }
 
 pub(crate) struct Shared {
@@ -303,7 +317,7 @@ impl EmulatorBuilder {
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let shared = self.shared()?;
         let tls = self.make_tls()?;
-        let listener = TcpListener::bind(SocketAddr::new(self.host, self.port)).await?;
+        let listener = bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
@@ -335,8 +349,7 @@ impl EmulatorBuilder {
             .thread_name("convoai-emulator")
             .enable_all()
             .build()?;
-        let listener =
-            runtime.block_on(TcpListener::bind(SocketAddr::new(self.host, self.port)))?;
+        let listener = runtime.block_on(bind(SocketAddr::new(self.host, self.port)))?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
         let serving = shared.clone();

@@ -22,7 +22,9 @@ fn env_or(key: &str, default: &str) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_emulator, builder) = match std::env::var("SHENGWANG_APP_ID") {
         Ok(_) => {
-            println!("using the ConvoAI service (SHENGWANG_* credentials found)");
+            // Where these credentials lead (the service, a proxy or an emulator's exports) is
+            // printed below, from the client itself.
+            println!("SHENGWANG_* credentials found");
             (None, ClientBuilder::from_env()?)
         }
         Err(_) => {
@@ -39,6 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let client = builder.build()?;
+    println!("talking to {}", client.current_base_url());
 
     let agent = Agent::new()
         .with_name("quickstart")

@@ -30,8 +30,8 @@ impl Area {
         }
     }
 
-    /// Domain suffixes, in preference order. CN's second domain serves the same `/cn/` path
-    /// (rest-api.md §1), so CN gets a failover host the Python SDK does not use (W4).
+    /// Domain suffixes, in preference order. CN's second domain serves the same `/cn/` path,
+    /// so CN gets a failover host the Python SDK does not use.
     pub fn domains(self) -> &'static [&'static str] {
         &["agora.io", "sd-rtn.com"]
     }

@@ -104,9 +104,18 @@ impl Client {
 
     /// A client configured from `SHENGWANG_APP_ID`, `SHENGWANG_APP_CERTIFICATE`,
     /// `SHENGWANG_CUSTOMER_ID`, `SHENGWANG_CUSTOMER_SECRET`, `SHENGWANG_BASE_URL` and
-    /// `SHENGWANG_AREA`.
+    /// `SHENGWANG_AREA`. The first two are required; every error names the variable at fault.
     pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_env()?.build()
+        let builder = ClientBuilder::from_env()?;
+        for (var, value) in [
+            (ENV_APP_ID, &builder.app_id),
+            (ENV_APP_CERTIFICATE, &builder.app_certificate),
+        ] {
+            if value.is_none() {
+                return Err(Error::invalid(var, "is not set"));
+            }
+        }
+        builder.build()
     }
 
     /// The project's app id.
@@ -274,6 +283,13 @@ impl Client {
     }
 }
 
+const ENV_APP_ID: &str = "SHENGWANG_APP_ID";
+const ENV_APP_CERTIFICATE: &str = "SHENGWANG_APP_CERTIFICATE";
+const ENV_CUSTOMER_ID: &str = "SHENGWANG_CUSTOMER_ID";
+const ENV_CUSTOMER_SECRET: &str = "SHENGWANG_CUSTOMER_SECRET";
+const ENV_BASE_URL: &str = "SHENGWANG_BASE_URL";
+const ENV_AREA: &str = "SHENGWANG_AREA";
+
 /// Configures an [`Client`]. Setters never fail; `build()` validates.
 #[derive(Default, Clone)]
 #[must_use]
@@ -320,25 +336,55 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Reads the `SHENGWANG_*` variables (see [`Client::from_env`]).
+    /// Reads the `SHENGWANG_*` variables (see [`Client::from_env`]); unset or empty ones are
+    /// left for the setters. A value that is set but wrong is an error naming its variable
+    /// (never quoting the value).
     pub fn from_env() -> Result<Self> {
         let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
-        let mut b = ClientBuilder {
-            app_id: var("SHENGWANG_APP_ID"),
-            app_certificate: var("SHENGWANG_APP_CERTIFICATE"),
-            ..Default::default()
+        let named = |var: &str, checked: Result<()>| {
+            checked.map_err(|e| match e {
+                Error::InvalidInput { reason, .. } => Error::invalid(var, reason),
+                other => other,
+            })
         };
-        if let (Some(id), Some(secret)) = (
-            var("SHENGWANG_CUSTOMER_ID"),
-            var("SHENGWANG_CUSTOMER_SECRET"),
-        ) {
-            b = b.basic(id, secret);
+        let mut b = ClientBuilder::default();
+        if let Some(id) = var(ENV_APP_ID) {
+            named(ENV_APP_ID, crate::validate::validate_app_id(&id))?;
+            b = b.app_id(id);
         }
-        if let Some(url) = var("SHENGWANG_BASE_URL") {
+        if let Some(certificate) = var(ENV_APP_CERTIFICATE) {
+            named(
+                ENV_APP_CERTIFICATE,
+                crate::validate::validate_app_certificate(&certificate),
+            )?;
+            b = b.app_certificate(certificate);
+        }
+        match (var(ENV_CUSTOMER_ID), var(ENV_CUSTOMER_SECRET)) {
+            (Some(id), Some(secret)) => b = b.basic(id, secret),
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(Error::invalid(
+                    ENV_CUSTOMER_SECRET,
+                    format!("is not set, but {ENV_CUSTOMER_ID} is"),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::invalid(
+                    ENV_CUSTOMER_ID,
+                    format!("is not set, but {ENV_CUSTOMER_SECRET} is"),
+                ))
+            }
+        }
+        if let Some(url) = var(ENV_BASE_URL) {
+            named(ENV_BASE_URL, check_base_url(&url).map(drop))?;
             b = b.base_url(url);
         }
-        if let Some(area) = var("SHENGWANG_AREA") {
-            b = b.area(area.parse()?);
+        if let Some(area) = var(ENV_AREA) {
+            let area = area.parse().map_err(|e| match e {
+                Error::InvalidInput { reason, .. } => Error::invalid(ENV_AREA, reason),
+                other => other,
+            })?;
+            b = b.area(area);
         }
         Ok(b)
     }

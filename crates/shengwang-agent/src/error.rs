@@ -107,13 +107,19 @@ pub enum Error {
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {
-        /// HTTP status of the response (also for a 2xx: W27).
+        /// HTTP status of the response (also for a 2xx).
         status: u16,
         /// What failed.
         message: String,
         /// The start of the raw body.
         body: String,
     },
+    /// A blocking call was made on a thread that runs async tasks (a runtime's worker, or the
+    /// thread of a current-thread runtime): waiting there would stall every task of that
+    /// runtime. Nothing was sent. Use the async [`crate::Client`] there, or move the blocking
+    /// code into `tokio::task::spawn_blocking`.
+    #[error("the blocking client cannot wait on an async runtime's thread: use shengwang_agent::Client there, or call it from spawn_blocking")]
+    BlockingInAsync,
 }
 
 fn api_line(
@@ -283,7 +289,7 @@ impl Error {
     }
 
     /// True for failures that may succeed if sent again: timeouts, connection failures,
-    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying: W2).
+    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Timeout(_) | Error::Connect(_) => true,

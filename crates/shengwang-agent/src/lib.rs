@@ -1,11 +1,87 @@
-//! Server-side SDK for the Shengwang Conversational AI Engine ("ConvoAI").
+//! Server-side SDK for the Shengwang (Agora) Conversational AI Engine ("ConvoAI"): backends use
+//! it to put voice AI agents (speech recognition, an LLM and speech synthesis, optionally an
+//! avatar) into the real-time channels of their users.
 //!
-//! Layers, bottom up:
-//! - [`token`]: AccessToken2 ("007…") builders, byte-exact with Agora's reference builders,
+//! - [`token`]: AccessToken2 (`007…`) builders, byte-exact with Agora's reference builders,
 //!   plus parsing and verification.
-//! - [`transport`]: the one place requests are sent (auth, failover, retries, tracing).
-//! - [`Client`] with [`api`] handles per resource and [`types`] for the wire.
-//! - [`agentkit`] and [`vendors`]: the agent/session layer (in progress).
+//! - [`Client`]: the typed REST client ([`api`] handles per resource, [`types`] for the wire),
+//!   with retries, regional failover and secrets kept out of `Debug`, logs and errors.
+//! - [`agentkit`] and [`vendors`]: agents (LLM, TTS, STT, avatar settings) and [`Session`]s
+//!   that start, talk to and stop them.
+//! - [`blocking`]: the same client and sessions for code that is not async.
+//!
+//! # Getting started
+//!
+//! Add the SDK and an async runtime to `Cargo.toml` (Rust 1.88 or newer):
+//!
+//! ```toml
+//! [dependencies]
+//! shengwang-agent = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! Start an agent in a channel, make it speak, stop it. The client signs a fresh token for
+//! every request (and the agent's channel token) with the app certificate, so the app id and
+//! certificate are all the credentials needed:
+//!
+#![cfg_attr(shengwang_workspace, doc = "```")]
+#![cfg_attr(not(shengwang_workspace), doc = "```ignore")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // This example runs against the in-process emulator, which plays the service.
+//! # let emulator = convoai_emulator::Emulator::builder().spawn().await?;
+//! # let (app_id, app_certificate) = (emulator.app_id(), emulator.app_certificate());
+//! # let base_url = emulator.base_url();
+//! use shengwang_agent::agentkit::Agent;
+//! use shengwang_agent::vendors::{Llm, MiniMaxTts};
+//! use shengwang_agent::Client;
+//!
+//! // Or `Client::from_env()?`, from SHENGWANG_APP_ID and SHENGWANG_APP_CERTIFICATE.
+//! let client = Client::builder()
+//!     .app_id(app_id)
+//!     .app_certificate(app_certificate)
+//!     .base_url(base_url) // the emulator here; leave it out for the real service
+//!     .build()?;
+//!
+//! let agent = Agent::new()
+//!     .with_instructions("You are a friendly voice assistant.")
+//!     .with_llm(Llm::custom("https://llm.example/v1/chat/completions").api_key("sk-…"))?
+//!     .with_tts(MiniMaxTts::new("minimax-key", "speech-02-turbo", "female-shaonv"))?;
+//!
+//! // The agent joins channel "room-42" as uid 1001 and listens to the user with uid 2002.
+//! let session = agent.create_session(&client, "room-42", "1001", ["2002"]).build();
+//! let agent_id = session.start().await?;
+//! session.say("Hello!", None, None).await?;
+//! session.stop().await?;
+//! # assert!(!agent_id.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! The README shows the REST client and tokens on their own; every one of its examples is
+//! compiled and run as a test of this crate.
+//!
+//! # Trying it without an account
+//!
+//! The [`convoai-emulator`](https://docs.rs/convoai-emulator) crate is a local, stateful
+//! ConvoAI REST API (authentication, validation, agents, history, telephony, fault injection).
+//! As a dev-dependency it lets tests run against it in-process:
+//! `convoai_emulator::Emulator::builder().spawn().await?` gives its `base_url()` and
+//! development credentials. The [`convoai-cli`](https://docs.rs/convoai-cli) crate installs
+//! the `convoai` command: tokens, agents, calls and phone numbers from a shell, and
+//! `convoai emulator` to run the emulator on a port.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `blocking` | yes | the [`blocking`] module: [`blocking::Client`] and [`blocking::Session`], each driven on a small runtime the client owns |
+//! | `rustls` | yes | HTTPS with rustls and Mozilla's roots built in (see [TLS](#tls)) |
+//! | `rustls-native-roots` | no | HTTPS with rustls and the operating system's trust store |
+//! | `native-tls` | no | HTTPS with the operating system's TLS library and trust store |
+//!
+//! With `default-features = false` the crate is the async SDK alone. It enables only the
+//! tokio features it uses (`rt`, `time`, `sync`, `net`, and `rt-multi-thread` for
+//! `blocking`); your application picks its own (`macros`, `signal`, …).
 //!
 //! # TLS
 //!
@@ -41,12 +117,28 @@
 //!     .build()?;
 //! # let _ = client; Ok(()) }
 //! ```
+//!
+//! # Errors, retries and secrets
+//!
+//! Every failure is one [`Error`] with a one-line `Display` that never contains a secret.
+//! Timeouts, connection failures, 408, 429 and 5xx are retried with jittered backoff
+//! ([`RetryPolicy`]); a 409 never is. An ambiguous `start` (the service may have created the
+//! agent before the connection broke) returns that agent instead of creating a second one.
+//!
+//! # Types of other crates
+//!
+//! The public API uses a few types of other crates; they are re-exported so that the versions
+//! match: [`reqwest`] (for [`ClientBuilder::http_client`]), [`HeaderMap`] (of
+//! [`Response::http_headers`]), [`serde_json`] (of [`types::Extra`] and the vendor
+//! configurations) and [`Stream`]/[`BoxStream`] (list streams, [`Session::subscribe`]; read
+//! them with `futures::StreamExt` or `TryStreamExt`).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod agentkit;
 pub mod api;
 mod area;
+#[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
 mod error;
@@ -66,3 +158,14 @@ pub use area::Area;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorReason, Result, TokenError};
 pub use transport::{Response, RetryPolicy};
+
+pub use futures::stream::{BoxStream, Stream};
+pub use reqwest;
+pub use reqwest::header::HeaderMap;
+pub use serde_json;
+
+// Every Rust example of the README is compiled and run as a doctest, so it cannot rot. Only in
+// this workspace: the examples use the emulator, a dev-dependency that is not published.
+#[cfg(all(doctest, shengwang_workspace))]
+#[doc = include_str!("../README.md")]
+mod readme {}

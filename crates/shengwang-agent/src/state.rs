@@ -1,10 +1,10 @@
 //! The session state machine (agentkit spec §6.2), as one `match` on (state, operation).
 //!
 //! Differences from the Python SDK, on purpose:
-//! - `stop` is allowed in `error` when an agent id is known, so a failed stop can be retried
-//!   (W7);
+//! - `stop` is allowed in `error` when an agent id is known, so a failed stop can be
+//!   retried;
 //! - `start` forgets the previous run's agent id, so `history`/`info` never reach a stale agent
-//!   after a failed restart (W25);
+//!   after a failed restart;
 //! - `think` and `renew_token` follow the same rule as `say`.
 
 use std::fmt;
@@ -165,7 +165,8 @@ mod tests {
         S::Error,
     ];
 
-    /// The table of agentkit spec §6.2 with our W7 change, written out cell by cell.
+    /// The documented state table, plus the one change (a failed stop may be retried),
+    /// written out cell by cell.
     fn expected(state: SessionState, op: Operation, has_id: bool) -> Result<Step, Refusal> {
         use Operation as O;
         let talk = matches!(

@@ -319,7 +319,7 @@ fn the_blocking_client_takes_the_same_tls_settings() {
         .http2(true)
         .build()
         .unwrap();
-    client.agents().list_page(|q| q).unwrap();
+    client.agents().list().page().unwrap();
     let stats = emu.stats();
     assert_eq!(
         (stats.tls_handshakes, stats.http2_requests),

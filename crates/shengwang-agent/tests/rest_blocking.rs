@@ -89,12 +89,16 @@ fn every_endpoint_blocking_in_all_three_auth_modes() {
                 .total_turn_count,
             Some(2)
         );
-        let page = agents.list_page(|l| l.channel(mode)).unwrap();
+        let page = agents.list().channel(mode).page().unwrap();
         assert_eq!(page.items.len(), 1);
-        assert_eq!(
-            agents.list_all(|l| l.limit(1)).unwrap().len(),
-            emu.agents().len()
-        );
+        // One page per agent: the iterator follows the cursor to the end.
+        let all: Vec<_> = agents
+            .list()
+            .limit(1)
+            .iter()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(all.len(), emu.agents().len());
         agents.stop(&id).unwrap();
         assert!(agents.stop(&id).unwrap_err().is_not_found());
         client.stop_agent(&id).unwrap();
@@ -116,12 +120,15 @@ fn every_endpoint_blocking_in_all_three_auth_modes() {
             client.telephony().get(&call_id).unwrap().state,
             Some(CallState::Hangup)
         );
-        assert!(!client
+        assert!(!client.telephony().list().page().unwrap().items.is_empty());
+        let calls: Vec<_> = client
             .telephony()
-            .list_page(|l| l)
-            .unwrap()
-            .items
-            .is_empty());
+            .list()
+            .limit(1)
+            .iter()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(calls.iter().any(|c| c.agent_id == call_id), "{calls:?}");
 
         let number = format!("+1415555{:04}", mode.len());
         client
@@ -181,14 +188,14 @@ fn inside_a_runtime_it_refuses_with_a_clear_error_instead_of_panicking() {
         .unwrap();
     rt.block_on(async {
         match client.agents().get("X") {
-            Err(Error::Config(msg)) => assert!(msg.contains("Client"), "{msg}"),
-            other => panic!("expected a Config error, got {other:?}"),
+            Err(e @ Error::BlockingInAsync) => assert!(e.to_string().contains("spawn_blocking")),
+            other => panic!("expected BlockingInAsync, got {other:?}"),
         }
         let built = Client::builder()
             .app_id(emu.app_id())
             .app_certificate(emu.app_certificate())
             .build();
-        assert!(matches!(built, Err(Error::Config(_))));
+        assert!(matches!(built, Err(Error::BlockingInAsync)));
         // Dropping a client inside async code must not panic either.
         drop(client);
     });

@@ -270,9 +270,12 @@ async fn start(
     let Some(shutdown) = shutdown.as_mut() else {
         return Ok(());
     };
-    print_events(ctx, &mut events, out)?;
-    ctx.out.note("waiting; Ctrl-C stops the agent and exits");
     out.flush()?;
+    // From here on stdout stays as it is (the id alone, so `id=$(convoai agents start --wait …)`
+    // works): state lines go to stderr with the other messages.
+    let mut err = std::io::stderr();
+    print_events(ctx, &mut events, &mut err)?;
+    ctx.out.note("waiting; Ctrl-C stops the agent and exits");
     let mut last = AgentStatus::Running;
     let mut poll = tokio::time::interval(WAIT_POLL);
     let interrupted = shutdown.wait();
@@ -293,7 +296,7 @@ async fn start(
                     }
                 };
                 if info.status != last {
-                    report(ctx, out, &json!({"agent_id": id, "status": info.status.as_str()}),
+                    report(ctx, &mut err, &json!({"agent_id": id, "status": info.status.as_str()}),
                         &format!("agent {id}: {} -> {}", last.as_str(), info.status.as_str()))?;
                     last = info.status.clone();
                 }
@@ -313,7 +316,7 @@ async fn start(
     let bar = ctx.out.spinner(&format!("stopping agent {id}"));
     let stopped = session.stop().await;
     output::finish(bar);
-    print_events(ctx, &mut events, out)?;
+    print_events(ctx, &mut events, &mut err)?;
     stopped?;
     Ok(())
 }
@@ -450,17 +453,31 @@ async fn stop_all(
         .collect()
         .await;
     output::finish(bar);
-    let mut first_error = None;
+    let total = results.len();
+    let mut failures = Vec::new();
     for (id, r) in results {
         match r {
             Ok(()) => report(ctx, out, &json!({"agent_id": id, "status": "STOPPED"}), &id)?,
-            Err(e) => {
-                eprintln!("error: {id}: {e}");
-                first_error.get_or_insert(e);
-            }
+            Err(e) => failures.push((id, e)),
         }
     }
-    first_error.map_or(Ok(()), Err)
+    // Each failure is printed once: the last one (or the only one) is the command's error,
+    // which `main` prints; the others are printed here, before it.
+    let Some((last_id, last)) = failures.pop() else {
+        return Ok(());
+    };
+    for (id, e) in &failures {
+        eprintln!("error: {id}: {e}");
+    }
+    let summary = if failures.is_empty() {
+        format!("{last_id}: {last}")
+    } else {
+        format!(
+            "{last_id}: {last} ({} of {total} agents not stopped)",
+            failures.len() + 1
+        )
+    };
+    Err(last.with_message(summary))
 }
 
 async fn stop_one(client: &Client, id: &str) -> Result<(), CliError> {

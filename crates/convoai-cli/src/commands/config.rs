@@ -40,9 +40,14 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand, out: &mut dyn Write) -> Result<(), Cli
             let mut json = serde_json::to_value(&request)
                 .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
             redact_json(&mut json);
-            let text = serde_json::to_string_pretty(&json)
-                .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
-            writeln!(out, "{text}")?;
+            if ctx.out.json {
+                // JSON lines, like every other command's --json.
+                ctx.out.json_line(out, &json)?;
+            } else {
+                let text = serde_json::to_string_pretty(&json)
+                    .map_err(|e| CliError::Failed(format!("cannot encode the request: {e}")))?;
+                writeln!(out, "{text}")?;
+            }
             ctx.out.note(&format!(
                 "{}: ok (secrets shown as {REDACTED})",
                 path.display()
@@ -54,7 +59,14 @@ pub fn run(ctx: &Ctx, cmd: ConfigCommand, out: &mut dyn Write) -> Result<(), Cli
 
 fn init(ctx: &Ctx, path: &Path, force: bool, out: &mut dyn Write) -> Result<(), CliError> {
     if path == Path::new("-") {
-        out.write_all(config::SAMPLE_TOML.as_bytes())?;
+        if ctx.out.json {
+            ctx.out.json_line(
+                out,
+                &serde_json::json!({"path": "-", "format": "toml", "config": config::SAMPLE_TOML}),
+            )?;
+        } else {
+            out.write_all(config::SAMPLE_TOML.as_bytes())?;
+        }
         return Ok(());
     }
     if path.exists() && !force {
@@ -65,6 +77,12 @@ fn init(ctx: &Ctx, path: &Path, force: bool, out: &mut dyn Write) -> Result<(), 
     }
     std::fs::write(path, config::SAMPLE_TOML)
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+    if ctx.out.json {
+        ctx.out.json_line(
+            out,
+            &serde_json::json!({"path": path.display().to_string(), "written": true}),
+        )?;
+    }
     ctx.out.note(&format!(
         "wrote {p}. Set LLM_URL, LLM_API_KEY and MINIMAX_KEY (or edit the file), then:\n  convoai config check {p}\n  convoai agents start --config {p} --channel demo",
         p = path.display()

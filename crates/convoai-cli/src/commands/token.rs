@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             if let Some(p) = privilege_expire {
                 req = req.privilege_expire(p);
             }
-            writeln!(out, "{}", req.build()?)?;
+            print_token(ctx, out, "rtc", &req.build()?)?;
         }
         TokenCommand::Convoai {
             channel,
@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
                 .privilege_expire(privilege_expire)
                 .with_convoai_service(with_convoai_service)
                 .build()?;
-            writeln!(out, "{t}")?;
+            print_token(ctx, out, "convoai", &t)?;
         }
         TokenCommand::Rtm {
             user_id,
@@ -64,12 +64,12 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             fixed,
         } => {
             let t = builder(ctx, &fixed)?.rtm(&user_id).expire(expire).build()?;
-            writeln!(out, "{t}")?;
+            print_token(ctx, out, "rtm", &t)?;
         }
         TokenCommand::Decode { token } => {
             let content = token::decode(token.trim())?.content;
             if ctx.out.json {
-                writeln!(out, "{}", to_json(&content))?;
+                ctx.out.json_line(out, &to_json(&content))?;
             } else {
                 write_text(&content, out)?;
             }
@@ -93,10 +93,28 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             // Here a bad token is the answer "not valid" (exit 1), not a usage error.
             let content =
                 token::verify(token.trim(), &v).map_err(|e| CliError::Failed(e.to_string()))?;
-            writeln!(out, "valid: expires at unix time {}", content.expires_at())?;
+            if ctx.out.json {
+                ctx.out.json_line(
+                    out,
+                    &json!({"valid": true, "expires_at": content.expires_at()}),
+                )?;
+            } else {
+                writeln!(out, "valid: expires at unix time {}", content.expires_at())?;
+            }
         }
     }
     Ok(())
+}
+
+/// A built token: the bare string (for `$(…)`), or with `--json` one JSON line.
+fn print_token(ctx: &Ctx, out: &mut dyn Write, kind: &str, token: &str) -> Result<(), CliError> {
+    if ctx.out.json {
+        ctx.out
+            .json_line(out, &json!({"type": kind, "token": token}))
+    } else {
+        writeln!(out, "{token}")?;
+        Ok(())
+    }
 }
 
 fn builder(ctx: &Ctx, fixed: &Reproducible) -> Result<TokenBuilder, CliError> {

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// What an agent is: its vendors, prompt and configuration blocks.
 ///
 /// Immutable: every `with_*` returns a new `Agent` and leaves the receiver as it was; cloning
-/// is cheap and clones share nothing mutable (W23). Vendor configurations are serialized when
+/// is cheap and clones share nothing mutable. Vendor configurations are serialized when
 /// they are added.
 ///
 /// ```
@@ -173,7 +173,7 @@ impl Agent {
         Ok(self.map(|i| i.llm = Some(config)))
     }
 
-    /// Sets the TTS. Fails if an avatar is set and needs another sample rate (W21).
+    /// Sets the TTS. Fails if an avatar is set and needs another sample rate.
     pub fn with_tts(&self, tts: impl TtsConfig) -> Result<Agent> {
         let rate = tts.sample_rate();
         if let (Some((_, required)), Some(rate)) = (&self.inner.avatar, rate) {
@@ -368,7 +368,7 @@ impl Agent {
     /// The `properties` of a join request for this agent in `channel` as `agent_uid`.
     ///
     /// Cascade mode needs a TTS and an LLM; MLLM mode needs an MLLM and refuses a configured
-    /// LLM, TTS, STT or prompt instead of dropping it silently (W22).
+    /// LLM, TTS, STT or prompt instead of dropping it silently.
     pub fn to_properties(
         &self,
         channel: &str,

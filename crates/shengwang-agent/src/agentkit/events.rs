@@ -25,7 +25,7 @@ pub enum SessionEvent {
         /// Its id.
         agent_id: String,
     },
-    /// An operation failed (any operation, not only start and stop: W26).
+    /// An operation failed (any operation, not only start and stop).
     Error {
         /// What failed.
         operation: Operation,

@@ -277,22 +277,10 @@ impl<'c> ListAgents<'c> {
 
     /// Every matching agent, page after page, until the cursor ends or a page is empty.
     pub fn stream(self) -> impl Stream<Item = Result<AgentSummary>> + 'c {
-        futures::stream::try_unfold(
-            (self, Vec::<AgentSummary>::new().into_iter(), false),
-            |(mut list, mut buffered, mut done)| async move {
-                loop {
-                    if let Some(item) = buffered.next() {
-                        return Ok(Some((item, (list, buffered, done))));
-                    }
-                    if done {
-                        return Ok(None);
-                    }
-                    let page = list.page().await?;
-                    done = page.next_cursor.is_none() || page.items.is_empty();
-                    list.cursor = page.next_cursor;
-                    buffered = page.items.into_iter();
-                }
-            },
+        super::every_item(
+            self,
+            |list: ListAgents<'c>| async move { list.page().await },
+            |list, cursor| list.cursor = cursor,
         )
     }
 }

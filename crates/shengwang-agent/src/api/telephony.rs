@@ -1,5 +1,6 @@
 //! `client.telephony()`.
 
+use futures::Stream;
 use reqwest::Method;
 
 use crate::client::Client;
@@ -90,7 +91,7 @@ pub struct ListCalls<'c> {
     cursor: Option<String>,
 }
 
-impl ListCalls<'_> {
+impl<'c> ListCalls<'c> {
     /// Calls from or to this number.
     pub fn number(mut self, number: impl Into<String>) -> Self {
         self.number = Some(number.into());
@@ -138,5 +139,14 @@ impl ListCalls<'_> {
             next_cursor: meta.cursor.filter(|c| !c.is_empty()),
             total: meta.total,
         })
+    }
+
+    /// Every matching call, page after page, until the cursor ends or a page is empty.
+    pub fn stream(self) -> impl Stream<Item = Result<CallInfo>> + 'c {
+        super::every_item(
+            self,
+            |list: ListCalls<'c>| async move { list.page().await },
+            |list, cursor| list.cursor = cursor,
+        )
     }
 }

@@ -46,7 +46,7 @@ pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Where requests go: fixed base URLs (an override, tried in order) or the area's pool.
 /// Requests always read the current one, so a failover moves every later request (no
-/// pool/client drift: W5).
+/// pool/client drift).
 pub(crate) enum Endpoints {
     Fixed {
         urls: Vec<String>,

@@ -1,6 +1,6 @@
 //! Regional pool (agentkit.md §8): the DNS race between domain suffixes with a 30 s cache,
-//! and region cycling. Unlike the Python SDK the race holds no lock across an await (W6), and
-//! its result moves every later request (W5).
+//! and region cycling. Unlike the Python SDK the race holds no lock across an await, and
+//! its result moves every later request.
 
 use std::future::Future;
 use std::pin::Pin;

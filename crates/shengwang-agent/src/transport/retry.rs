@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime};
 use rand::Rng;
 use reqwest::header::HeaderMap;
 
-/// How failed requests are retried. Retries are on by default (the Python SDK's are off: W1).
+/// How failed requests are retried. Retries are on by default (the Python SDK's are off).
 ///
-/// Retried: timeouts, connection failures, 408, 429 and 5xx, never 409 (W2). The wait is
+/// Retried: timeouts, connection failures, 408, 429 and 5xx, never 409. The wait is
 /// the server's `retry-after-ms` or `Retry-After` (seconds or an HTTP date) when present
-/// (W3), else exponential backoff with full jitter; both are capped.
+///, else exponential backoff with full jitter; both are capped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct RetryPolicy {

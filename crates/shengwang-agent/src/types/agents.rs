@@ -10,7 +10,7 @@ use super::{open_enum, Extra, ListMeta};
 pub use super::turns::AgentTurns;
 
 open_enum! {
-    /// Agent status (rest-api.md §8). Responses carry the name; the list filter the code.
+    /// Agent status. Responses carry the name; the list filter the code.
     AgentStatus {
         /// 0
         Idle => "IDLE",
@@ -409,7 +409,7 @@ pub struct AgentHistory {
 /// `POST …/speak`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeakRequest {
-    /// Text to speak: 1 to 512 bytes (checked before sending: W24).
+    /// Text to speak: 1 to 512 bytes (checked before sending).
     pub text: String,
     /// What to do if the agent is busy.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! Typed configuration blocks of the join request (rest-api.md §5.1). Each keeps fields this
+//! Typed configuration blocks of the join request. Each keeps fields this
 //! version does not model in `extra`, and sends only what is set.
 
 use std::collections::BTreeMap;

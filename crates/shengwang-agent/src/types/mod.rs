@@ -1,5 +1,5 @@
 //! Wire types of the ConvoAI REST API. Requests leave unset options out (nothing is sent as
-//! `null` unless asked: W28); responses keep fields this version does not know in `extra`.
+//! `null` unless asked); responses keep fields this version does not know in `extra`.
 
 pub mod agents;
 pub mod config;

@@ -1,10 +1,9 @@
 //! Vendor configurations for the agentkit: LLM, TTS, STT, avatar and MLLM.
 //!
-//! Each vendor type produces exactly the JSON object the Python SDK's vendor class sends
-//! (`vendors.md`), with two deliberate differences: a config the service would reject cannot
-//! be built (MiniMax takes its voice id as a required argument: W20), and the Sensetime avatar
-//! sends `"enable": true`, which the service needs to use an avatar (the Python SDK omits it:
-//! W20). Secret options (keys, tokens) are [`Secret`]s: `Debug` never shows them.
+//! Each vendor type produces exactly the JSON object the Python SDK's vendor class sends,
+//! with two deliberate differences: a config the service would reject cannot
+//! be built (MiniMax takes its voice id as a required argument), and the Sensetime avatar
+//! sends `"enable": true`, which the service needs to use an avatar (the Python SDK omits it). Secret options (keys, tokens) are [`Secret`]s: `Debug` never shows them.
 //!
 //! Implement the traits to configure a vendor this module does not have.
 

@@ -43,7 +43,7 @@ macro_rules! common_setters {
     };
 }
 
-/// MiniMax. The voice id is required (the API rejects a `voice_setting` without one: W20).
+/// MiniMax. The voice id is required (the API rejects a `voice_setting` without one).
 ///
 /// ```
 /// use shengwang_agent::vendors::{MiniMaxTts, TtsConfig};
