@@ -6,6 +6,7 @@
 //! - [`transport`]: the one place requests are sent (auth, failover, retries, tracing).
 //! - [`Client`] with [`api`] handles per resource and [`types`] for the wire.
 //! - [`agentkit`] and [`vendors`]: the agent/session layer (in progress).
+//! - [`webhooks`]: verify, parse and handle notification callbacks exactly once.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -21,6 +22,7 @@ pub mod token;
 pub mod transport;
 pub mod types;
 pub mod vendors;
+pub mod webhooks;
 
 pub use agentkit::{Session, SessionBuilder};
 pub use area::Area;
