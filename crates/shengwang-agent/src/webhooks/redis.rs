@@ -40,10 +40,18 @@ impl RedisStore {
     pub async fn connect(url: &str) -> Result<Self, WebhookError> {
         let client = redis::Client::open(url).map_err(|e| store_error(&e))?;
         let timeout = Duration::from_secs(5);
-        let conn = tokio::time::timeout(timeout, ConnectionManager::new(client))
-            .await
-            .map_err(|_| WebhookError::Store("redis connect timed out".into()))?
-            .map_err(|e| store_error(&e))?;
+        // Few, short reconnect attempts: a claim waits on them, and the service resends anyway.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_factor(50)
+            .set_max_delay(200)
+            .set_connection_timeout(Duration::from_secs(2))
+            .set_response_timeout(timeout);
+        let conn =
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| WebhookError::Store("redis connect timed out".into()))?
+                .map_err(|e| store_error(&e))?;
         Ok(RedisStore {
             conn,
             prefix: DEFAULT_PREFIX.into(),
