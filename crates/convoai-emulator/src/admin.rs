@@ -181,7 +181,9 @@ struct WebhookSettings {
 /// Tells an absent key from an explicit `null`.
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
@@ -291,7 +293,10 @@ async fn inject_failure(
     }
 }
 
-async fn inject_expiry(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn inject_expiry(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if token_expiring(&s, &id) {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -302,7 +307,11 @@ async fn inject_expiry(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> 
 fn with_running(s: &Shared, id: &str, f: impl FnOnce(&mut crate::state::State)) -> bool {
     let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
     st.expire_idle(s.clock.now());
-    if !st.agents.get(id).is_some_and(|a| a.record.status == AgentStatus::Running) {
+    if !st
+        .agents
+        .get(id)
+        .is_some_and(|a| a.record.status == AgentStatus::Running)
+    {
         return false;
     }
     f(&mut st);
@@ -335,7 +344,8 @@ pub(crate) fn token_expiring(s: &Shared, id: &str) -> bool {
         let Some(a) = st.agents.get(id) else { return };
         let r = &a.record;
         // No labels on this event, as documented.
-        let mut p = crate::notify::agent_payload(&r.agent_id, &r.name, &r.channel, r.create_ts, None);
+        let mut p =
+            crate::notify::agent_payload(&r.agent_id, &r.name, &r.channel, r.create_ts, None);
         p.insert("message".into(), json!("Task exceeded maximum lifetime"));
         st.outbox.emit(104, Value::Object(p));
     })

@@ -312,7 +312,10 @@ impl EmulatorBuilder {
         if let Some(url) = &self.webhook.url {
             notify::check_url(url).map_err(EmulatorError::Config)?;
         }
-        let notifier = Arc::new(notify::Notifier::new(self.webhook.clone(), self.clock.clone()));
+        let notifier = Arc::new(notify::Notifier::new(
+            self.webhook.clone(),
+            self.clock.clone(),
+        ));
         let state = State {
             outbox: notifier.outbox(),
             ..State::default()
@@ -532,7 +535,13 @@ impl EmulatorHandle {
     }
     /// Makes a running agent report a module error (an agent-error callback). False if no
     /// such agent runs.
-    pub fn inject_agent_error(&self, agent_id: &str, module: &str, code: i64, message: &str) -> bool {
+    pub fn inject_agent_error(
+        &self,
+        agent_id: &str,
+        module: &str,
+        code: i64,
+        message: &str,
+    ) -> bool {
         admin::agent_error(&self.shared, agent_id, module, code, message)
     }
     /// Makes a running agent fail with `message` (e.g. `RTC connection error`): it stops as

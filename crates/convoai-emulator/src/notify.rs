@@ -261,7 +261,12 @@ impl Notifier {
         let config = self.config();
         let target = config.url.clone()?;
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let notice_id = format!("{}:{}:{}", 2_000_000_000u64 + seq, std::process::id() % 10_000, e.event_type);
+        let notice_id = format!(
+            "{}:{}:{}",
+            2_000_000_000u64 + seq,
+            std::process::id() % 10_000,
+            e.event_type
+        );
         let str_of = |k: &str| e.payload.get(k).and_then(Value::as_str).map(str::to_owned);
         let (agent_id, channel) = (str_of("agent_id"), str_of("channel"));
         let mut envelope = Map::new();

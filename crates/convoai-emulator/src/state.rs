@@ -187,7 +187,10 @@ impl StopReason<'_> {
     fn rest(&self) -> (AgentStatus, &str) {
         match self {
             StopReason::Leave => (AgentStatus::Stopped, "stopped by leave request"),
-            StopReason::Idle => (AgentStatus::Stopped, "idle timeout: no remote user in the channel"),
+            StopReason::Idle => (
+                AgentStatus::Stopped,
+                "idle timeout: no remote user in the channel",
+            ),
             StopReason::Failed(m) => (AgentStatus::Failed, m),
         }
     }
@@ -214,7 +217,13 @@ impl Agent {
     /// The fields every agent callback carries.
     pub fn payload(&self) -> Map<String, Value> {
         let r = &self.record;
-        crate::notify::agent_payload(&r.agent_id, &r.name, &r.channel, r.create_ts, self.labels.as_ref())
+        crate::notify::agent_payload(
+            &r.agent_id,
+            &r.name,
+            &r.channel,
+            r.create_ts,
+            self.labels.as_ref(),
+        )
     }
 }
 
