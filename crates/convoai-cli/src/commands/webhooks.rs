@@ -84,11 +84,17 @@ fn verify(args: VerifyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let limit = DEFAULT_MAX_BODY * 16;
     let mut body = Vec::new();
     let read = match args.file.as_deref() {
-        None => std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut body),
-        Some(p) if p.as_os_str() == "-" => {
-            std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut body)
+        None => std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut body),
+        Some(p) if p.as_os_str() == "-" => std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut body),
+        Some(p) => {
+            std::fs::File::open(p).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut body))
         }
-        Some(p) => std::fs::File::open(p).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut body)),
     };
     read.map_err(|e| CliError::Invalid(format!("cannot read the body: {}", e.kind())))?;
     let verifier = Verifier::new(args.secret.as_str()).max_body(limit);
@@ -133,7 +139,9 @@ async fn listen(json: bool, args: ListenArgs, out: &mut dyn Write) -> Result<(),
             reqwest::Url::parse(u)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .ok_or_else(|| CliError::Invalid("--forward-to must be an http:// or https:// URL".into()))
+                .ok_or_else(|| {
+                    CliError::Invalid("--forward-to must be an http:// or https:// URL".into())
+                })
         })
         .transpose()?;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -156,7 +164,14 @@ async fn listen(json: bool, args: ListenArgs, out: &mut dyn Write) -> Result<(),
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
-        .map_err(|e| CliError::Failed(format!("cannot listen on {}:{}: {}", args.host, args.port, e.kind())))?;
+        .map_err(|e| {
+            CliError::Failed(format!(
+                "cannot listen on {}:{}: {}",
+                args.host,
+                args.port,
+                e.kind()
+            ))
+        })?;
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
@@ -215,7 +230,11 @@ async fn receive(
         }
     };
     if l.seen.claim_now(&n.dedupe_key(), DEFAULT_TTL) {
-        let line = if l.json { json_line(&body) } else { text_line(&n) };
+        let line = if l.json {
+            json_line(&body)
+        } else {
+            text_line(&n)
+        };
         let _ = l.lines.send(line);
     }
     match &l.forward_to {
@@ -243,14 +262,21 @@ async fn forward(
         // Hop-by-hop headers and Host belong to the first connection.
         if !matches!(
             name.as_str(),
-            "host" | "connection" | "keep-alive" | "transfer-encoding" | "te" | "upgrade" | "content-length"
+            "host"
+                | "connection"
+                | "keep-alive"
+                | "transfer-encoding"
+                | "te"
+                | "upgrade"
+                | "content-length"
         ) {
             req = req.header(name, value);
         }
     }
     match req.send().await {
         Ok(res) => {
-            let status = StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(res.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let ctype = res.headers().get(axum::http::header::CONTENT_TYPE).cloned();
             let bytes = res.bytes().await.unwrap_or_default();
             let mut r = (status, bytes).into_response();
@@ -260,8 +286,17 @@ async fn forward(
             r
         }
         Err(e) => {
-            let why = if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" };
-            eprintln!("forward to {} failed: {why} (502)", target.host_str().unwrap_or("?"));
+            let why = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
+            eprintln!(
+                "forward to {} failed: {why} (502)",
+                target.host_str().unwrap_or("?")
+            );
             reply(StatusCode::BAD_GATEWAY, "forward failed")
         }
     }
@@ -288,7 +323,12 @@ fn clean(s: &str) -> String {
 }
 
 fn text_line(n: &Notification) -> String {
-    let mut line = format!("{} {} {}", clean(n.notice_id.as_str()), n.event_type, n.event.kind());
+    let mut line = format!(
+        "{} {} {}",
+        clean(n.notice_id.as_str()),
+        n.event_type,
+        n.event.kind()
+    );
     if !n.is_convoai() {
         line.push_str(&format!(" product={}", n.product_id));
     }
@@ -299,13 +339,23 @@ fn text_line(n: &Notification) -> String {
         line.push_str(&format!(" channel={}", clean(c)));
     }
     match &n.event {
-        Event::AgentLeft(l) => line.push_str(&format!(" status={} message={:?}", clean(l.status.as_str()), clean(&l.message))),
+        Event::AgentLeft(l) => line.push_str(&format!(
+            " status={} message={:?}",
+            clean(l.status.as_str()),
+            clean(&l.message)
+        )),
         Event::AgentError(e) => {
             for err in &e.errors {
-                line.push_str(&format!(" error={}:{}", clean(err.module.as_str()), err.code.unwrap_or_default()));
+                line.push_str(&format!(
+                    " error={}:{}",
+                    clean(err.module.as_str()),
+                    err.code.unwrap_or_default()
+                ));
             }
         }
-        Event::InboundCall(c) | Event::OutboundCall(c) => line.push_str(&format!(" state={}", clean(c.state.as_str()))),
+        Event::InboundCall(c) | Event::OutboundCall(c) => {
+            line.push_str(&format!(" state={}", clean(c.state.as_str())))
+        }
         _ => {}
     }
     line
