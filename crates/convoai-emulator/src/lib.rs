@@ -347,6 +347,7 @@ impl EmulatorBuilder {
         let listener = TcpListener::bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
+        shared.notifier.set_running(true);
         let task = tokio::spawn(serve(listener, shared.clone(), rx, self.idle_tick));
         Ok(EmulatorHandle {
             addr,
@@ -371,6 +372,7 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
         let serving = shared.clone();
+        shared.notifier.set_running(true);
         let tick = self.idle_tick;
         let thread = std::thread::Builder::new()
             .name("convoai-emulator".into())
@@ -612,6 +614,7 @@ async fn serve(
     idle_tick: Duration,
 ) {
     let app = api::router(shared.clone());
+    shared.notifier.set_running(true);
     let notifier = tokio::spawn(shared.notifier.clone().run());
     // Connections live in this set, so shutting down closes them all (a restart loses state
     // and connections, like a real server going away).
@@ -643,6 +646,7 @@ async fn serve(
         }
     }
     connections.shutdown().await;
+    shared.notifier.set_running(false);
     notifier.abort();
 }
 

@@ -6,7 +6,7 @@
 //! deliveries. Every delivery is logged (bounded) for `GET /_emulator/callbacks`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -147,17 +147,27 @@ pub(crate) struct Emit {
 }
 
 /// Where state changes drop their events; sending never blocks, so it is safe under the
-/// state lock. The default (no notifier) discards.
+/// state lock. Events are only queued while a target is set and the sender runs (a bare
+/// `router()` has no sender, so nothing piles up). The default discards.
 #[derive(Clone, Default)]
-pub(crate) struct Outbox(Option<mpsc::UnboundedSender<Emit>>);
+pub(crate) struct Outbox(Option<(mpsc::UnboundedSender<Emit>, Arc<Live>)>);
+
+/// Whether events are wanted: a target is configured and the sender task runs.
+#[derive(Default)]
+pub(crate) struct Live {
+    target: AtomicBool,
+    running: AtomicBool,
+}
 
 impl Outbox {
     pub fn emit(&self, event_type: u32, payload: Value) {
-        if let Some(tx) = &self.0 {
-            let _ = tx.send(Emit {
-                event_type,
-                payload,
-            });
+        if let Some((tx, live)) = &self.0 {
+            if live.target.load(Ordering::Relaxed) && live.running.load(Ordering::Relaxed) {
+                let _ = tx.send(Emit {
+                    event_type,
+                    payload,
+                });
+            }
         }
     }
 }
@@ -173,6 +183,7 @@ pub(crate) struct Notifier {
     http: reqwest::Client,
     tx: mpsc::UnboundedSender<Emit>,
     rx: Mutex<Option<mpsc::UnboundedReceiver<Emit>>>,
+    live: Arc<Live>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -197,7 +208,10 @@ impl Notifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
+        let live = Arc::new(Live::default());
+        live.target.store(config.url.is_some(), Ordering::Relaxed);
         Notifier {
+            live,
             config: Mutex::new(config),
             faults: Mutex::new(VecDeque::new()),
             log: Mutex::new(VecDeque::new()),
@@ -210,8 +224,13 @@ impl Notifier {
         }
     }
 
+    /// Called before the sender task is spawned, so events of the first requests are kept.
+    pub fn set_running(&self, running: bool) {
+        self.live.running.store(running, Ordering::Relaxed);
+    }
+
     pub fn outbox(&self) -> Outbox {
-        Outbox(Some(self.tx.clone()))
+        Outbox(Some((self.tx.clone(), self.live.clone())))
     }
 
     pub fn config(&self) -> WebhookConfig {
@@ -219,6 +238,7 @@ impl Notifier {
     }
 
     pub fn set_config(&self, config: WebhookConfig) {
+        self.live.target.store(config.url.is_some(), Ordering::Relaxed);
         *lock(&self.config) = config;
     }
 
@@ -318,6 +338,7 @@ impl Notifier {
         let Some(mut rx) = lock(&self.rx).take() else {
             return;
         };
+
         let mut held: Option<Job> = None;
         loop {
             let next = match &held {
