@@ -238,7 +238,9 @@ impl Notifier {
     }
 
     pub fn set_config(&self, config: WebhookConfig) {
-        self.live.target.store(config.url.is_some(), Ordering::Relaxed);
+        self.live
+            .target
+            .store(config.url.is_some(), Ordering::Relaxed);
         *lock(&self.config) = config;
     }
 
