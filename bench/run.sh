@@ -8,10 +8,10 @@ QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 if [ "$QUICK" = 1 ]; then
   TOKENS=20000; RUST_SESSIONS=500; PY_SESSIONS=200; MEM_SESSIONS=1000; LOAD_SECS=2; COLD_RUNS=3
-  TLS_SESSIONS=500; PY_TLS_SESSIONS=200
+  TLS_SESSIONS=500; PY_TLS_SESSIONS=200; HOOKS_INPROC=50000; HOOKS_HTTP=10000
 else
   TOKENS=200000; RUST_SESSIONS=5000; PY_SESSIONS=1500; MEM_SESSIONS=10000; LOAD_SECS=8; COLD_RUNS=5
-  TLS_SESSIONS=3000; PY_TLS_SESSIONS=600
+  TLS_SESSIONS=3000; PY_TLS_SESSIONS=600; HOOKS_INPROC=500000; HOOKS_HTTP=100000
 fi
 CONC=64
 VENV="bench/.venv"
@@ -26,6 +26,7 @@ echo "building (release)..." >&2
 cargo build --quiet --release -p convoai-emulator
 cargo build --quiet --release -p shengwang-agent --example bench --example token_timing
 cargo build --quiet --release -p convoai-emulator --example load
+cargo build --quiet --release -p shengwang-agent --example webhook_bench
 BENCH=target/release/examples/bench
 
 export EMU_APP_ID=0123456789abcdef0123456789abcdef
@@ -48,7 +49,7 @@ TLS_URL=$(sed -n 's/^listening on //p' "$tls_log" | head -n 1)
 TLS_CA=$(sed -n 's/^CA certificate: //p' "$tls_log" | head -n 1)
 reset() { curl -s -X POST "$URL/_emulator/reset" > /dev/null 2>&1 || python3 -c "import urllib.request;urllib.request.urlopen(urllib.request.Request('$URL/_emulator/reset', method='POST'))"; }
 
-echo "1/6 token..." >&2
+echo "1/7 token..." >&2
 rust_tok=$(target/release/examples/token_timing "$TOKENS" 5)
 py_tok=$("$PY" - "$TOKENS" <<'PY'
 import sys, timeit
@@ -59,19 +60,19 @@ print(f"{min(timeit.repeat(lambda: g(*args), number=n, repeat=5)) * 1e6 / n:.3f}
 PY
 )
 
-echo "2/6 lifecycle..." >&2
+echo "2/7 lifecycle..." >&2
 reset; rust_sdk=$($BENCH lifecycle sdk "$RUST_SESSIONS" $CONC)
 reset; rust_raw=$($BENCH lifecycle raw "$RUST_SESSIONS" $CONC)
 reset; py_life=$("$PY" bench/python_bench.py lifecycle "$PY_SESSIONS" $CONC)
 
-echo "3/6 memory..." >&2
+echo "3/7 memory..." >&2
 reset; rust_mem=$($BENCH memory "$MEM_SESSIONS")
 reset; py_mem=$("$PY" bench/python_bench.py memory "$MEM_SESSIONS")
 
-echo "4/6 emulator..." >&2
+echo "4/7 emulator..." >&2
 load=$(target/release/examples/load "$LOAD_SECS" $CONC)
 
-echo "5/6 cold start..." >&2
+echo "5/7 cold start..." >&2
 reset
 cold=$(python3 - "$COLD_RUNS" "$BENCH" "$PY" <<'PY'
 import json, statistics, subprocess, sys, time
@@ -85,7 +86,7 @@ print(json.dumps({"rust_ms": timed([bench, "cold"]), "python_ms": timed([py, "be
 PY
 )
 
-echo "6/6 https..." >&2
+echo "6/7 https..." >&2
 # Each row: reset the TLS emulator's state and counters, run, then keep the run's JSON and the
 # emulator's connection/handshake counters side by side.
 tls_row() { # NAME [VAR=VALUE...] -- COMMAND...
@@ -112,13 +113,26 @@ def timed(cmd):
 print(json.dumps({"rust_ms": timed([bench, "cold"]), "python_ms": timed([py, "bench/python_bench.py", "cold"])}))
 PY
 
-python3 - "$rust_tok" "$py_tok" "$rust_sdk" "$rust_raw" "$py_life" "$rust_mem" "$py_mem" "$load" "$cold" "$(nproc)" "$QUICK" "$tls_out" <<'PY'
+echo "7/7 webhooks..." >&2
+HOOKS=target/release/examples/webhook_bench
+# Verify + parse + dedupe on one core; then through the axum endpoint over loopback HTTP with
+# 2 runtime workers (client included); then with the Redis store, when redis-server is here.
+hooks_inproc=$(taskset -c 0 $HOOKS inproc "$HOOKS_INPROC" 2>/dev/null || $HOOKS inproc "$HOOKS_INPROC")
+hooks_http=$($HOOKS http "$HOOKS_HTTP" $CONC)
+if command -v redis-server > /dev/null || [ -n "${REDIS_URL:-}" ]; then
+  hooks_redis=$($HOOKS redis "$HOOKS_HTTP" $CONC)
+else
+  hooks_redis='{"events_per_sec":0,"skipped":"no redis-server"}'
+fi
+
+python3 - "$rust_tok" "$py_tok" "$rust_sdk" "$rust_raw" "$py_life" "$rust_mem" "$py_mem" "$load" "$cold" "$(nproc)" "$QUICK" "$tls_out" "$hooks_inproc" "$hooks_http" "$hooks_redis" <<'PY'
 import json, os, sys
 rt, pt = float(sys.argv[1]), float(sys.argv[2])
 sdk, raw, pyl, rm, pm = (json.loads(a) for a in sys.argv[3:8])
 load_lines, cold, nproc, quick = sys.argv[8], json.loads(sys.argv[9]), sys.argv[10], sys.argv[11] == "1"
 tls_dir = sys.argv[12]
 tls = {f[:-5]: json.load(open(os.path.join(tls_dir, f))) for f in os.listdir(tls_dir) if f.endswith(".json")}
+hin, hhttp, hredis = (json.loads(a) for a in sys.argv[13:16])
 basic = next(float(l.split()[1]) for l in load_lines.splitlines() if l.startswith("basic"))
 token_rps = next(float(l.split()[1]) for l in load_lines.splitlines() if l.startswith("token"))
 CONC_POOL = 64
@@ -131,6 +145,9 @@ rows = [
     ("memory: bytes per live started session (RSS)", f"{rm['rss_bytes_per_session']:.0f}", f"{pm['rss_bytes_per_session']:.0f}", rm['rss_bytes_per_session'] / max(pm['rss_bytes_per_session'], 1), "≤ 4096 B (Rust)"),
     ("memory: heap bytes per live session (counting allocator)", f"{rm['heap_bytes_per_session']:.0f}", "—", None, "≤ 4096 B"),
     ("cold start: process start to first start (ms, median)", f"{cold['rust_ms']:.0f}", f"{cold['python_ms']:.0f}", cold['rust_ms'] / cold['python_ms'], ""),
+    ("webhooks: verify + parse + dedupe, events/s, one core (in-memory store)", f"{hin['events_per_sec']:.0f}", "—", None, "≥ 200 000"),
+    ("webhooks: through the axum receiver over loopback HTTP, events/s, 2 cores", f"{hhttp['events_per_sec']:.0f}", "—", None, "≥ 20 000"),
+    ("webhooks: axum receiver with the Redis store, events/s", f"{hredis['events_per_sec']:.0f}" if not hredis.get('skipped') else "skipped (no redis-server)", "—", None, ""),
 ]
 md = ["# Benchmark results", "",
       f"Written by `bench/run.sh{' --quick' if quick else ''}` on a machine with nproc = {nproc}. "
@@ -208,6 +225,6 @@ if rt / pt > 0.10:
 open("bench/RESULTS.md", "w").write("\n".join(md))
 json.dump({"token_us": {"rust": rt, "python": pt}, "lifecycle": {"rust_sdk": sdk, "rust_raw": raw, "python": pyl},
            "memory": {"rust": rm, "python": pm}, "emulator_req_s": {"basic": basic, "token": token_rps},
-           "cold_start_ms": cold, "https": tls, "nproc": int(nproc), "quick": quick}, open("bench/results.json", "w"), indent=1)
+           "cold_start_ms": cold, "https": tls, "webhooks": {"inproc": hin, "http": hhttp, "redis": hredis}, "nproc": int(nproc), "quick": quick}, open("bench/results.json", "w"), indent=1)
 print("\n".join(md))
 PY

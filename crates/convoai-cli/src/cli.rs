@@ -88,6 +88,9 @@ pub enum Command {
     /// Write and check agent config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Receive notification callbacks locally and check their signatures.
+    #[command(subcommand)]
+    Webhooks(crate::commands::webhooks::WebhooksCommand),
     /// Run the local ConvoAI emulator until Ctrl-C.
     #[command(
         after_help = "Without --app-id/--app-certificate it uses development credentials and prints them as shell exports.\n\nExample:\n  convoai emulator --port 8080 --fault-rate 0.1"

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::fault::{Fault, FaultRule};
+use crate::notify::{CallbackFault, CallbackFaultRule};
+use crate::state::{AgentStatus, StopReason};
 use crate::Shared;
 
 mod agents;
@@ -31,6 +33,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             post(push_rule).delete(clear_rules),
         )
         .route("/_emulator/reset", post(reset))
+        .route("/_emulator/callbacks", get(callbacks))
+        .route("/_emulator/webhook", post(set_webhook))
+        .route("/_emulator/webhook/faults", post(push_callback_fault))
+        .route("/_emulator/agents/:id/error", post(inject_error))
+        .route("/_emulator/agents/:id/token-expiring", post(inject_expiry))
         .merge(agents::router())
         .merge(log::router())
         .merge(crate::ui::router())
@@ -272,4 +279,171 @@ async fn push_rule(
 async fn reset(State(s): State<Arc<Shared>>) -> StatusCode {
     s.reset();
     StatusCode::NO_CONTENT
+}
+
+async fn callbacks(State(s): State<Arc<Shared>>) -> Json<Value> {
+    Json(serde_json::to_value(s.notifier.records()).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+struct WebhookSettings {
+    /// Absent: unchanged; `null`: stop sending.
+    #[serde(default, with = "double_option")]
+    url: Option<Option<String>>,
+    secret: Option<String>,
+    timeout_ms: Option<u64>,
+    retry_delay_ms: Option<u64>,
+}
+
+/// Tells an absent key from an explicit `null`.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+async fn set_webhook(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<WebhookSettings>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(w) = body.map_err(|e| ApiError::body(e.body_text()))?;
+    let mut c = s.notifier.config();
+    if let Some(url) = w.url {
+        if let Some(u) = &url {
+            crate::notify::check_url(u).map_err(|e| ApiError::invalid("url", e))?;
+        }
+        c.url = url;
+    }
+    if let Some(secret) = w.secret {
+        c.secret = secret;
+    }
+    if let Some(ms) = w.timeout_ms {
+        c.timeout = Duration::from_millis(ms.max(1));
+    }
+    if let Some(ms) = w.retry_delay_ms {
+        c.retry_delay = Duration::from_millis(ms);
+    }
+    s.notifier.set_config(c);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CallbackFaultSpec {
+    Duplicate,
+    Reorder,
+    Delay { ms: u64 },
+    Drop,
+    WrongSignature,
+}
+
+#[derive(Deserialize)]
+struct CallbackRuleSpec {
+    event_type: Option<u32>,
+    times: Option<u32>,
+    #[serde(flatten)]
+    fault: CallbackFaultSpec,
+}
+
+async fn push_callback_fault(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<CallbackRuleSpec>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(r) = body.map_err(|e| ApiError::body(e.body_text()))?;
+    let fault = match r.fault {
+        CallbackFaultSpec::Duplicate => CallbackFault::Duplicate,
+        CallbackFaultSpec::Reorder => CallbackFault::Reorder,
+        CallbackFaultSpec::Delay { ms } => CallbackFault::Delay(Duration::from_millis(ms)),
+        CallbackFaultSpec::Drop => CallbackFault::Drop,
+        CallbackFaultSpec::WrongSignature => CallbackFault::WrongSignature,
+    };
+    s.notifier.push_fault(CallbackFaultRule {
+        fault,
+        event_type: r.event_type,
+        times: r.times.unwrap_or(1),
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ErrorSpec {
+    module: Option<String>,
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+async fn inject_error(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Result<Json<ErrorSpec>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(e) = body.map_err(|e| ApiError::body(e.body_text()))?;
+    let module = e.module.as_deref().unwrap_or("llm");
+    let message = e.message.as_deref().unwrap_or("Insufficient balance.");
+    if agent_error(&s, &id, module, e.code.unwrap_or(503), message) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("agent {id} is not running")))
+    }
+}
+
+async fn inject_expiry(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if token_expiring(&s, &id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("agent {id} is not running")))
+    }
+}
+
+fn with_running(s: &Shared, id: &str, f: impl FnOnce(&mut crate::state::State)) -> bool {
+    let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
+    st.expire_idle(s.clock.now());
+    if !st
+        .agents
+        .get(id)
+        .is_some_and(|a| a.record.status == AgentStatus::Running)
+    {
+        return false;
+    }
+    f(&mut st);
+    true
+}
+
+pub(crate) fn agent_error(s: &Shared, id: &str, module: &str, code: i64, message: &str) -> bool {
+    with_running(s, id, |st| {
+        let Some(a) = st.agents.get(id) else { return };
+        let turn_id = a.turns.len();
+        let mut p = a.payload();
+        p.insert("turn_id".into(), json!(turn_id));
+        p.insert(
+            "errors".into(),
+            json!([{"module": module, "turn_id": turn_id, "code": code, "message": message}]),
+        );
+        st.outbox.emit(110, Value::Object(p));
+    })
+}
+
+pub(crate) fn fail_agent(s: &Shared, id: &str, message: &str) -> bool {
+    let now = s.clock.now();
+    with_running(s, id, |st| {
+        st.stop(id, now, StopReason::Failed(message));
+    })
+}
+
+pub(crate) fn token_expiring(s: &Shared, id: &str) -> bool {
+    with_running(s, id, |st| {
+        let Some(a) = st.agents.get(id) else { return };
+        let r = &a.record;
+        // No labels on this event, as documented.
+        let mut p =
+            crate::notify::agent_payload(&r.agent_id, &r.name, &r.channel, r.create_ts, None);
+        p.insert("message".into(), json!("Task exceeded maximum lifetime"));
+        st.outbox.emit(104, Value::Object(p));
+    })
 }

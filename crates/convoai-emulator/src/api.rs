@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use shengwang_agent::token::{self, ServiceType};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, State as Store};
+use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, State as Store, StopReason};
 use crate::turns::{TurnLog, MAX_PAGE_SIZE};
 use crate::validate::{self, opt, opt_bool, opt_obj, opt_str, req_obj, req_str, Obj};
 use crate::Shared;
@@ -246,6 +246,11 @@ impl Params {
     }
 }
 
+/// `properties.labels` of a join or call body (already validated as string values).
+fn labels_of(body: &Map<String, Value>) -> Option<Map<String, Value>> {
+    body.get("properties")?.get("labels")?.as_object().cloned()
+}
+
 fn json(v: Value) -> ApiResult {
     Ok(Json(v).into_response())
 }
@@ -278,9 +283,11 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
         ));
     }
     let id = new_id();
+    let labels = labels_of(&body);
     st.agents.insert(
         id.clone(),
         Agent {
+            labels,
             record: AgentRecord {
                 agent_id: id.clone(),
                 name: j.name.to_owned(),
@@ -307,6 +314,9 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
     );
     st.order.push(id.clone());
     st.names.insert(j.name.to_owned(), id.clone());
+    if let Some(a) = st.agents.get(&id) {
+        st.outbox.emit(101, Value::Object(a.payload()));
+    }
     if let Some(t) = j.idle_timeout.filter(|t| *t > 0) {
         st.deadlines
             .push(std::cmp::Reverse((now.saturating_add(t), id.clone())));
@@ -425,7 +435,7 @@ async fn leave(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> ApiR
     let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
     let mut st = s.store();
     running(&mut st, &id)?.turns.leave(now_ms);
-    st.stop(&id, now, "stopped by leave request");
+    st.stop(&id, now, StopReason::Leave);
     Ok(StatusCode::OK.into_response())
 }
 
@@ -637,9 +647,17 @@ async fn create_call(State(s): Shr, Path(appid): Path<String>, Body(body): Body)
             reason: None,
             create_ts: now,
             stop_ts: None,
+            labels: labels_of(&body),
         },
     );
     st.call_order.push(id.clone());
+    // The emulator answers at once: the whole dialling sequence is reported now.
+    let now_ms = s.clock.now_ms();
+    if let Some(c) = st.calls.get(&id) {
+        for state in ["START", "CALLING", "RINGING", "ANSWERED"] {
+            c.notify(&st.outbox, state, now_ms);
+        }
+    }
     json(json!({"agent_id": id}))
 }
 
@@ -688,11 +706,13 @@ async fn hangup(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> Api
     s.project(&appid)?;
     let now = s.clock.now();
     let mut st = s.store();
+    let outbox = st.outbox.clone();
     match st.calls.get_mut(&id) {
         Some(c) if c.state == "answered" => {
             c.state = "hangup";
             c.reason = Some("request");
             c.stop_ts = Some(now);
+            c.notify(&outbox, "HANGUP", s.clock.now_ms());
             json(json!({}))
         }
         Some(_) => Err(ApiError::not_found(format!("call {id} has already ended"))),

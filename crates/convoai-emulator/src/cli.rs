@@ -64,6 +64,16 @@ pub struct ServerArgs {
     /// the CA certificate clients must trust is printed.
     #[arg(long)]
     pub tls: bool,
+    /// Send notification callbacks (agent joined, left, history, errors, metrics, call
+    /// states) to this URL.
+    #[arg(long, requires = "webhook_secret")]
+    pub webhook_url: Option<String>,
+    /// Secret the callbacks are signed with (both signature headers).
+    #[arg(long, env = "SHENGWANG_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// How long a callback waits for the receiver's 200 before it is resent, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
 }
 
 impl EmulatorArgs {
@@ -79,7 +89,7 @@ impl EmulatorArgs {
     /// The builder these flags describe.
     pub fn builder(&self) -> EmulatorBuilder {
         let (c, s) = (&self.credentials, &self.server);
-        crate::Emulator::builder()
+        let builder = crate::Emulator::builder()
             .host(s.host)
             .port(s.port)
             .app_id(c.app_id.clone().unwrap_or_else(|| DEV_APP_ID.into()))
@@ -101,7 +111,12 @@ impl EmulatorArgs {
             .latency(Duration::from_millis(s.latency_ms))
             .idle_tick(Duration::from_millis(s.idle_tick_ms))
             .max_agents(s.max_agents)
-            .tls(s.tls)
+            .tls(s.tls);
+        let builder = builder.webhook_timeout(Duration::from_millis(s.webhook_timeout_ms.max(1)));
+        match (&s.webhook_url, &s.webhook_secret) {
+            (Some(url), secret) => builder.webhook(url.clone(), secret.clone().unwrap_or_default()),
+            (None, _) => builder,
+        }
     }
 
     /// Runs the emulator these flags describe until Ctrl-C (or SIGTERM), after printing
@@ -118,6 +133,9 @@ impl EmulatorArgs {
             print!("{pem}");
         }
         println!("dashboard:         {}", emu.ui_url());
+        if let Some(url) = &self.server.webhook_url {
+            println!("callbacks to:      {url}");
+        }
         if self.uses_dev_credentials() {
             // Printed as shell exports so a user can paste them into another terminal.
             println!("development credentials (no SHENGWANG_* settings were given):");

@@ -26,6 +26,7 @@ pub mod cli;
 mod clock;
 mod error;
 mod fault;
+mod notify;
 mod reqlog;
 mod state;
 mod stats;
@@ -50,6 +51,9 @@ use tower::ServiceExt;
 
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
+pub use notify::{
+    CallbackFault, CallbackFaultRule, CallbackRecord, DeliveryAttempt, DeliveryState, WebhookConfig,
+};
 pub use state::{AgentRecord, AgentStatus, LoggedRequest, RequestCount, SecondStats};
 pub use stats::ServerStats;
 
@@ -102,6 +106,7 @@ pub(crate) struct Shared {
     latency_ms: AtomicU64,
     max_agents: AtomicUsize,
     pub counters: stats::Counters,
+    pub notifier: Arc<notify::Notifier>,
 }
 
 impl Shared {
@@ -129,12 +134,18 @@ impl Shared {
     }
 
     pub fn reset(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        // The log's sequence goes on, so a page reading "entries after N" is not confused.
-        let last_seq = st.last_seq;
-        *st = State::default();
-        st.last_seq = last_seq;
-        drop(st);
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            // The log's sequence goes on, so a page reading "entries after N" is not confused.
+            let last_seq = st.last_seq;
+            let outbox = st.outbox.clone();
+            *st = State {
+                outbox,
+                last_seq,
+                ..State::default()
+            };
+        }
+        self.notifier.clear();
         let mut f = self.faults();
         f.rules.clear();
         f.rate = 0.0;
@@ -172,6 +183,7 @@ pub struct EmulatorBuilder {
     max_agents: usize,
     clock: Clock,
     tls: bool,
+    webhook: WebhookConfig,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -185,6 +197,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("customer_secret", &"[redacted]")
             .field("fault_rate", &self.fault_rate)
             .field("tls", &self.tls)
+            .field("webhook", &self.webhook)
             .finish_non_exhaustive()
     }
 }
@@ -206,6 +219,7 @@ impl Default for EmulatorBuilder {
             max_agents: 100_000,
             clock: Clock::system(),
             tls: false,
+            webhook: WebhookConfig::default(),
         }
     }
 }
@@ -282,6 +296,24 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Sends notification callbacks to `url`, signed with `secret` (both signature headers).
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook.url = Some(url.into());
+        self.webhook.secret = secret.into();
+        self
+    }
+    /// How long a callback waits for the receiver's 200 before it is resent (default 10 s,
+    /// as the service).
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.webhook.timeout = timeout;
+        self
+    }
+    /// Growth of the gaps between resends (default 1 s; the first resend goes at once).
+    pub fn webhook_retry_delay(mut self, delay: Duration) -> Self {
+        self.webhook.retry_delay = delay;
+        self
+    }
+
     fn shared(&self) -> Result<Arc<Shared>, EmulatorError> {
         if !(0.0..=1.0).contains(&self.fault_rate) {
             return Err(EmulatorError::Config(
@@ -292,17 +324,29 @@ impl EmulatorBuilder {
             .map_err(|e| EmulatorError::Config(e.to_string()))?;
         let mut faults = Faults::new(self.fault_rate, self.seed);
         faults.delay = self.fault_delay;
+        if let Some(url) = &self.webhook.url {
+            notify::check_url(url).map_err(EmulatorError::Config)?;
+        }
+        let notifier = Arc::new(notify::Notifier::new(
+            self.webhook.clone(),
+            self.clock.clone(),
+        ));
+        let state = State {
+            outbox: notifier.outbox(),
+            ..State::default()
+        };
         Ok(Arc::new(Shared {
             app_id: self.app_id.clone(),
             tokens,
             basic_credentials: format!("{}:{}", self.customer_id, self.customer_secret)
                 .into_bytes(),
             clock: self.clock.clone(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             faults: Mutex::new(faults),
             latency_ms: AtomicU64::new(self.latency.as_millis() as u64),
             max_agents: AtomicUsize::new(self.max_agents),
             counters: stats::Counters::default(),
+            notifier,
         }))
     }
 
@@ -320,6 +364,7 @@ impl EmulatorBuilder {
         let listener = bind(SocketAddr::new(self.host, self.port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
+        shared.notifier.set_running(true);
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let task = tokio::spawn(serve(
             listener,
@@ -353,6 +398,7 @@ impl EmulatorBuilder {
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
         let serving = shared.clone();
+        shared.notifier.set_running(true);
         let tick = self.idle_tick;
         let thread = std::thread::Builder::new()
             .name("convoai-emulator".into())
@@ -499,12 +545,6 @@ impl EmulatorHandle {
         v
     }
 
-    /// Marks a running agent FAILED with `reason` as its message, as the dashboard's "inject
-    /// an error" does. Returns false when it was not running.
-    pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
-        self.shared.fail_agent(id, reason)
-    }
-
     /// The most recent API requests (up to 500), oldest first.
     pub fn recent_requests(&self) -> Vec<LoggedRequest> {
         let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -523,6 +563,52 @@ impl EmulatorHandle {
     pub fn push_fault(&self, rule: FaultRule) {
         self.shared.faults().rules.push_back(rule);
     }
+    /// Every notification callback sent (or being sent) since start or the last reset, oldest
+    /// first; the last 1000 are kept.
+    pub fn callbacks(&self) -> Vec<CallbackRecord> {
+        self.shared.notifier.records()
+    }
+    /// Sends callbacks to `url` signed with `secret` from now on; `None` stops sending.
+    pub fn set_webhook(&self, target: Option<(String, String)>) {
+        let mut c = self.shared.notifier.config();
+        match target {
+            Some((url, secret)) => {
+                c.url = Some(url);
+                c.secret = secret;
+            }
+            None => c.url = None,
+        }
+        self.shared.notifier.set_config(c);
+    }
+    /// Replaces the whole callback configuration (target, secret, timeout, resend gaps).
+    pub fn set_webhook_config(&self, config: WebhookConfig) {
+        self.shared.notifier.set_config(config);
+    }
+    /// Queues a scripted callback fault.
+    pub fn push_callback_fault(&self, rule: CallbackFaultRule) {
+        self.shared.notifier.push_fault(rule);
+    }
+    /// Makes a running agent report a module error (an agent-error callback). False if no
+    /// such agent runs.
+    pub fn inject_agent_error(
+        &self,
+        agent_id: &str,
+        module: &str,
+        code: i64,
+        message: &str,
+    ) -> bool {
+        admin::agent_error(&self.shared, agent_id, module, code, message)
+    }
+    /// Makes a running agent fail with `message` (e.g. `RTC connection error`): it stops as
+    /// `FAILED` and the agent-left callback carries the message. False if no such agent runs.
+    pub fn fail_agent(&self, agent_id: &str, message: &str) -> bool {
+        admin::fail_agent(&self.shared, agent_id, message)
+    }
+    /// Sends a token-expiry warning for a running agent. False if no such agent runs.
+    pub fn expire_token(&self, agent_id: &str) -> bool {
+        admin::token_expiring(&self.shared, agent_id)
+    }
+
     /// Forgets every agent, call, number, count, connection counter and fault setting.
     pub fn reset(&self) {
         self.shared.reset();
@@ -582,6 +668,8 @@ async fn serve(
     idle_tick: Duration,
 ) {
     let app = api::router(shared.clone());
+    shared.notifier.set_running(true);
+    let notifier = tokio::spawn(shared.notifier.clone().run());
     // Connections live in this set, so shutting down closes them all (a restart loses state
     // and connections, like a real server going away).
     let mut connections = tokio::task::JoinSet::new();
@@ -628,6 +716,8 @@ async fn serve(
         }
     }
     connections.shutdown().await;
+    shared.notifier.set_running(false);
+    notifier.abort();
 }
 
 async fn handle(

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{Map, Value};
 
+use crate::notify::Outbox;
+
 /// Agent status codes and names of rest-api.md §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AgentStatus {
@@ -127,6 +129,8 @@ pub struct RequestCount {
 
 pub(crate) struct Agent {
     pub record: AgentRecord,
+    /// `properties.labels` of the join, echoed in callbacks.
+    pub labels: Option<Map<String, Value>>,
     pub mllm: bool,
     pub max_history: usize,
     pub history: VecDeque<(String, String)>,
@@ -146,9 +150,25 @@ pub(crate) struct Call {
     pub reason: Option<&'static str>,
     pub create_ts: u64,
     pub stop_ts: Option<u64>,
+    /// `properties.labels` of the call request, echoed in callbacks.
+    pub labels: Option<Map<String, Value>>,
 }
 
 impl Call {
+    /// Sends a `202` outbound call-state callback.
+    pub fn notify(&self, outbox: &Outbox, state: &str, now_ms: u64) {
+        let mut p = Map::new();
+        p.insert("agent_id".into(), Value::from(self.id.as_str()));
+        p.insert("name".into(), Value::from(self.name.as_str()));
+        p.insert("channel".into(), Value::from(self.channel.as_str()));
+        p.insert("state".into(), Value::from(state));
+        p.insert("report_ms".into(), Value::from(now_ms));
+        if let Some(l) = &self.labels {
+            p.insert("labels".into(), Value::Object(l.clone()));
+        }
+        outbox.emit(202, Value::Object(p));
+    }
+
     pub fn to_json(&self, with_reason: bool) -> Value {
         let mut v = serde_json::json!({
             "agent_id": self.id, "channel": self.channel, "to_number": self.to_number,
@@ -186,6 +206,39 @@ pub(crate) struct State {
     pub stats: VecDeque<SecondStats>,
     /// `seq` of the last logged request.
     pub last_seq: u64,
+    /// Where callbacks go; kept across resets.
+    pub outbox: Outbox,
+}
+
+/// Why an agent stopped: its REST status and message, and the callback's `status`/`message`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StopReason<'a> {
+    /// The leave request.
+    Leave,
+    /// The idle timeout.
+    Idle,
+    /// A failure (admin API), with the callback's message.
+    Failed(&'a str),
+}
+
+impl StopReason<'_> {
+    fn rest(&self) -> (AgentStatus, &str) {
+        match self {
+            StopReason::Leave => (AgentStatus::Stopped, "stopped by leave request"),
+            StopReason::Idle => (
+                AgentStatus::Stopped,
+                "idle timeout: no remote user in the channel",
+            ),
+            StopReason::Failed(m) => (AgentStatus::Failed, m),
+        }
+    }
+    fn callback(&self) -> (&'static str, &str) {
+        match self {
+            StopReason::Leave => ("STOPPED", "OK"),
+            StopReason::Idle => ("STOPPED", "Idle for too long"),
+            StopReason::Failed(m) => ("FAILED", m),
+        }
+    }
 }
 
 /// Requests kept in the log.
@@ -198,6 +251,20 @@ pub(crate) fn new_id() -> String {
     Alphanumeric
         .sample_string(&mut rand::thread_rng(), 24)
         .to_ascii_uppercase()
+}
+
+impl Agent {
+    /// The fields every agent callback carries.
+    pub fn payload(&self) -> Map<String, Value> {
+        let r = &self.record;
+        crate::notify::agent_payload(
+            &r.agent_id,
+            &r.name,
+            &r.channel,
+            r.create_ts,
+            self.labels.as_ref(),
+        )
+    }
 }
 
 impl State {
@@ -220,7 +287,7 @@ impl State {
                     a.turns.leave(deadline.saturating_mul(1000));
                 }
             }
-            self.stop(&id, deadline, "idle timeout: no remote user in the channel");
+            self.stop(&id, deadline, StopReason::Idle);
         }
     }
 
@@ -259,29 +326,62 @@ impl State {
     /// Running → failed, with `reason` as its message; frees the name. Returns false if the
     /// agent was not running.
     pub fn fail(&mut self, id: &str, now: u64, reason: &str) -> bool {
-        if !self.stop(id, now, reason) {
-            return false;
-        }
-        if let Some(agent) = self.agents.get_mut(id) {
-            agent.record.status = AgentStatus::Failed;
-        }
-        true
+        self.stop(id, now, StopReason::Failed(reason))
     }
 
-    /// Running → stopped; frees the name. Returns false if the agent was not running.
-    pub fn stop(&mut self, id: &str, now: u64, message: &str) -> bool {
+    /// Running → stopped (or failed); frees the name and sends the after-stop callbacks
+    /// (left, history, metrics, turns). Returns false if the agent was not running.
+    pub fn stop(&mut self, id: &str, now: u64, reason: StopReason<'_>) -> bool {
         let Some(agent) = self.agents.get_mut(id) else {
             return false;
         };
         if agent.record.status != AgentStatus::Running {
             return false;
         }
-        agent.record.status = AgentStatus::Stopped;
+        let (status, message) = reason.rest();
+        agent.record.status = status;
         agent.record.stop_ts = Some(now);
         agent.record.message = message.into();
         if self.names.get(&agent.record.name).map(String::as_str) == Some(id) {
             self.names.remove(&agent.record.name);
         }
+        let a = &*agent;
+        let base = || a.payload();
+        let (cb_status, cb_message) = reason.callback();
+        let mut left = base();
+        left.insert("stop_ts".into(), Value::from(now));
+        left.insert("status".into(), Value::from(cb_status));
+        left.insert("message".into(), Value::from(cb_message));
+        self.outbox.emit(102, Value::Object(left));
+        let mut history = base();
+        history.insert("stop_ts".into(), Value::from(now));
+        let contents: Vec<Value> = a
+            .history
+            .iter()
+            .map(|(role, content)| serde_json::json!({"role": role, "content": content}))
+            .collect();
+        history.insert("contents".into(), Value::Array(contents));
+        self.outbox.emit(103, Value::Object(history));
+        let mut metrics = base();
+        metrics.insert("stop_ts".into(), Value::from(now));
+        let per_turn: Vec<Value> = (1..=a.turns.len())
+            .map(|t| serde_json::json!({"turn_id": t, "asr_ttlw": 0, "llm_ttfb": 0, "llm_ttfs": 0, "tts_ttfb": 0}))
+            .collect();
+        metrics.insert("metrics".into(), Value::Array(per_turn));
+        self.outbox.emit(111, Value::Object(metrics));
+        let mut turns = base();
+        turns.insert("stop_ts".into(), Value::from(now));
+        turns.insert("total_turn_count".into(), Value::from(a.turns.len()));
+        turns.insert("is_truncated".into(), Value::from(a.turns.len() > 200));
+        turns.insert(
+            "turns".into(),
+            Value::Array(
+                a.turns
+                    .page(&a.record.agent_id, &a.record.channel, 1, 200)
+                    .0,
+            ),
+        );
+        self.outbox.emit(112, Value::Object(turns));
         true
     }
 

@@ -262,6 +262,17 @@ impl TurnLog {
         self.silence = None;
     }
 
+    /// How many turns there are.
+    pub fn len(&self) -> usize {
+        self.turns.len()
+    }
+
+    /// Whether there is none yet.
+    #[allow(dead_code)] // pairs with len
+    pub fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+
     /// One page (1-based) and the number of turns in total.
     pub fn page(
         &self,

@@ -63,3 +63,48 @@ fn bad_credentials_are_refused_at_start_without_echoing_the_certificate() {
     assert!(stderr.contains("app_certificate"), "{stderr}");
     assert!(!stderr.contains("secret-but-not-hex"), "{stderr}");
 }
+
+#[test]
+fn webhook_flags_are_checked_and_announced() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_convoai-emulator"))
+            .args(["--port", "0"])
+            .args(args)
+            .env_remove("SHENGWANG_WEBHOOK_SECRET")
+            .output()
+            .unwrap()
+    };
+    // A URL without a secret, or a URL that is not http(s): usage errors, exit 2.
+    let out = run(&["--webhook-url", "http://127.0.0.1:9/hook"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "--webhook-url",
+        "ftp://127.0.0.1/hook",
+        "--webhook-secret",
+        "SENTINEL-S",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("webhook url"), "{stderr}");
+    assert!(!stderr.contains("SENTINEL-S"), "{stderr}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convoai-emulator"))
+        .args(["--port", "0", "--webhook-url", "http://127.0.0.1:9/hook"])
+        .args(["--webhook-secret", "SENTINEL-S"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(4)
+        .map(|l| l.unwrap())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = lines.join("\n");
+    assert!(
+        text.contains("callbacks to:      http://127.0.0.1:9/hook"),
+        "{text}"
+    );
+    assert!(!text.contains("SENTINEL-S"));
+}

@@ -9,6 +9,7 @@
 //! - [`agentkit`] and [`vendors`]: agents (LLM, TTS, STT, avatar settings) and [`Session`]s
 //!   that start, talk to and stop them.
 //! - [`blocking`]: the same client and sessions for code that is not async.
+//! - [`webhooks`]: verify, parse and handle the service's notification callbacks exactly once.
 //!
 //! # Getting started
 //!
@@ -152,6 +153,7 @@ pub mod transport;
 pub mod types;
 pub mod validate;
 pub mod vendors;
+pub mod webhooks;
 
 pub use agentkit::{Session, SessionBuilder, ShutdownReport};
 pub use area::Area;

@@ -5,6 +5,7 @@ mod calls;
 mod config;
 mod numbers;
 mod token;
+pub(crate) mod webhooks;
 
 use std::io::Write;
 use std::time::Duration;
@@ -96,6 +97,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Numbers(cmd) => numbers::run(&ctx, cmd, out).await,
         Command::Token(cmd) => token::run(&ctx, cmd, out),
         Command::Config(cmd) => config::run(&ctx, cmd, out),
+        Command::Webhooks(cmd) => webhooks::run(&ctx, cmd, out).await,
         Command::Emulator(server) => {
             let g = &ctx.global;
             let args = convoai_emulator::cli::EmulatorArgs {

@@ -134,7 +134,8 @@ async fn fail(
 ) -> Result<StatusCode, ApiError> {
     checked(&id)?;
     let body = object(body)?;
-    let reason = match body.get("reason") {
+    // `message` is the callback's word for it; either is taken.
+    let reason = match body.get("reason").or_else(|| body.get("message")) {
         None | Some(Value::Null) => "agent error injected from the emulator",
         Some(Value::String(r)) if !r.is_empty() && r.len() <= REASON_MAX => r.as_str(),
         Some(_) => {

@@ -1,0 +1,225 @@
+//! Signature checks on the raw body: `Agora-Signature-V2` (HMAC-SHA256) and
+//! `Agora-Signature` (HMAC-SHA1), both lowercase hex, keyed by the console secret's bytes.
+
+use hmac::{Hmac, Mac};
+
+use super::error::WebhookError;
+
+/// Header carrying the hex HMAC-SHA256 of the body.
+pub const SIGNATURE_V2_HEADER: &str = "Agora-Signature-V2";
+/// Header carrying the hex HMAC-SHA1 of the body.
+pub const SIGNATURE_HEADER: &str = "Agora-Signature";
+/// Default largest body accepted: history and turn batches can be large, so a few MiB.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// A webhook secret as the console shows it; used byte for byte as the HMAC key.
+/// `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl AsRef<[u8]>) -> Self {
+        Secret(secret.as_ref().to_vec())
+    }
+    /// The key bytes (for signing test callbacks).
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::redact::REDACTED)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret::new(s)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s.into_bytes())
+    }
+}
+
+/// Which header verified a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureKind {
+    /// `Agora-Signature-V2`, HMAC-SHA256.
+    V2Sha256,
+    /// `Agora-Signature`, HMAC-SHA1.
+    V1Sha1,
+}
+
+/// The two signature header values of one request, as received. Framework-free: fill it from
+/// whatever request type you have, or from an [`http::HeaderMap`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Signatures<'a> {
+    /// `Agora-Signature-V2`, if present.
+    pub v2: Option<&'a str>,
+    /// `Agora-Signature`, if present.
+    pub v1: Option<&'a str>,
+}
+
+impl<'a> Signatures<'a> {
+    /// Reads both headers (names are case-insensitive). A header that is not visible ASCII
+    /// counts as present but malformed.
+    pub fn from_headers(headers: &'a http::HeaderMap) -> Self {
+        let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        Signatures {
+            v2: get(SIGNATURE_V2_HEADER),
+            v1: get(SIGNATURE_HEADER),
+        }
+    }
+}
+
+/// Checks callback signatures against one or more secrets.
+///
+/// Several secrets may be configured at once so a secret can be rotated without downtime: a
+/// signature matching any of them is accepted. By default `Agora-Signature-V2` is checked when
+/// present and `Agora-Signature` otherwise; [`Verifier::require_v2`] refuses SHA-1 only
+/// requests. Comparisons are constant-time.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    secrets: Vec<Secret>,
+    require_v2: bool,
+    max_body: usize,
+}
+
+impl Verifier {
+    /// A verifier for one secret.
+    pub fn new(secret: impl Into<Secret>) -> Self {
+        Verifier {
+            secrets: vec![secret.into()],
+            require_v2: false,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+    /// Also accepts signatures made with `secret` (rotation: old and new side by side).
+    pub fn with_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+    /// With `true`, only `Agora-Signature-V2` is accepted; a request with only the SHA-1
+    /// header is rejected as missing its signature.
+    pub fn require_v2(mut self, require: bool) -> Self {
+        self.require_v2 = require;
+        self
+    }
+    /// Largest body accepted, in bytes (default [`DEFAULT_MAX_BODY`]).
+    pub fn max_body(mut self, limit: usize) -> Self {
+        self.max_body = limit;
+        self
+    }
+    /// The configured body limit.
+    pub fn body_limit(&self) -> usize {
+        self.max_body
+    }
+
+    /// Verifies `body` (the raw request bytes, before any parsing) against the signatures.
+    pub fn verify(
+        &self,
+        signatures: Signatures<'_>,
+        body: &[u8],
+    ) -> Result<SignatureKind, WebhookError> {
+        if body.len() > self.max_body {
+            return Err(WebhookError::BodyTooLarge {
+                limit: self.max_body,
+            });
+        }
+        if self.secrets.iter().all(|s| s.0.is_empty()) {
+            return Err(WebhookError::Config(
+                "no non-empty webhook secret configured",
+            ));
+        }
+        match (signatures.v2, signatures.v1) {
+            (Some(v2), _) => {
+                let digest = decode::<32>(v2, SIGNATURE_V2_HEADER)?;
+                self.check::<Hmac<sha2::Sha256>>(&digest, body)
+                    .then_some(SignatureKind::V2Sha256)
+                    .ok_or(WebhookError::InvalidSignature(SIGNATURE_V2_HEADER))
+            }
+            (None, _) if self.require_v2 => {
+                Err(WebhookError::MissingSignature(SIGNATURE_V2_HEADER))
+            }
+            (None, Some(v1)) => {
+                let digest = decode::<20>(v1, SIGNATURE_HEADER)?;
+                self.check::<Hmac<sha1::Sha1>>(&digest, body)
+                    .then_some(SignatureKind::V1Sha1)
+                    .ok_or(WebhookError::InvalidSignature(SIGNATURE_HEADER))
+            }
+            (None, None) => Err(WebhookError::MissingSignature(
+                "Agora-Signature-V2 or Agora-Signature",
+            )),
+        }
+    }
+
+    /// Verifies against the signature headers of `headers`.
+    pub fn verify_headers(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<SignatureKind, WebhookError> {
+        self.verify(Signatures::from_headers(headers), body)
+    }
+
+    fn check<M: Mac + hmac::digest::KeyInit>(&self, digest: &[u8], body: &[u8]) -> bool {
+        // Every secret is tried (no early exit), so timing does not tell which one matched.
+        self.secrets
+            .iter()
+            .filter(|s| !s.0.is_empty())
+            .fold(false, |ok, s| {
+                let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(&s.0) else {
+                    return ok;
+                };
+                mac.update(body);
+                mac.verify_slice(digest).is_ok() | ok
+            })
+    }
+}
+
+/// Decodes a hex digest of exactly `N` bytes (either case), without echoing it in errors.
+fn decode<const N: usize>(text: &str, header: &'static str) -> Result<[u8; N], WebhookError> {
+    let text = text.trim();
+    if text.len() != N * 2 {
+        return Err(WebhookError::MalformedSignature {
+            header,
+            reason: if N == 32 {
+                "expected 64 hex characters"
+            } else {
+                "expected 40 hex characters"
+            },
+        });
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text, &mut out).map_err(|_| WebhookError::MalformedSignature {
+        header,
+        reason: "not hexadecimal",
+    })?;
+    Ok(out)
+}
+
+/// Hex HMAC-SHA256 of `body` under `secret`: the `Agora-Signature-V2` value a sender puts on
+/// the request.
+pub fn sign_v2(secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this never fails.
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Hex HMAC-SHA1 of `body` under `secret`: the `Agora-Signature` value.
+pub fn sign_v1(secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this never fails.
+    let Ok(mut mac) = <Hmac<sha1::Sha1> as hmac::digest::KeyInit>::new_from_slice(secret) else {
+        return String::new();
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
