@@ -83,6 +83,8 @@ struct Inner {
     sessions: Arc<Registry>,
     /// Client handles the user holds.
     users: AtomicUsize,
+    /// Notices already applied to sessions, so a resent or duplicated callback acts once.
+    pub(crate) applied: crate::agentkit::AppliedNotices,
 }
 
 impl fmt::Debug for Client {
@@ -263,23 +265,14 @@ impl Client {
         report
     }
 
-    /// Tells the live session running `agent_id` that the service reported it left (e.g.
-    /// from a notification callback). True if a session took it; a repeat is ignored.
-    #[allow(dead_code)] // the webhook receiver routes here
-    pub(crate) fn agent_left(&self, agent_id: &str, reason: &str) -> bool {
-        let fact = Fact::Left {
-            reason: reason.to_owned(),
-        };
-        self.inner.sessions.deliver(agent_id, &fact)
+    pub(crate) fn applied(&self) -> &crate::agentkit::AppliedNotices {
+        &self.inner.applied
     }
 
-    /// Tells the live session running `agent_id` that the service reported it failed.
-    #[allow(dead_code)] // the webhook receiver routes here
-    pub(crate) fn agent_failed(&self, agent_id: &str, message: &str) -> bool {
-        let fact = Fact::Failed {
-            message: message.to_owned(),
-        };
-        self.inner.sessions.deliver(agent_id, &fact)
+    /// Tells the live session running `agent_id` a fact the service reported (from a
+    /// notification callback). True if a session took it.
+    pub(crate) fn deliver_fact(&self, agent_id: &str, fact: &Fact) -> bool {
+        self.inner.sessions.deliver(agent_id, fact)
     }
 }
 
@@ -602,6 +595,7 @@ impl ClientBuilder {
                     secrets,
                 },
                 sessions: Arc::default(),
+                applied: Default::default(),
                 users: AtomicUsize::new(1),
             }),
             user: true,

@@ -28,6 +28,11 @@ pub(crate) enum Fact {
         /// What the service said.
         message: String,
     },
+    /// A module of the running agent (LLM, TTS, …) reported an error; it still runs.
+    Error {
+        /// What the service said.
+        message: String,
+    },
 }
 
 /// What the table needs from a session, type-erased so this module imports nothing above it.

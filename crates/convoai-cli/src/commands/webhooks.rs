@@ -60,13 +60,13 @@ pub struct VerifyArgs {
     /// The webhook secret. Never printed.
     #[arg(long, env = "SHENGWANG_WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: String,
-    /// The `Agora-Signature-V2` header (hex HMAC-SHA256).
+    /// The Agora-Signature-V2 header (hex HMAC-SHA256).
     #[arg(long, value_name = "HEX")]
     pub signature_v2: Option<String>,
-    /// The `Agora-Signature` header (hex HMAC-SHA1).
+    /// The Agora-Signature header (hex HMAC-SHA1).
     #[arg(long, value_name = "HEX")]
     pub signature: Option<String>,
-    /// The raw body; `-` or nothing reads stdin.
+    /// The raw body; - or nothing reads stdin.
     pub file: Option<PathBuf>,
 }
 

@@ -40,6 +40,14 @@ pub enum SessionEvent {
         /// The reason the service gave.
         reason: String,
     },
+    /// A module of the running agent (LLM, TTS, ASR, …) reported an error through a
+    /// notification callback; the agent still runs.
+    AgentError {
+        /// Its id.
+        agent_id: String,
+        /// The service's description, one line per failed module.
+        message: String,
+    },
     /// The session moved between states.
     StateChanged {
         /// Before.
@@ -58,6 +66,7 @@ impl SessionEvent {
             Self::Error { .. } => EventKind::Error,
             Self::StateChanged { .. } => EventKind::StateChanged,
             Self::AgentLeft { .. } => EventKind::AgentLeft,
+            Self::AgentError { .. } => EventKind::AgentError,
         }
     }
 }
@@ -75,6 +84,8 @@ pub enum EventKind {
     StateChanged,
     /// [`SessionEvent::AgentLeft`]
     AgentLeft,
+    /// [`SessionEvent::AgentError`]
+    AgentError,
 }
 
 /// Identifies a registered handler, for [`off`](super::Session::off).

@@ -3,6 +3,7 @@
 mod agent;
 mod calls;
 mod events;
+mod notices;
 mod resolve;
 mod session;
 mod turns;
@@ -13,6 +14,7 @@ pub use crate::state::{Operation, SessionState};
 pub use agent::{Agent, TokenSource};
 pub use calls::{Say, Think, Update};
 pub use events::{EventKind, HandlerId, SessionEvent};
+pub(crate) use notices::AppliedNotices;
 pub(crate) use session::Sealed;
 pub use session::{Session, SessionBuilder, SessionFactory, WeakSession};
 pub use uid::{AgentUid, RemoteUid};

@@ -404,16 +404,28 @@ impl LiveSession for Inner {
         if !ours || !matches!(core.state, SessionState::Running | SessionState::Error) {
             return false;
         }
-        core.live = None;
         let (to, reason) = match fact {
             Fact::Left { reason } => (SessionState::Stopped, reason.clone()),
             Fact::Failed { message } => (SessionState::Error, message.clone()),
+            Fact::Error { message } => {
+                self.events.emit(SessionEvent::AgentError {
+                    agent_id: agent_id.to_owned(),
+                    message: message.clone(),
+                });
+                return true;
+            }
         };
+        core.live = None;
         self.set_state(&mut core, to);
         self.events.emit(SessionEvent::AgentLeft {
             agent_id: agent_id.to_owned(),
             reason,
         });
+        if to == SessionState::Stopped {
+            self.events.emit(SessionEvent::Stopped {
+                agent_id: agent_id.to_owned(),
+            });
+        }
         true
     }
 }
