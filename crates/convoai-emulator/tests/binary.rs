@@ -96,7 +96,7 @@ fn webhook_flags_are_checked_and_announced() {
         .unwrap();
     let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
         .lines()
-        .take(4)
+        .take(5)
         .map(|l| l.unwrap())
         .collect();
     child.kill().unwrap();

@@ -33,7 +33,7 @@
 //! # let emulator = convoai_emulator::Emulator::builder().spawn().await?;
 //! # let (app_id, app_certificate) = (emulator.app_id(), emulator.app_certificate());
 //! # let base_url = emulator.base_url();
-//! use shengwang_agent::agentkit::Agent;
+//! use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid};
 //! use shengwang_agent::vendors::{Llm, MiniMaxTts};
 //! use shengwang_agent::Client;
 //!
@@ -50,9 +50,11 @@
 //!     .with_tts(MiniMaxTts::new("minimax-key", "speech-02-turbo", "female-shaonv"))?;
 //!
 //! // The agent joins channel "room-42" as uid 1001 and listens to the user with uid 2002.
-//! let session = agent.create_session(&client, "room-42", "1001", ["2002"]).build();
+//! let session = agent
+//!     .create_session(&client, "room-42", AgentUid::from(1001), [RemoteUid::from(2002)])
+//!     .build();
 //! let agent_id = session.start().await?;
-//! session.say("Hello!", None, None).await?;
+//! session.say("Hello!").send().await?;
 //! session.stop().await?;
 //! # assert!(!agent_id.is_empty());
 //! # Ok(()) }
@@ -123,8 +125,10 @@
 //!
 //! Every failure is one [`Error`] with a one-line `Display` that never contains a secret.
 //! Timeouts, connection failures, 408, 429 and 5xx are retried with jittered backoff
-//! ([`RetryPolicy`]); a 409 never is. An ambiguous `start` (the service may have created the
-//! agent before the connection broke) returns that agent instead of creating a second one.
+//! ([`RetryPolicy`]) when the request is safe to repeat; a request that creates something
+//! (a call, an utterance) is never sent twice, and a failure after it may have been carried
+//! out is [`Error::OutcomeUnknown`]. A 409 is never retried. Sessions never lose an agent a
+//! start may have created: they find it by its unique name and stop or adopt it.
 //!
 //! # Types of other crates
 //!

@@ -105,7 +105,7 @@ fn from_env_reads_every_variable_and_names_bad_ones() {
     );
     set("SHENGWANG_AREA", "mars");
     match Client::from_env() {
-        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "area"),
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "SHENGWANG_AREA"),
         other => panic!("{other:?}"),
     }
     for k in [
@@ -129,5 +129,6 @@ fn clients_are_send_sync_and_cheap_to_clone() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<Client>();
     assert_send_sync::<shengwang_agent::blocking::Client>();
-    assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
+    // An `Arc` and a flag telling the user's handles from the SDK's own.
+    assert!(std::mem::size_of::<Client>() <= 2 * std::mem::size_of::<usize>());
 }

@@ -268,6 +268,15 @@ impl Client {
         self.block_on(async { Ok(self.inner.select_best_domain().await) })
     }
 
+    /// See [`crate::Client::shutdown`]: stops the agent of every live session of this
+    /// client within `deadline`, blocking; call it before the process exits.
+    pub fn shutdown(
+        &self,
+        deadline: std::time::Duration,
+    ) -> Result<crate::agentkit::ShutdownReport> {
+        self.block_on(async { Ok(self.inner.shutdown(deadline).await) })
+    }
+
     /// See [`crate::Client::agents`].
     pub fn agents(&self) -> Agents<'_> {
         Agents {
