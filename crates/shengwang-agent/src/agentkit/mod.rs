@@ -15,6 +15,7 @@ pub use agent::{Agent, TokenSource};
 pub use calls::{Say, Think, Update};
 pub use events::{EventKind, HandlerId, SessionEvent};
 pub(crate) use notices::AppliedNotices;
+#[cfg(feature = "blocking")]
 pub(crate) use session::Sealed;
 pub use session::{Session, SessionBuilder, SessionFactory, WeakSession};
 pub use uid::{AgentUid, RemoteUid};

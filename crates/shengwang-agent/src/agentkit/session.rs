@@ -586,10 +586,12 @@ impl Session {
         WeakSession(Arc::downgrade(&self.inner))
     }
     /// True when this is the only handle (blocking sessions stop synchronously on drop).
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))] // used by blocking sessions
     pub(crate) fn is_last_handle(&self) -> bool {
         Arc::strong_count(&self.inner) == 1
     }
     /// True when dropping the last handle would stop an agent.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))] // used by blocking sessions
     pub(crate) fn stops_on_drop(&self) -> bool {
         let core = self.inner.core();
         core.live
