@@ -176,6 +176,13 @@ impl Scrubber {
             Some(i) => (kept.len() - i) + (text.len() - window_end),
             None => text.len() - window_end,
         };
+        // Escaping can spell a secret that the raw text did not hold whole (`\n` + text):
+        // look once more.
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+        }
         if dropped > 0 {
             out.push_str(&format!("…({dropped} more bytes)"));
         }

@@ -119,7 +119,7 @@ fn from_env_reads_every_variable_and_names_bad_ones() {
         std::env::remove_var(k);
     }
     match Client::from_env() {
-        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "app_id"),
+        Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "SHENGWANG_APP_ID"),
         other => panic!("{other:?}"),
     }
 }
