@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(out.chars().count() <= MAX_FIELD_CHARS * 12 + 40, "{}", out.len());
     // Escapes (`\u{..}`) and the marker itself could spell such a secret without a leak.
     let plain = !secret.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '\\'));
-    if secret.len() >= 6 && plain {
+    if secret.len() >= 6 && plain && !"redacted".contains(secret.as_str()) {
         assert!(!out.contains(&secret), "secret left in {out:?}");
     }
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
