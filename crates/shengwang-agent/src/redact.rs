@@ -294,6 +294,10 @@ mod tests {
         let mut t = "y".repeat(MAX_FIELD_CHARS - 3);
         t.push_str("SENTINEL-CERT-0001");
         assert!(!s.text(&t).contains("SENT"));
+        // An escape must not spell a secret either (found by fuzzing).
+        let mut n = Scrubber::new();
+        n.secret("nSENTINEL-2");
+        assert!(!n.text("x\nSENTINEL-2").contains("nSENTINEL-2"));
         // Multi-byte text is cut on a character boundary.
         let out = s.text(&"é".repeat(2000));
         assert!(out.starts_with("éé"));
