@@ -52,6 +52,20 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Every event of `session` from now on.
+fn record(session: &shengwang_agent::Session) -> Arc<Mutex<Vec<SessionEvent>>> {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let mut stream = session.subscribe();
+    let seen = events.clone();
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        while let Some(e) = stream.next().await {
+            seen.lock().unwrap().push(e);
+        }
+    });
+    events
+}
+
 async fn setup() -> (EmulatorHandle, Client, Arc<Mutex<Vec<bool>>>) {
     // The emulator needs the receiver's URL and the receiver needs the client: bind the
     // emulator first without a target, then point it at the receiver.
@@ -77,15 +91,7 @@ async fn an_agent_stopped_elsewhere_stops_its_session_once() {
     let session = support::minimal_agent()
         .create_session(&client, "hooked", AgentUid::from(1), [RemoteUid::from(2)])
         .build();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let mut stream = session.subscribe();
-    let seen = events.clone();
-    tokio::spawn(async move {
-        use futures::StreamExt;
-        while let Some(e) = stream.next().await {
-            seen.lock().unwrap().push(e);
-        }
-    });
+    let events = record(&session);
     let id = session.start().await.unwrap();
     // Someone else stops it: only the callback can tell the session.
     let other = support::client(&emu, RetryPolicy::none());
@@ -127,15 +133,7 @@ async fn a_failed_agent_and_module_errors_reach_the_session_once_each() {
     let session = support::minimal_agent()
         .create_session(&client, "hooked-2", AgentUid::from(1), [RemoteUid::from(2)])
         .build();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let mut stream = session.subscribe();
-    let seen = events.clone();
-    tokio::spawn(async move {
-        use futures::StreamExt;
-        while let Some(e) = stream.next().await {
-            seen.lock().unwrap().push(e);
-        }
-    });
+    let events = record(&session);
     let id = session.start().await.unwrap();
     assert!(emu.inject_agent_error(&id, "llm", 503, "Insufficient balance."));
     until("the agent error", || {
