@@ -34,6 +34,7 @@ mod tls;
 mod turns;
 mod ui;
 mod validate;
+mod verified;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -107,6 +108,8 @@ pub(crate) struct Shared {
     max_agents: AtomicUsize,
     pub counters: stats::Counters,
     pub notifier: Arc<notify::Notifier>,
+    /// Header tokens that verified already.
+    pub verified: verified::VerifiedTokens,
 }
 
 impl Shared {
@@ -347,6 +350,7 @@ impl EmulatorBuilder {
             max_agents: AtomicUsize::new(self.max_agents),
             counters: stats::Counters::default(),
             notifier,
+            verified: Default::default(),
         }))
     }
 

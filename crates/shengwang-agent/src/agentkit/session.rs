@@ -14,6 +14,7 @@ use super::resolve::{self, unix_now};
 use super::uid::{AgentUid, RemoteUid};
 use super::{Agent, EventKind, HandlerId, Operation, SessionEvent, SessionState, TokenSource};
 use crate::api::Agents;
+use crate::identity::Identity;
 use crate::live::{Fact, LiveSession};
 use crate::state::{check, Refusal};
 use crate::token::DEFAULT_EXPIRE_SECS;
@@ -631,6 +632,21 @@ impl Session {
         b.client.agents().as_agent(&b.channel, b.agent_uid.as_str())
     }
 
+    /// The join token this session signed is for its channel and agent uid, the identity of
+    /// its header token too: the header reuses it, so a session signs one token, not two.
+    fn adopt_join_token(&self, request: &StartAgentRequest, signed_at: u64) {
+        let b = &self.inner.cfg.b;
+        let header = Identity::session(&b.channel, b.agent_uid.as_str());
+        if b.token.is_some() || header != Identity::participant(&b.channel, b.agent_uid.as_str())
+        {
+            return;
+        }
+        if let Ok(lifetime) = crate::token::expires_in(b.expires_in) {
+            b.client
+                .adopt_header_token(&header, &request.properties.token, signed_at, lifetime);
+        }
+    }
+
     fn others(&self) -> Vec<String> {
         self.client().sessions().ids_except(self.inner.key)
     }
@@ -725,7 +741,9 @@ impl Session {
             core.live = Some(Live { id: None, since });
             core.agent_id = None;
         }
+        let signed_at = unix_now();
         let request = self.start_request()?;
+        self.adopt_join_token(&request, signed_at);
         match self.agents().start(&request).await {
             Ok(created) => Ok(created.into_inner().agent_id),
             // The name is taken: an earlier attempt of this session created the agent.
@@ -850,7 +868,9 @@ impl Session {
         if found.is_empty() {
             return Ok(None);
         }
+        let signed_at = unix_now();
         let request = self.start_request()?;
+        self.adopt_join_token(&request, signed_at);
         match agents.start(&request).await {
             Ok(created) => Ok(Some(created.into_inner().agent_id)),
             Err(e) if resolve::is_name_conflict(&e) => {
