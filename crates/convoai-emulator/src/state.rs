@@ -183,15 +183,21 @@ pub(crate) struct Call {
     pub stop_ts: Option<u64>,
     /// `properties.labels` of the call request, echoed in callbacks.
     pub labels: Option<Map<String, Value>>,
-    /// `report_ms` of its latest callback: later ones never go back in time, even when the
-    /// change is known to the second only (a stop).
+    /// `report_ms` of its latest callback (0: none yet): later ones are later, even when
+    /// the change is known to the second only (a stop).
     pub last_report_ms: u64,
 }
 
 impl Call {
     /// Sends its call-state callback (`201` inbound, `202` outbound).
     pub fn notify(&mut self, outbox: &Outbox, state: &str, now_ms: u64) {
-        let now_ms = now_ms.max(self.last_report_ms);
+        // Strictly increasing per call, so a receiver can order its states by `report_ms`
+        // even when several changes happen in the same millisecond.
+        let now_ms = if self.last_report_ms == 0 {
+            now_ms
+        } else {
+            now_ms.max(self.last_report_ms + 1)
+        };
         self.last_report_ms = now_ms;
         let mut p = Map::new();
         p.insert("agent_id".into(), Value::from(self.id.as_str()));
