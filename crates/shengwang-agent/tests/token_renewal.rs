@@ -350,6 +350,8 @@ async fn a_failed_renewal_is_reported_and_the_session_keeps_running() {
     });
     let started = Instant::now();
     assert!(client.apply_notification(&late_notice(&id, "second-warning")));
+    // A second warning while that renewal runs joins it rather than sending another.
+    assert!(client.apply_notification(&late_notice(&id, "third-warning")));
     assert!(
         started.elapsed() < Duration::from_millis(100),
         "apply_notification waited for the renewal: {:?}",
