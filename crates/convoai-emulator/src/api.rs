@@ -538,7 +538,11 @@ async fn update(
     let (channel, uid, rtm) = {
         let mut st = s.store();
         let a = running(&mut st, &id)?;
-        (a.record.channel.clone(), a.record.agent_rtc_uid.clone(), a.rtm)
+        (
+            a.record.channel.clone(),
+            a.record.agent_rtc_uid.clone(),
+            a.rtm,
+        )
     };
     // The agent rejoins with a new token: the same checks as at join.
     let new_expiry = match opt_str(props, "token", "properties")? {

@@ -609,7 +609,11 @@ async fn an_update_token_is_verified_like_the_joins_and_its_expiry_recorded() {
     let id = e.join("renewed").await;
     let expiry = |v: &Value| v["token_expires_at"].as_u64().unwrap();
     let (_, before) = e
-        .admin(reqwest::Method::GET, &format!("/_emulator/agents/{id}"), None)
+        .admin(
+            reqwest::Method::GET,
+            &format!("/_emulator/agents/{id}"),
+            None,
+        )
         .await;
     let joined = expiry(&before);
     assert!(joined > 1_700_000_000, "{before}");
@@ -618,8 +622,14 @@ async fn an_update_token_is_verified_like_the_joins_and_its_expiry_recorded() {
     let update = |token: String| json!({"properties": {"token": token}});
     for (why, token) in [
         ("another uid", signer.convo_ai("ch", "42").build().unwrap()),
-        ("another channel", signer.convo_ai("elsewhere", "1001").build().unwrap()),
-        ("another certificate", other.convo_ai("ch", "1001").build().unwrap()),
+        (
+            "another channel",
+            signer.convo_ai("elsewhere", "1001").build().unwrap(),
+        ),
+        (
+            "another certificate",
+            other.convo_ai("ch", "1001").build().unwrap(),
+        ),
         (
             "expired",
             signer
@@ -633,25 +643,46 @@ async fn an_update_token_is_verified_like_the_joins_and_its_expiry_recorded() {
         ("not a token", "007garbage".to_owned()),
     ] {
         let res = e
-            .rest(reqwest::Method::POST, &format!("agents/{id}/update"), Some(update(token)))
+            .rest(
+                reqwest::Method::POST,
+                &format!("agents/{id}/update"),
+                Some(update(token)),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{why}");
         let body: Value = res.json().await.unwrap();
         assert!(
-            body["detail"].as_str().unwrap().contains("properties.token"),
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("properties.token"),
             "{why}: {body}"
         );
     }
     let (_, unchanged) = e
-        .admin(reqwest::Method::GET, &format!("/_emulator/agents/{id}"), None)
+        .admin(
+            reqwest::Method::GET,
+            &format!("/_emulator/agents/{id}"),
+            None,
+        )
         .await;
-    assert_eq!(expiry(&unchanged), joined, "a refused token changes nothing");
+    assert_eq!(
+        expiry(&unchanged),
+        joined,
+        "a refused token changes nothing"
+    );
     let fresh = signer.convo_ai("ch", "1001").expire(7200).build().unwrap();
     let res = e
-        .rest(reqwest::Method::POST, &format!("agents/{id}/update"), Some(update(fresh)))
+        .rest(
+            reqwest::Method::POST,
+            &format!("agents/{id}/update"),
+            Some(update(fresh)),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let (_, after) = e.admin(reqwest::Method::GET, "/_emulator/agents", None).await;
+    let (_, after) = e
+        .admin(reqwest::Method::GET, "/_emulator/agents", None)
+        .await;
     let listed = after
         .as_array()
         .unwrap()
@@ -676,15 +707,20 @@ async fn inbound_calls_arrive_only_at_numbers_that_take_them() {
     let call = |to: &str| json!({"to_number": to, "from_number": "+15550009999"});
     let (status, v) = post("/_emulator/inbound-calls", Some(call("+15550000001"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("not imported"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("not imported"),
+        "{v}"
+    );
     let numbers = format!("{}/v2/phone-numbers", e.emu.base_url());
     for (number, inbound) in [("+15550000001", false), ("+15550000002", true)] {
         let res = e
             .http
             .post(&numbers)
             .basic_auth(e.emu.customer_id(), Some(e.emu.customer_secret()))
-            .json(&json!({"provider": "byo", "phone_number": number, "label": "desk",
-                          "inbound": inbound, "inbound_config": {}, "outbound_config": {}}))
+            .json(
+                &json!({"provider": "byo", "phone_number": number, "label": "desk",
+                          "inbound": inbound, "inbound_config": {}, "outbound_config": {}}),
+            )
             .send()
             .await
             .unwrap();
@@ -702,7 +738,10 @@ async fn inbound_calls_arrive_only_at_numbers_that_take_them() {
         let (status, v) = post("/_emulator/inbound-calls", Some(bad.clone())).await;
         assert!(status.is_client_error(), "{bad}: {status} {v}");
     }
-    assert!(e.emu.agents().is_empty(), "no refused call started an agent");
+    assert!(
+        e.emu.agents().is_empty(),
+        "no refused call started an agent"
+    );
 
     let (status, v) = post("/_emulator/inbound-calls", Some(call("+15550000002"))).await;
     assert_eq!(status, StatusCode::CREATED, "{v}");

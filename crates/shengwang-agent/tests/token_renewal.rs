@@ -168,7 +168,10 @@ async fn an_opted_in_session_renews_once_despite_duplicate_and_reordered_notices
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // The emulator sends the 104 twice (same notice id).
     assert!(emu.expire_token(&id));
-    until("the renewal", || count(&events, EventKind::TokenRenewed) == 1).await;
+    until("the renewal", || {
+        count(&events, EventKind::TokenRenewed) == 1
+    })
+    .await;
     // Every copy arrives; then they are delivered again, late and newest first.
     until("both copies", || {
         applied
@@ -256,7 +259,10 @@ async fn without_the_opt_in_or_with_a_given_token_only_the_event_is_emitted() {
         assert!(
             events.iter().any(|e| matches!(
                 e,
-                SessionEvent::TokenExpiring { renewing: false, .. }
+                SessionEvent::TokenExpiring {
+                    renewing: false,
+                    ..
+                }
             )),
             "{events:?}"
         );
@@ -323,7 +329,10 @@ async fn a_failed_renewal_is_reported_and_the_session_keeps_running() {
         times: 1,
     });
     assert!(emu.expire_token(&id));
-    until("the failure", || count(&events, EventKind::TokenRenewFailed) == 1).await;
+    until("the failure", || {
+        count(&events, EventKind::TokenRenewFailed) == 1
+    })
+    .await;
     assert_eq!(session.status(), SessionState::Running);
     let failure = events
         .lock()
@@ -338,7 +347,11 @@ async fn a_failed_renewal_is_reported_and_the_session_keeps_running() {
         .unwrap();
     assert_eq!(failure.0, id);
     assert!(failure.1.contains("500"), "{}", failure.1);
-    assert!(!failure.1.contains(CERT), "the certificate leaked: {}", failure.1);
+    assert!(
+        !failure.1.contains(CERT),
+        "the certificate leaked: {}",
+        failure.1
+    );
     assert_eq!(updates(&emu), [Some(500)]);
     // The next warning renews: a failure does not leave the session stuck. The update is
     // slow now, and applying the notice still returns at once.
@@ -357,7 +370,10 @@ async fn a_failed_renewal_is_reported_and_the_session_keeps_running() {
         "apply_notification waited for the renewal: {:?}",
         started.elapsed()
     );
-    until("the renewal", || count(&events, EventKind::TokenRenewed) == 1).await;
+    until("the renewal", || {
+        count(&events, EventKind::TokenRenewed) == 1
+    })
+    .await;
     assert_eq!(updates(&emu), [Some(500), Some(200)]);
     // Nothing any event or Debug output shows holds the certificate or a token.
     let shown = format!(
@@ -388,13 +404,20 @@ fn a_blocking_session_renews_too() {
         (emu, blocking, applied)
     });
     let session = support::minimal_agent()
-        .create_session(&blocking, "renew-7", AgentUid::from(7), [RemoteUid::from(8)])
+        .create_session(
+            &blocking,
+            "renew-7",
+            AgentUid::from(7),
+            [RemoteUid::from(8)],
+        )
         .expires_in(LIFETIME)
         .renew_token_on_expiry(true)
         .build();
     let renewed = Arc::new(Mutex::new(Vec::new()));
     let seen = renewed.clone();
-    session.on(EventKind::TokenRenewed, move |e| seen.lock().unwrap().push(e));
+    session.on(EventKind::TokenRenewed, move |e| {
+        seen.lock().unwrap().push(e)
+    });
     let id = session.start().unwrap();
     assert!(emu.expire_token(&id));
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -404,7 +427,10 @@ fn a_blocking_session_renews_too() {
     }
     assert_eq!(updates(&emu), [Some(200)]);
     assert_eq!(session.status(), SessionState::Running);
-    assert_eq!(applied.lock().unwrap().iter().filter(|(_, t)| *t).count(), 1);
+    assert_eq!(
+        applied.lock().unwrap().iter().filter(|(_, t)| *t).count(),
+        1
+    );
     session.stop().unwrap();
     drop(session);
     drop(blocking);

@@ -513,7 +513,11 @@ async fn inbound_calls_report_201_states_in_order_and_are_listed_as_inbound() {
         outbound_config: serde_json::json!({}),
     };
     let (desk, dialer, caller) = ("+8675500000001", "+8675500000002", "+8613800000003");
-    client.phone_numbers().add(&number(desk, true)).await.unwrap();
+    client
+        .phone_numbers()
+        .add(&number(desk, true))
+        .await
+        .unwrap();
     client
         .phone_numbers()
         .add(&number(dialer, false))
@@ -583,7 +587,9 @@ async fn inbound_calls_report_201_states_in_order_and_are_listed_as_inbound() {
     });
     let transferred = transferred.unwrap();
     assert_eq!(transferred.channel, moved.channel);
-    assert!(transferred.report_ms.is_some_and(|ms| ms > 1_700_000_000_000));
+    assert!(transferred
+        .report_ms
+        .is_some_and(|ms| ms > 1_700_000_000_000));
     assert!(
         handled.iter().all(|n| n.event_type != 202),
         "inbound calls are not reported as outbound"

@@ -950,7 +950,9 @@ impl Session {
     /// Gives the running agent a fresh channel token valid for `expires_in`, signed the way
     /// the start's token is (same channel and uid).
     pub async fn renew_token(&self, expires_in: Duration) -> Result<()> {
-        self.send_token(self.agent_token(expires_in)).await.map(|_| ())
+        self.send_token(self.agent_token(expires_in))
+            .await
+            .map(|_| ())
     }
 
     /// The conversation history of the current run.

@@ -60,9 +60,9 @@ impl Session {
             expires_in: lifetime,
         };
         let remote: Vec<&str> = b.remote_uids.iter().map(RemoteUid::as_str).collect();
-        let properties = b
-            .agent
-            .to_properties(&b.channel, b.agent_uid.as_str(), &remote, &source)?;
+        let properties =
+            b.agent
+                .to_properties(&b.channel, b.agent_uid.as_str(), &remote, &source)?;
         Ok(properties.token)
     }
 
@@ -98,12 +98,10 @@ impl Session {
             Err(e) => {
                 let error = crate::redact::sanitize(&e.to_string());
                 tracing::warn!(agent_id = %agent_id, name = %self.name(), error = %error, "token renewal after an expiry notice failed");
-                self.inner
-                    .events
-                    .emit(SessionEvent::TokenRenewFailed {
-                        agent_id: agent_id.to_owned(),
-                        error,
-                    });
+                self.inner.events.emit(SessionEvent::TokenRenewFailed {
+                    agent_id: agent_id.to_owned(),
+                    error,
+                });
             }
         }
     }
