@@ -197,8 +197,8 @@ impl Keyed {
     fn new(key: &[u8]) -> Option<Self> {
         use hmac::digest::KeyInit;
         Some(Keyed {
-            v2: Hmac::new_from_slice(key).ok()?,
-            v1: Hmac::new_from_slice(key).ok()?,
+            v2: <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?,
+            v1: <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).ok()?,
         })
     }
 }
