@@ -41,6 +41,9 @@ impl<S: DedupeStore + ?Sized> DedupeStore for std::sync::Arc<S> {
     }
 }
 
+/// Ids a new [`MemoryStore`] has room for before its first resize.
+const PRESIZED: usize = 16_384;
+
 /// Default number of ids a [`MemoryStore`] keeps.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -59,7 +62,7 @@ pub struct MemoryStore {
 struct Inner {
     /// key → (expiry, generation); the generation tells a live entry from a re-claimed one
     /// when the eviction queue is walked.
-    seen: HashMap<Arc<str>, (Instant, u64)>,
+    seen: HashMap<Arc<str>, (Instant, u64), foldhash::quality::RandomState>,
     order: VecDeque<(Arc<str>, u64)>,
     next_gen: u64,
 }
@@ -73,9 +76,18 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// A store that keeps at most `capacity` ids (at least 1).
     pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         MemoryStore {
-            capacity: capacity.max(1),
-            inner: Mutex::new(Inner::default()),
+            capacity,
+            inner: Mutex::new(Inner {
+                // Sized for a busy first minute, so the map does not rehash again and again
+                // while a receiver warms up; it grows past this as needed.
+                seen: HashMap::with_capacity_and_hasher(
+                    capacity.min(PRESIZED),
+                    Default::default(),
+                ),
+                ..Inner::default()
+            }),
         }
     }
 
