@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{AvatarConfig, Config, Extras, Secret};
+use super::{from_object, AvatarBlock, AvatarConfig, Config, Extras, Secret};
 
 /// SenseTime digital human; needs TTS audio at 16 kHz.
 ///
@@ -68,7 +68,8 @@ impl SensetimeAvatar {
 }
 
 impl AvatarConfig for SensetimeAvatar {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AvatarBlock {
+        from_object({
         let mut params = Config::new();
         if let Some(t) = &self.agora_token {
             params.insert("agora_token".into(), json!(t.expose()));
@@ -83,6 +84,7 @@ impl AvatarConfig for SensetimeAvatar {
         m.insert("vendor".into(), json!("sensetime"));
         m.insert("params".into(), Value::Object(params));
         m
+    })
     }
 
     fn required_sample_rate(&self) -> u32 {
@@ -164,7 +166,8 @@ impl SpatiusAvatar {
 }
 
 impl AvatarConfig for SpatiusAvatar {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AvatarBlock {
+        from_object({
         let mut params = Config::new();
         params.insert("spatius_api_key".into(), json!(self.api_key.expose()));
         params.insert("spatius_app_id".into(), json!(self.app_id));
@@ -188,6 +191,7 @@ impl AvatarConfig for SpatiusAvatar {
         m.insert("vendor".into(), json!("spatius"));
         m.insert("params".into(), Value::Object(params));
         m
+    })
     }
 
     /// The configured sample rate; 0 when none is given (any TTS rate is accepted).

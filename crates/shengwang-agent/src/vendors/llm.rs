@@ -1,75 +1,15 @@
 //! LLM vendors (one options model for all five) and MLLM.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use std::collections::BTreeMap;
 
-use super::{object, secret, text, Config, Extras, LlmConfig, MllmConfig, Secret};
+use super::{
+    from_object, object, secret, text, Config, Extras, LlmBlock, LlmConfig, LlmVendor, McpServer,
+    MllmBlock, MllmConfig, Secret,
+};
 use crate::types::llm::{GreetingConfigs, LlmStyle, LlmTool, MllmTurnDetection};
 use crate::{Error, Result};
-
-/// The five domestic LLM vendors, plus any other name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LlmVendor {
-    /// `aliyun`
-    Aliyun,
-    /// `bytedance`
-    Bytedance,
-    /// `deepseek`
-    DeepSeek,
-    /// `tencent`
-    Tencent,
-    /// `custom`: the service adds `turn_id` and `timestamp` to each message it sends you.
-    Custom,
-}
-
-impl LlmVendor {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::Aliyun => "aliyun",
-            Self::Bytedance => "bytedance",
-            Self::DeepSeek => "deepseek",
-            Self::Tencent => "tencent",
-            Self::Custom => "custom",
-        }
-    }
-}
-
-/// An MCP tool server; `transport` defaults to `streamable_http` when unset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct McpServer {
-    /// Up to 48 ASCII letters and digits.
-    pub name: String,
-    /// Server URL.
-    pub endpoint: String,
-    /// Transport (default `streamable_http`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<String>,
-    /// Headers sent to the server.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
-    /// Allowed tools (absent: all; `[]`: none; `["*"]`: all).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_tools: Option<Vec<String>>,
-    /// Give up on the server after this long.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u32>,
-}
-
-impl McpServer {
-    /// A server with its required fields.
-    pub fn new(name: impl Into<String>, endpoint: impl Into<String>) -> Self {
-        McpServer {
-            name: name.into(),
-            endpoint: endpoint.into(),
-            transport: None,
-            headers: None,
-            allowed_tools: None,
-            timeout_ms: None,
-        }
-    }
-}
 
 /// An OpenAI-compatible chat-completions LLM of one of the domestic vendors.
 ///
@@ -243,7 +183,8 @@ impl Llm {
 }
 
 impl LlmConfig for Llm {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> LlmBlock {
+        from_object({
         let mut params = object([("model", self.model.as_deref().and_then(text))]);
         for (k, v) in &self.params {
             params.insert(k.clone(), v.clone());
@@ -311,6 +252,7 @@ impl LlmConfig for Llm {
         ]);
         self.extras.append_to(&mut m);
         m
+    })
     }
 
     fn validate(&self) -> Result<()> {
@@ -470,7 +412,12 @@ impl Mllm {
 }
 
 impl MllmConfig for Mllm {
-    fn to_config(&self) -> Config {
+    fn validate(&self) -> Result<()> {
+        check_mcp("mllm", self.mcp_servers.as_deref())
+    }
+
+    fn to_block(&self) -> MllmBlock {
+        from_object({
         let mut m = object([
             ("url", text(&self.url)),
             ("api_key", self.api_key.as_ref().and_then(secret)),
@@ -514,6 +461,7 @@ impl MllmConfig for Mllm {
         ]);
         self.extras.append_to(&mut m);
         m
+    })
     }
 }
 
@@ -601,7 +549,8 @@ impl QwenOmni {
 }
 
 impl MllmConfig for QwenOmni {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> MllmBlock {
+        from_object({
         let mut params = self.params.clone();
         for (k, v) in [
             ("model", self.model.as_deref().and_then(text)),
@@ -648,5 +597,6 @@ impl MllmConfig for QwenOmni {
             ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
             ("tools", self.tools.as_ref().map(|v| json!(v))),
         ])
+    })
     }
 }

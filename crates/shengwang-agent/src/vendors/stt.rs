@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Config, Extras, Secret, SttConfig};
+use super::{from_object, AsrBlock, Config, Extras, Secret, SttConfig};
 
 /// What every STT vendor shares: language, `additional_params` and extras.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,8 +87,10 @@ impl FengmingStt {
 }
 
 impl SttConfig for FengmingStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         self.common.finish("fengming", Vec::new())
+    })
     }
 }
 
@@ -140,7 +142,8 @@ impl TencentStt {
 }
 
 impl SttConfig for TencentStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         let mut known = vec![
             ("key", json!(self.key.expose())),
             ("app_id", json!(self.app_id)),
@@ -153,6 +156,7 @@ impl SttConfig for TencentStt {
         );
         known.extend(self.voice_id.as_ref().map(|v| ("voice_id", json!(v))));
         self.common.finish("tencent", known)
+    })
     }
 }
 
@@ -191,7 +195,8 @@ impl MicrosoftStt {
 }
 
 impl SttConfig for MicrosoftStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         let mut known = vec![
             ("key", json!(self.key.expose())),
             ("region", json!(self.region)),
@@ -199,6 +204,7 @@ impl SttConfig for MicrosoftStt {
         ];
         known.extend(self.phrase_list.as_ref().map(|p| ("phrase_list", json!(p))));
         self.common.finish("microsoft", known)
+    })
     }
 }
 
@@ -235,7 +241,8 @@ impl XfyunStt {
 }
 
 impl SttConfig for XfyunStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         self.common.finish(
             "xfyun",
             vec![
@@ -245,6 +252,7 @@ impl SttConfig for XfyunStt {
                 ("language", json!(self.common.language)),
             ],
         )
+    })
     }
 }
 
@@ -289,7 +297,8 @@ impl XfyunBigModelStt {
 }
 
 impl SttConfig for XfyunBigModelStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         self.common.finish(
             "xfyun_bigmodel",
             vec![
@@ -300,6 +309,7 @@ impl SttConfig for XfyunBigModelStt {
                 ("language", json!(self.common.language)),
             ],
         )
+    })
     }
 }
 
@@ -336,7 +346,8 @@ impl XfyunDialectStt {
 }
 
 impl SttConfig for XfyunDialectStt {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> AsrBlock {
+        from_object({
         self.common.finish(
             "xfyun_dialect",
             vec![
@@ -346,5 +357,6 @@ impl SttConfig for XfyunDialectStt {
                 ("language", json!(self.common.language)),
             ],
         )
+    })
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{object, secret, text, Config, Extras, Secret, TtsConfig};
+use super::{from_object, object, secret, text, Config, Extras, Secret, TtsBlock, TtsConfig};
 
 /// The MiniMax WebSocket endpoint sent when no URL is set.
 pub const MINIMAX_DEFAULT_URL: &str = "wss://api.minimax.chat/ws/v1/t2a_v2";
@@ -126,7 +126,8 @@ impl MiniMaxTts {
 }
 
 impl TtsConfig for MiniMaxTts {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> TtsBlock {
+        from_object({
         let params = object([
             ("key", secret(&self.key)),
             ("model", text(&self.model)),
@@ -147,6 +148,7 @@ impl TtsConfig for MiniMaxTts {
             ),
         ]);
         self.common.finish("minimax", params)
+    })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.audio_setting
@@ -222,7 +224,8 @@ impl TencentTts {
 }
 
 impl TtsConfig for TencentTts {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> TtsBlock {
+        from_object({
         let params = object([
             ("app_id", text(&self.app_id)),
             ("secret_id", secret(&self.secret_id)),
@@ -237,6 +240,7 @@ impl TtsConfig for TencentTts {
             ("emotion_intensity", self.emotion_intensity.map(Value::from)),
         ]);
         self.common.finish("tencent", params)
+    })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -312,7 +316,8 @@ impl BytedanceTts {
 }
 
 impl TtsConfig for BytedanceTts {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> TtsBlock {
+        from_object({
         let params = object([
             ("token", secret(&self.token)),
             ("app_id", text(&self.app_id)),
@@ -324,6 +329,7 @@ impl TtsConfig for BytedanceTts {
             ("emotion", self.emotion.as_deref().and_then(text)),
         ]);
         self.common.finish("bytedance", params)
+    })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -411,7 +417,8 @@ impl MicrosoftTts {
 }
 
 impl TtsConfig for MicrosoftTts {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> TtsBlock {
+        from_object({
         let params = object([
             ("key", secret(&self.key)),
             ("region", text(&self.region)),
@@ -421,6 +428,7 @@ impl TtsConfig for MicrosoftTts {
             ("sample_rate", self.sample_rate.map(|r| r.hz().into())),
         ]);
         self.common.finish("microsoft", params)
+    })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate.map(MicrosoftSampleRate::hz)
@@ -468,7 +476,8 @@ impl CosyVoiceTts {
 }
 
 impl TtsConfig for CosyVoiceTts {
-    fn to_config(&self) -> Config {
+    fn to_block(&self) -> TtsBlock {
+        from_object({
         let params = object([
             ("api_key", secret(&self.api_key)),
             ("model", text(&self.model)),
@@ -476,6 +485,7 @@ impl TtsConfig for CosyVoiceTts {
             ("sample_rate", self.sample_rate.map(Value::from)),
         ]);
         self.common.finish("cosyvoice", params)
+    })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate
@@ -504,14 +514,16 @@ macro_rules! three_field_tts {
         }
 
         impl TtsConfig for $name {
-            fn to_config(&self) -> Config {
+            fn to_block(&self) -> TtsBlock {
+        from_object({
                 let params = object([
                     (stringify!($a), Some(json!(field(&self.$a)))),
                     (stringify!($b), Some(json!(field(&self.$b)))),
                     (stringify!($c), Some(json!(field(&self.$c)))),
                 ]);
                 self.common.finish($vendor, params)
-            }
+            })
+    }
             fn sample_rate(&self) -> Option<u32> {
                 None
             }
