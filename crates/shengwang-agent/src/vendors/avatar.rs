@@ -14,7 +14,8 @@ use super::{from_object, AvatarBlock, AvatarConfig, Config, Extras, Secret};
 /// assert_eq!(a.required_sample_rate(), 16000);
 /// assert_eq!(a.to_config()["enable"], true);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::SensetimeOptions")]
 #[must_use]
 pub struct SensetimeAvatar {
     agora_token: Option<Secret>,
@@ -104,7 +105,8 @@ impl AvatarConfig for SensetimeAvatar {
 /// assert_eq!(a.required_sample_rate(), 24_000);
 /// assert_eq!(a.to_config()["vendor"], "spatius");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::SpatiusOptions")]
 #[must_use]
 pub struct SpatiusAvatar {
     api_key: Secret,

@@ -22,7 +22,8 @@ use crate::{Error, Result};
 /// assert_eq!(llm.to_config()["params"]["model"], "deepseek-chat");
 /// assert!(!format!("{llm:?}").contains("sk-demo"));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::LlmOptions")]
 #[must_use]
 pub struct Llm {
     vendor: LlmVendor,
@@ -95,6 +96,11 @@ impl Llm {
             headers: None,
             extras: Extras::default(),
         }
+    }
+    /// An LLM of `vendor` at `url` (for a vendor this version does not name,
+    /// `LlmVendor::Other`).
+    pub fn for_vendor(vendor: LlmVendor, url: impl Into<String>) -> Self {
+        Self::new(vendor, url)
     }
     /// Aliyun (Qwen) at `url`.
     pub fn aliyun(url: impl Into<String>) -> Self {
@@ -320,7 +326,8 @@ fn mcp_json(servers: Option<&[McpServer]>) -> Option<Value> {
 /// let m = Mllm::new("wss://realtime.example/v1", "openai").api_key("sk-x");
 /// assert_eq!(m.to_config()["vendor"], "openai");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MllmOptions")]
 #[must_use]
 pub struct Mllm {
     url: String,

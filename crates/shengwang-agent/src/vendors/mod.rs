@@ -9,6 +9,7 @@
 
 mod avatar;
 mod llm;
+mod options;
 mod stt;
 mod tts;
 
@@ -24,6 +25,7 @@ pub use crate::types::llm::McpServer;
 
 pub use avatar::{SensetimeAvatar, SpatiusAvatar};
 pub use llm::{Llm, Mllm, QwenOmni};
+pub use options::OptionError;
 pub use stt::{FengmingStt, MicrosoftStt, TencentStt, XfyunBigModelStt, XfyunDialectStt, XfyunStt};
 pub use tts::{
     BytedanceDuplexTts, BytedanceTts, CosyVoiceTts, MicrosoftSampleRate, MicrosoftTts, MiniMaxTts,

@@ -64,7 +64,8 @@ macro_rules! common_setters {
 /// use shengwang_agent::vendors::{FengmingStt, SttConfig};
 /// assert_eq!(FengmingStt::new().to_config()["language"], "zh-CN");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::FengmingOptions")]
 #[must_use]
 pub struct FengmingStt {
     common: Common,
@@ -101,7 +102,8 @@ impl SttConfig for FengmingStt {
 /// let stt = TencentStt::new("key", "app", "secret").engine_model_type("16k_zh");
 /// assert_eq!(stt.to_config()["params"]["engine_model_type"], "16k_zh");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::TencentSttOptions")]
 #[must_use]
 pub struct TencentStt {
     key: Secret,
@@ -167,7 +169,8 @@ impl SttConfig for TencentStt {
 /// let c = MicrosoftStt::new("key", "chinaeast2").to_config();
 /// assert_eq!(c["params"]["language"], "zh-CN");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MicrosoftSttOptions")]
 #[must_use]
 pub struct MicrosoftStt {
     key: Secret,
@@ -214,7 +217,8 @@ impl SttConfig for MicrosoftStt {
 /// use shengwang_agent::vendors::{SttConfig, XfyunStt};
 /// assert_eq!(XfyunStt::new("k", "app", "s").to_config()["language"], "zh_cn");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunOptions")]
 #[must_use]
 pub struct XfyunStt {
     api_key: Secret,
@@ -263,7 +267,8 @@ impl SttConfig for XfyunStt {
 /// let c = XfyunBigModelStt::new("k", "app", "s").to_config();
 /// assert_eq!((c["language"].as_str(), c["params"]["language_name"].as_str()), (Some("mix"), Some("cn")));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunBigModelOptions")]
 #[must_use]
 pub struct XfyunBigModelStt {
     api_key: Secret,
@@ -319,7 +324,8 @@ impl SttConfig for XfyunBigModelStt {
 /// use shengwang_agent::vendors::{SttConfig, XfyunDialectStt};
 /// assert_eq!(XfyunDialectStt::new("app", "id", "secret").to_config()["vendor"], "xfyun_dialect");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunDialectOptions")]
 #[must_use]
 pub struct XfyunDialectStt {
     app_id: String,

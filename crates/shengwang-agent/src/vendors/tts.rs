@@ -51,7 +51,8 @@ macro_rules! common_setters {
 /// assert_eq!(tts.to_config()["params"]["url"], "wss://api.minimax.chat/ws/v1/t2a_v2");
 /// assert_eq!(tts.sample_rate(), None);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "super::options::MiniMaxOptions")]
 #[must_use]
 pub struct MiniMaxTts {
     key: Secret,
@@ -166,7 +167,8 @@ impl TtsConfig for MiniMaxTts {
 /// let tts = TencentTts::new("app", "sid", "skey", 101001).speed(1);
 /// assert_eq!(tts.to_config()["params"]["voice_type"], 101001);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::TencentTtsOptions")]
 #[must_use]
 pub struct TencentTts {
     app_id: String,
@@ -254,7 +256,8 @@ impl TtsConfig for TencentTts {
 /// let tts = BytedanceTts::new("tok", "app", "BV001_streaming").cluster("volcano_tts");
 /// assert_eq!(tts.to_config()["params"]["cluster"], "volcano_tts");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::BytedanceTtsOptions")]
 #[must_use]
 pub struct BytedanceTts {
     token: Secret,
@@ -369,7 +372,8 @@ impl MicrosoftSampleRate {
 ///     .with_sample_rate(MicrosoftSampleRate::Hz16000);
 /// assert_eq!(tts.sample_rate(), Some(16000));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MicrosoftTtsOptions")]
 #[must_use]
 pub struct MicrosoftTts {
     key: Secret,
@@ -442,7 +446,8 @@ impl TtsConfig for MicrosoftTts {
 /// let tts = CosyVoiceTts::new("key", "cosyvoice-v1", "longxiaochun").with_sample_rate(24000);
 /// assert_eq!(tts.sample_rate(), Some(24000));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::CosyVoiceOptions")]
 #[must_use]
 pub struct CosyVoiceTts {
     api_key: Secret,
@@ -557,6 +562,8 @@ three_field_tts!(
     /// let tts = BytedanceDuplexTts::new("app", "tok", "zh_female");
     /// assert_eq!(tts.to_config()["vendor"], "bytedance_duplex");
     /// ```
+    #[derive(serde::Deserialize)]
+    #[serde(from = "super::options::BytedanceDuplexOptions")]
     BytedanceDuplexTts, "bytedance_duplex", app_id: String, token: Secret, speaker: String
 );
 
@@ -568,5 +575,7 @@ three_field_tts!(
     /// let tts = StepFunTts::new("key", "step-tts-mini", "cixingnansheng");
     /// assert_eq!(tts.to_config()["params"]["voice_id"], "cixingnansheng");
     /// ```
+    #[derive(serde::Deserialize)]
+    #[serde(from = "super::options::StepFunOptions")]
     StepFunTts, "stepfun", api_key: Secret, model: String, voice_id: String
 );
