@@ -311,7 +311,7 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let p = agent
         .to_properties("room", "1001", &["2002"], &sign())
         .unwrap();
-    let params = &p.avatar.as_ref().unwrap()["params"];
+    let params = &serde_json::to_value(p.avatar.as_ref().unwrap()).unwrap()["params"].clone();
     let avatar_token = params["agora_token"].as_str().unwrap();
     assert_ne!(avatar_token, p.token);
     let v = Validation::new(APP_ID, CERT).unwrap();
@@ -325,7 +325,7 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let p = given
         .to_properties("room", "1001", &["2002"], &sign())
         .unwrap();
-    assert_eq!(p.avatar.unwrap()["params"]["agora_token"], "007own");
+    assert_eq!(serde_json::to_value(p.avatar.unwrap()).unwrap()["params"]["agora_token"], "007own");
 
     // Without credentials to sign with, a token-less avatar is refused, naming the field.
     let err = agent

@@ -28,7 +28,7 @@ use crate::{Error, Result};
 ///     .with_greeting("Hi! How can I help?")
 ///     .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk").model("qwen-max"))?
 ///     .with_tts(MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv"))?
-///     .with_stt(FengmingStt::new());
+///     .with_stt(FengmingStt::new())?;
 /// let props = agent.to_properties("room-42", "1001", &["2002"], &shengwang_agent::agentkit::TokenSource::Given("007…".into()))?;
 /// assert_eq!(props.llm.unwrap()["system_messages"][0]["content"], "You are a helpful assistant.");
 /// # Ok::<(), shengwang_agent::Error>(())
