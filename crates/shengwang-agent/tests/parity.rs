@@ -247,11 +247,12 @@ fn mllm_additions_and_qwen_omni() {
         });
     golden(
         q.to_config(),
-        json!({"vendor": "qwen_omni", "api_key": SENTINEL, "url": "wss://dashscope.example/realtime",
+        // The same values in the mllm block's field order (one typed block for every MLLM).
+        json!({"url": "wss://dashscope.example/realtime", "api_key": SENTINEL,
                "params": {"temperature": 0.7, "model": "qwen-omni-turbo-realtime", "voice": "Chelsie",
                           "instructions": "Be brief."},
-               "greeting_message": "你好", "input_modalities": ["audio"],
-               "output_modalities": ["text", "audio"], "failure_message": "抱歉",
+               "input_modalities": ["audio"], "output_modalities": ["text", "audio"],
+               "greeting_message": "你好", "vendor": "qwen_omni", "failure_message": "抱歉",
                "turn_detection": {"mode": "server_vad"}}),
     );
     assert!(!format!("{q:?}").contains(SENTINEL), "{q:?}");
