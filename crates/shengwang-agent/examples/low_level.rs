@@ -7,8 +7,8 @@
 //! real service; without them it starts the local emulator in-process and says so.
 
 use serde_json::json;
-use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{SpeakRequest, StartAgentRequest, StartProperties};
 use shengwang_agent::types::blocks::{LlmBlock, TtsBlock, TtsVendor};
 use shengwang_agent::{Client, ClientBuilder};
@@ -45,7 +45,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A plain join needs an LLM and a TTS: the constructor takes both.
     let llm = LlmBlock {
         api_key: Some("sk-demo".into()),
-        system_messages: Some(vec![json!({"role": "system", "content": "You are helpful."})]),
+        system_messages: Some(vec![
+            json!({"role": "system", "content": "You are helpful."}),
+        ]),
         ..LlmBlock::new("https://llm.example/v1/chat/completions")
     };
     let tts = TtsBlock::new(

@@ -39,7 +39,8 @@ fn seed_agent() -> Agent {
             "female-shaonv",
         ))
         .unwrap()
-        .with_stt(FengmingStt::new()).unwrap()
+        .with_stt(FengmingStt::new())
+        .unwrap()
 }
 
 #[test]
@@ -96,7 +97,10 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
         .with_instructions("")
         .to_properties("c", "1", &["2"], &TokenSource::Given("t".into()))
         .unwrap();
-    assert_eq!(serde_json::to_value(p.llm.unwrap()).unwrap()["system_messages"][0]["content"], "vendor");
+    assert_eq!(
+        serde_json::to_value(p.llm.unwrap()).unwrap()["system_messages"][0]["content"],
+        "vendor"
+    );
 }
 
 #[test]
@@ -159,7 +163,10 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
     assert_eq!(field(mllm.to_properties("c", "1", &["2"], &given)), "mllm");
     let m = mllm.with_mllm(Mllm::new("wss://rt", "openai")).unwrap();
     let p = m.to_properties("c", "1", &["2"], &given).unwrap();
-    assert_eq!(serde_json::to_value(p.mllm.unwrap()).unwrap()["vendor"], "openai");
+    assert_eq!(
+        serde_json::to_value(p.mllm.unwrap()).unwrap()["vendor"],
+        "openai"
+    );
     assert!(p.llm.is_none() && p.tts.is_none());
     assert_eq!(
         field(

@@ -326,7 +326,10 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let p = given
         .to_properties("room", "1001", &["2002"], &sign())
         .unwrap();
-    assert_eq!(serde_json::to_value(p.avatar.unwrap()).unwrap()["params"]["agora_token"], "007own");
+    assert_eq!(
+        serde_json::to_value(p.avatar.unwrap()).unwrap()["params"]["agora_token"],
+        "007own"
+    );
 
     // Without credentials to sign with, a token-less avatar is refused, naming the field.
     let err = agent

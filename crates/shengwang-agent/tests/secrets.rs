@@ -132,8 +132,10 @@ fn debug_of_every_config_hides_secrets() {
         .unwrap()
         .with_tts(MiniMaxTts::new(KEY, "m", "v"))
         .unwrap()
-        .with_stt(XfyunDialectStt::new("app", KEY, KEY)).unwrap()
-        .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY)).unwrap()
+        .with_stt(XfyunDialectStt::new("app", KEY, KEY))
+        .unwrap()
+        .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY))
+        .unwrap()
         // The avatar publishes as its own uid, never the agent's.
         .with_avatar(SensetimeAvatar::new(KEY, "9", "app", KEY, vec![]))
         .unwrap()

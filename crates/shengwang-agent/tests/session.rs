@@ -20,7 +20,8 @@ fn agent() -> Agent {
         .unwrap()
         .with_tts(MiniMaxTts::new("k", "speech-02-turbo", "female-shaonv"))
         .unwrap()
-        .with_stt(FengmingStt::new()).unwrap()
+        .with_stt(FengmingStt::new())
+        .unwrap()
 }
 
 fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> Client {

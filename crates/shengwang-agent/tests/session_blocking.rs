@@ -15,7 +15,8 @@ fn agent() -> Agent {
         .unwrap()
         .with_tts(CosyVoiceTts::new("k", "cosyvoice-v1", "longxiaochun"))
         .unwrap()
-        .with_stt(XfyunStt::new("k", "app", "s")).unwrap()
+        .with_stt(XfyunStt::new("k", "app", "s"))
+        .unwrap()
 }
 
 #[test]

@@ -304,7 +304,10 @@ fn typed_blocks_round_trip() {
     assert_eq!(llm.vendor, Some(LlmVendor::Aliyun));
     assert_eq!(llm.api_key.as_ref().map(Secret::expose), Some("sk-x"));
     assert_eq!(props.tts.as_ref().unwrap().vendor, Some(TtsVendor::MiniMax));
-    assert_eq!(props.asr.as_ref().unwrap().vendor, Some(AsrVendor::Fengming));
+    assert_eq!(
+        props.asr.as_ref().unwrap().vendor,
+        Some(AsrVendor::Fengming)
+    );
     for block in ["llm", "tts", "asr"] {
         assert_eq!(
             serde_json::to_value(&props).unwrap()[block],
@@ -323,7 +326,9 @@ fn typed_blocks_round_trip() {
     let block: LlmBlock = serde_json::from_str(&text).unwrap();
     assert_eq!(block.extra["future"], json!({"x": 1}));
     assert_eq!(serde_json::to_string(&block).unwrap(), text);
-    let tts = MiniMaxTts::new("k", "m", "v").skip_patterns(vec![1]).to_config();
+    let tts = MiniMaxTts::new("k", "m", "v")
+        .skip_patterns(vec![1])
+        .to_config();
     let text = serde_json::to_string(&tts).unwrap();
     let block: TtsBlock = serde_json::from_str(&text).unwrap();
     assert_eq!(serde_json::to_string(&block).unwrap(), text);

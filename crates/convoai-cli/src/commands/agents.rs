@@ -398,8 +398,20 @@ fn update_request(client: &Client, file: &AgentFile) -> Result<UpdateAgentReques
         })
     };
     Ok(UpdateAgentRequest {
-        llm: pick(props.llm.as_ref().and_then(|b| serde_json::to_value(b).ok()), &["system_messages", "params"]),
-        mllm: pick(props.mllm.as_ref().and_then(|b| serde_json::to_value(b).ok()), &["params"]),
+        llm: pick(
+            props
+                .llm
+                .as_ref()
+                .and_then(|b| serde_json::to_value(b).ok()),
+            &["system_messages", "params"],
+        ),
+        mllm: pick(
+            props
+                .mllm
+                .as_ref()
+                .and_then(|b| serde_json::to_value(b).ok()),
+            &["params"],
+        ),
         ..Default::default()
     })
 }

@@ -699,7 +699,9 @@ fn uids_may_be_written_as_integers() {
     let avatar = AVATAR.replace("agora_uid = \"3000\"", "agora_uid = 3000");
     let f = ok("a.toml", &avatar, &any_env);
     assert_eq!(
-        f.agent.avatar().map(|a| a.params.as_ref().unwrap()["agora_uid"].clone()),
+        f.agent
+            .avatar()
+            .map(|a| a.params.as_ref().unwrap()["agora_uid"].clone()),
         Some(json!("3000"))
     );
     let m = err("a.toml", "[session]\nagent_uid = -1\n", &no_env);
@@ -1136,4 +1138,44 @@ opt_out = true
     );
     assert!(e.contains("parameters.opt_out"), "{e}");
     assert!(!e.contains(SECRET), "{e}");
+}
+
+/// A misspelled option in each vendor table is an error naming its dotted path, and the
+/// message never quotes the secret the file holds.
+#[test]
+fn a_misspelled_option_in_each_block_is_named() {
+    let cases = [
+        ("llm", "vendor = \"aliyun\"\nurl = \"u\"\n"),
+        ("tts", "vendor = \"stepfun\"\napi_key = \"k\"\nmodel = \"m\"\nvoice_id = \"v\"\n"),
+        ("stt", "vendor = \"fengming\"\n"),
+        ("avatar", "vendor = \"spatius\"\napi_key = \"k\"\napp_id = \"a\"\navatar_id = \"v\"\nagora_uid = 3000\n"),
+        ("mllm", "vendor = \"openai\"\nurl = \"wss://x\"\n"),
+    ];
+    for (table, body) in cases {
+        let text = format!("[{table}]\n{body}temperatur = \"{SECRET}\"\n");
+        let m = err("agent.toml", &text, &no_env);
+        assert!(
+            m.starts_with(&format!("agent.toml: {table}.temperatur: unknown option")),
+            "{m}"
+        );
+        assert!(!m.contains(SECRET), "{m}");
+    }
+}
+
+/// The CLI accepts every option the SDK's vendor type accepts, without a list of its own:
+/// the options named by the SDK type's own error are all taken by the file.
+#[test]
+fn every_option_of_the_sdk_type_is_accepted() {
+    let sdk: Result<shengwang_agent::vendors::TencentTts, _> =
+        serde_json::from_value(json!({"nope": 1}));
+    let m = sdk.unwrap_err().to_string();
+    let list = m.split("expected one of ").nth(1).unwrap();
+    let options: Vec<&str> = list
+        .split(", ")
+        .map(|o| o.trim_matches(|c: char| c == '`' || !c.is_ascii() || c.is_whitespace()))
+        .map(|o| o.split('`').next().unwrap_or(o))
+        .collect();
+    let base = "[tts]\nvendor = \"tencent\"\napp_id = \"a\"\nsecret_id = \"s\"\nsecret_key = \"k\"\nvoice_type = 1\n";
+    let cli = accepted_options(&format!("{base}zz_not_an_option = 1\n"));
+    assert_eq!(cli, options, "{m}");
 }

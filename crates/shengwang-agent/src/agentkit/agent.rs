@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::token::{self, TokenBuilder};
 use crate::types::agents::{Preset, PresetBlock, StartAgentRequest, StartProperties};
-use crate::types::config::*;
 use crate::types::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
+use crate::types::config::*;
 use crate::vendors::{AvatarConfig, LlmConfig, MllmConfig, SttConfig, TtsConfig};
 use crate::{Error, Result};
 

@@ -71,21 +71,21 @@ impl SensetimeAvatar {
 impl AvatarConfig for SensetimeAvatar {
     fn to_block(&self) -> AvatarBlock {
         from_object({
-        let mut params = Config::new();
-        if let Some(t) = &self.agora_token {
-            params.insert("agora_token".into(), json!(t.expose()));
-        }
-        params.insert("agora_uid".into(), json!(self.agora_uid));
-        params.insert("appId".into(), json!(self.app_id));
-        params.insert("app_key".into(), json!(self.app_key.expose()));
-        params.insert("sceneList".into(), Value::Array(self.scene_list.clone()));
-        self.extras.append_to(&mut params);
-        let mut m = Config::new();
-        m.insert("enable".into(), json!(true));
-        m.insert("vendor".into(), json!("sensetime"));
-        m.insert("params".into(), Value::Object(params));
-        m
-    })
+            let mut params = Config::new();
+            if let Some(t) = &self.agora_token {
+                params.insert("agora_token".into(), json!(t.expose()));
+            }
+            params.insert("agora_uid".into(), json!(self.agora_uid));
+            params.insert("appId".into(), json!(self.app_id));
+            params.insert("app_key".into(), json!(self.app_key.expose()));
+            params.insert("sceneList".into(), Value::Array(self.scene_list.clone()));
+            self.extras.append_to(&mut params);
+            let mut m = Config::new();
+            m.insert("enable".into(), json!(true));
+            m.insert("vendor".into(), json!("sensetime"));
+            m.insert("params".into(), Value::Object(params));
+            m
+        })
     }
 
     fn required_sample_rate(&self) -> u32 {
@@ -170,30 +170,30 @@ impl SpatiusAvatar {
 impl AvatarConfig for SpatiusAvatar {
     fn to_block(&self) -> AvatarBlock {
         from_object({
-        let mut params = Config::new();
-        params.insert("spatius_api_key".into(), json!(self.api_key.expose()));
-        params.insert("spatius_app_id".into(), json!(self.app_id));
-        params.insert("spatius_avatar_id".into(), json!(self.avatar_id));
-        params.insert("agora_uid".into(), json!(self.agora_uid));
-        if let Some(t) = &self.agora_token {
-            params.insert("agora_token".into(), json!(t.expose()));
-        }
-        if let Some(r) = &self.region {
-            params.insert("region".into(), json!(r));
-        }
-        if let Some(hz) = self.sample_rate {
-            params.insert("sample_rate".into(), json!(hz));
-        }
-        if let Some(m) = self.session_expire_minutes {
-            params.insert("session_expire_minutes".into(), json!(m));
-        }
-        self.extras.append_to(&mut params);
-        let mut m = Config::new();
-        m.insert("enable".into(), json!(true));
-        m.insert("vendor".into(), json!("spatius"));
-        m.insert("params".into(), Value::Object(params));
-        m
-    })
+            let mut params = Config::new();
+            params.insert("spatius_api_key".into(), json!(self.api_key.expose()));
+            params.insert("spatius_app_id".into(), json!(self.app_id));
+            params.insert("spatius_avatar_id".into(), json!(self.avatar_id));
+            params.insert("agora_uid".into(), json!(self.agora_uid));
+            if let Some(t) = &self.agora_token {
+                params.insert("agora_token".into(), json!(t.expose()));
+            }
+            if let Some(r) = &self.region {
+                params.insert("region".into(), json!(r));
+            }
+            if let Some(hz) = self.sample_rate {
+                params.insert("sample_rate".into(), json!(hz));
+            }
+            if let Some(m) = self.session_expire_minutes {
+                params.insert("session_expire_minutes".into(), json!(m));
+            }
+            self.extras.append_to(&mut params);
+            let mut m = Config::new();
+            m.insert("enable".into(), json!(true));
+            m.insert("vendor".into(), json!("spatius"));
+            m.insert("params".into(), Value::Object(params));
+            m
+        })
     }
 
     /// The configured sample rate; 0 when none is given (any TTS rate is accepted).

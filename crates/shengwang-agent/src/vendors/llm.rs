@@ -191,74 +191,74 @@ impl Llm {
 impl LlmConfig for Llm {
     fn to_block(&self) -> LlmBlock {
         from_object({
-        let mut params = object([("model", self.model.as_deref().and_then(text))]);
-        for (k, v) in &self.params {
-            params.insert(k.clone(), v.clone());
-        }
-        for (k, v) in [
-            ("max_tokens", self.max_tokens.map(Value::from)),
-            ("temperature", self.temperature.map(Value::from)),
-            ("top_p", self.top_p.map(Value::from)),
-        ] {
-            if let Some(v) = v {
-                params.insert(k.into(), v);
+            let mut params = object([("model", self.model.as_deref().and_then(text))]);
+            for (k, v) in &self.params {
+                params.insert(k.clone(), v.clone());
             }
-        }
-        let mcp = mcp_json(self.mcp_servers.as_deref());
-        let mut m = object([
-            ("url", text(&self.url)),
-            ("api_key", self.api_key.as_ref().and_then(secret)),
-            (
-                "params",
-                (!params.is_empty()).then_some(Value::Object(params)),
-            ),
-            ("vendor", text(self.vendor.as_str())),
-            (
-                "system_messages",
-                self.system_messages.clone().map(Value::Array),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            ("max_history", self.max_history.map(Value::from)),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "greeting_configs",
-                self.greeting_configs.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "template_variables",
-                self.template_variables.as_ref().map(|v| json!(v)),
-            ),
-            ("mcp_servers", mcp),
-            ("access_key", self.access_key.as_ref().and_then(secret)),
-            ("secret_key", self.secret_key.as_ref().and_then(secret)),
-            ("region", self.region.as_deref().and_then(text)),
-            ("model", self.model_name.as_deref().and_then(text)),
-            (
-                "greeting_audio_url",
-                self.greeting_audio_url.as_deref().and_then(text),
-            ),
-            ("style", self.style.as_ref().map(|v| json!(v))),
-            ("ignore_empty", self.ignore_empty.map(Value::from)),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-            ("headers", self.headers.as_ref().map(|v| json!(v))),
-        ]);
-        self.extras.append_to(&mut m);
-        m
-    })
+            for (k, v) in [
+                ("max_tokens", self.max_tokens.map(Value::from)),
+                ("temperature", self.temperature.map(Value::from)),
+                ("top_p", self.top_p.map(Value::from)),
+            ] {
+                if let Some(v) = v {
+                    params.insert(k.into(), v);
+                }
+            }
+            let mcp = mcp_json(self.mcp_servers.as_deref());
+            let mut m = object([
+                ("url", text(&self.url)),
+                ("api_key", self.api_key.as_ref().and_then(secret)),
+                (
+                    "params",
+                    (!params.is_empty()).then_some(Value::Object(params)),
+                ),
+                ("vendor", text(self.vendor.as_str())),
+                (
+                    "system_messages",
+                    self.system_messages.clone().map(Value::Array),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                ("max_history", self.max_history.map(Value::from)),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "greeting_configs",
+                    self.greeting_configs.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "template_variables",
+                    self.template_variables.as_ref().map(|v| json!(v)),
+                ),
+                ("mcp_servers", mcp),
+                ("access_key", self.access_key.as_ref().and_then(secret)),
+                ("secret_key", self.secret_key.as_ref().and_then(secret)),
+                ("region", self.region.as_deref().and_then(text)),
+                ("model", self.model_name.as_deref().and_then(text)),
+                (
+                    "greeting_audio_url",
+                    self.greeting_audio_url.as_deref().and_then(text),
+                ),
+                ("style", self.style.as_ref().map(|v| json!(v))),
+                ("ignore_empty", self.ignore_empty.map(Value::from)),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+                ("headers", self.headers.as_ref().map(|v| json!(v))),
+            ]);
+            self.extras.append_to(&mut m);
+            m
+        })
     }
 
     fn validate(&self) -> Result<()> {
@@ -425,50 +425,50 @@ impl MllmConfig for Mllm {
 
     fn to_block(&self) -> MllmBlock {
         from_object({
-        let mut m = object([
-            ("url", text(&self.url)),
-            ("api_key", self.api_key.as_ref().and_then(secret)),
-            ("messages", self.messages.clone().map(Value::Array)),
-            (
-                "params",
-                (!self.params.is_empty()).then(|| Value::Object(self.params.clone())),
-            ),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            ("vendor", text(&self.vendor)),
-            ("style", self.style.as_deref().and_then(text)),
-            ("enable", self.enable.map(Value::from)),
-            (
-                "adc_credentials_string",
-                self.adc_credentials_string.as_ref().and_then(secret),
-            ),
-            ("project_id", self.project_id.as_deref().and_then(text)),
-            ("location", self.location.as_deref().and_then(text)),
-            ("max_history", self.max_history.map(Value::from)),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
-            (
-                "turn_detection",
-                self.turn_detection.as_ref().map(|v| json!(v)),
-            ),
-        ]);
-        self.extras.append_to(&mut m);
-        m
-    })
+            let mut m = object([
+                ("url", text(&self.url)),
+                ("api_key", self.api_key.as_ref().and_then(secret)),
+                ("messages", self.messages.clone().map(Value::Array)),
+                (
+                    "params",
+                    (!self.params.is_empty()).then(|| Value::Object(self.params.clone())),
+                ),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                ("vendor", text(&self.vendor)),
+                ("style", self.style.as_deref().and_then(text)),
+                ("enable", self.enable.map(Value::from)),
+                (
+                    "adc_credentials_string",
+                    self.adc_credentials_string.as_ref().and_then(secret),
+                ),
+                ("project_id", self.project_id.as_deref().and_then(text)),
+                ("location", self.location.as_deref().and_then(text)),
+                ("max_history", self.max_history.map(Value::from)),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+                ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+                (
+                    "turn_detection",
+                    self.turn_detection.as_ref().map(|v| json!(v)),
+                ),
+            ]);
+            self.extras.append_to(&mut m);
+            m
+        })
     }
 }
 
@@ -558,52 +558,52 @@ impl QwenOmni {
 impl MllmConfig for QwenOmni {
     fn to_block(&self) -> MllmBlock {
         from_object({
-        let mut params = self.params.clone();
-        for (k, v) in [
-            ("model", self.model.as_deref().and_then(text)),
-            ("voice", self.voice.as_deref().and_then(text)),
-            ("instructions", self.instructions.as_deref().and_then(text)),
-            (
-                "input_audio_transcription",
-                self.input_audio_transcription.clone(),
-            ),
-        ] {
-            if let Some(v) = v {
-                params.insert(k.into(), v);
+            let mut params = self.params.clone();
+            for (k, v) in [
+                ("model", self.model.as_deref().and_then(text)),
+                ("voice", self.voice.as_deref().and_then(text)),
+                ("instructions", self.instructions.as_deref().and_then(text)),
+                (
+                    "input_audio_transcription",
+                    self.input_audio_transcription.clone(),
+                ),
+            ] {
+                if let Some(v) = v {
+                    params.insert(k.into(), v);
+                }
             }
-        }
-        object([
-            ("vendor", text("qwen_omni")),
-            ("api_key", secret(&self.api_key)),
-            ("url", text(&self.url)),
-            (
-                "params",
-                (!params.is_empty()).then_some(Value::Object(params)),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            ("messages", self.messages.clone().map(Value::Array)),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            (
-                "turn_detection",
-                self.turn_detection.as_ref().map(|v| json!(v)),
-            ),
-            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-        ])
-    })
+            object([
+                ("vendor", text("qwen_omni")),
+                ("api_key", secret(&self.api_key)),
+                ("url", text(&self.url)),
+                (
+                    "params",
+                    (!params.is_empty()).then_some(Value::Object(params)),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                ("messages", self.messages.clone().map(Value::Array)),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                (
+                    "turn_detection",
+                    self.turn_detection.as_ref().map(|v| json!(v)),
+                ),
+                ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+            ])
+        })
     }
 }

@@ -463,7 +463,9 @@ pub(super) struct SensetimeOptions {
 impl From<SensetimeOptions> for SensetimeAvatar {
     fn from(o: SensetimeOptions) -> Self {
         let mut t = match o.agora_token {
-            Some(token) => SensetimeAvatar::new(token, o.agora_uid, o.app_id, o.app_key, o.scene_list),
+            Some(token) => {
+                SensetimeAvatar::new(token, o.agora_uid, o.app_id, o.app_key, o.scene_list)
+            }
             None => SensetimeAvatar::for_uid(o.agora_uid, o.app_id, o.app_key, o.scene_list),
         };
         each!(t, o.extra, extra);

@@ -89,9 +89,7 @@ impl FengmingStt {
 
 impl SttConfig for FengmingStt {
     fn to_block(&self) -> AsrBlock {
-        from_object({
-        self.common.finish("fengming", Vec::new())
-    })
+        from_object(self.common.finish("fengming", Vec::new()))
     }
 }
 
@@ -146,19 +144,19 @@ impl TencentStt {
 impl SttConfig for TencentStt {
     fn to_block(&self) -> AsrBlock {
         from_object({
-        let mut known = vec![
-            ("key", json!(self.key.expose())),
-            ("app_id", json!(self.app_id)),
-            ("secret", json!(self.secret.expose())),
-        ];
-        known.extend(
-            self.engine_model_type
-                .as_ref()
-                .map(|v| ("engine_model_type", json!(v))),
-        );
-        known.extend(self.voice_id.as_ref().map(|v| ("voice_id", json!(v))));
-        self.common.finish("tencent", known)
-    })
+            let mut known = vec![
+                ("key", json!(self.key.expose())),
+                ("app_id", json!(self.app_id)),
+                ("secret", json!(self.secret.expose())),
+            ];
+            known.extend(
+                self.engine_model_type
+                    .as_ref()
+                    .map(|v| ("engine_model_type", json!(v))),
+            );
+            known.extend(self.voice_id.as_ref().map(|v| ("voice_id", json!(v))));
+            self.common.finish("tencent", known)
+        })
     }
 }
 
@@ -200,14 +198,14 @@ impl MicrosoftStt {
 impl SttConfig for MicrosoftStt {
     fn to_block(&self) -> AsrBlock {
         from_object({
-        let mut known = vec![
-            ("key", json!(self.key.expose())),
-            ("region", json!(self.region)),
-            ("language", json!(self.common.language)),
-        ];
-        known.extend(self.phrase_list.as_ref().map(|p| ("phrase_list", json!(p))));
-        self.common.finish("microsoft", known)
-    })
+            let mut known = vec![
+                ("key", json!(self.key.expose())),
+                ("region", json!(self.region)),
+                ("language", json!(self.common.language)),
+            ];
+            known.extend(self.phrase_list.as_ref().map(|p| ("phrase_list", json!(p))));
+            self.common.finish("microsoft", known)
+        })
     }
 }
 
@@ -247,16 +245,16 @@ impl XfyunStt {
 impl SttConfig for XfyunStt {
     fn to_block(&self) -> AsrBlock {
         from_object({
-        self.common.finish(
-            "xfyun",
-            vec![
-                ("api_key", json!(self.api_key.expose())),
-                ("app_id", json!(self.app_id)),
-                ("api_secret", json!(self.api_secret.expose())),
-                ("language", json!(self.common.language)),
-            ],
-        )
-    })
+            self.common.finish(
+                "xfyun",
+                vec![
+                    ("api_key", json!(self.api_key.expose())),
+                    ("app_id", json!(self.app_id)),
+                    ("api_secret", json!(self.api_secret.expose())),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }
 
@@ -304,17 +302,17 @@ impl XfyunBigModelStt {
 impl SttConfig for XfyunBigModelStt {
     fn to_block(&self) -> AsrBlock {
         from_object({
-        self.common.finish(
-            "xfyun_bigmodel",
-            vec![
-                ("api_key", json!(self.api_key.expose())),
-                ("app_id", json!(self.app_id)),
-                ("api_secret", json!(self.api_secret.expose())),
-                ("language_name", json!(self.language_name)),
-                ("language", json!(self.common.language)),
-            ],
-        )
-    })
+            self.common.finish(
+                "xfyun_bigmodel",
+                vec![
+                    ("api_key", json!(self.api_key.expose())),
+                    ("app_id", json!(self.app_id)),
+                    ("api_secret", json!(self.api_secret.expose())),
+                    ("language_name", json!(self.language_name)),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }
 
@@ -354,15 +352,15 @@ impl XfyunDialectStt {
 impl SttConfig for XfyunDialectStt {
     fn to_block(&self) -> AsrBlock {
         from_object({
-        self.common.finish(
-            "xfyun_dialect",
-            vec![
-                ("app_id", json!(self.app_id)),
-                ("access_key_id", json!(self.access_key_id.expose())),
-                ("access_key_secret", json!(self.access_key_secret.expose())),
-                ("language", json!(self.common.language)),
-            ],
-        )
-    })
+            self.common.finish(
+                "xfyun_dialect",
+                vec![
+                    ("app_id", json!(self.app_id)),
+                    ("access_key_id", json!(self.access_key_id.expose())),
+                    ("access_key_secret", json!(self.access_key_secret.expose())),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }

@@ -129,27 +129,27 @@ impl MiniMaxTts {
 impl TtsConfig for MiniMaxTts {
     fn to_block(&self) -> TtsBlock {
         from_object({
-        let params = object([
-            ("key", secret(&self.key)),
-            ("model", text(&self.model)),
-            (
-                "voice_setting",
-                Some(Value::Object(self.voice_setting.clone())),
-            ),
-            ("url", text(&self.url)),
-            ("group_id", self.group_id.as_deref().and_then(text)),
-            (
-                "audio_setting",
-                self.audio_setting.clone().map(Value::Object),
-            ),
-            ("pronunciation_dict", self.pronunciation_dict.clone()),
-            (
-                "language_boost",
-                self.language_boost.as_deref().and_then(text),
-            ),
-        ]);
-        self.common.finish("minimax", params)
-    })
+            let params = object([
+                ("key", secret(&self.key)),
+                ("model", text(&self.model)),
+                (
+                    "voice_setting",
+                    Some(Value::Object(self.voice_setting.clone())),
+                ),
+                ("url", text(&self.url)),
+                ("group_id", self.group_id.as_deref().and_then(text)),
+                (
+                    "audio_setting",
+                    self.audio_setting.clone().map(Value::Object),
+                ),
+                ("pronunciation_dict", self.pronunciation_dict.clone()),
+                (
+                    "language_boost",
+                    self.language_boost.as_deref().and_then(text),
+                ),
+            ]);
+            self.common.finish("minimax", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.audio_setting
@@ -228,21 +228,21 @@ impl TencentTts {
 impl TtsConfig for TencentTts {
     fn to_block(&self) -> TtsBlock {
         from_object({
-        let params = object([
-            ("app_id", text(&self.app_id)),
-            ("secret_id", secret(&self.secret_id)),
-            ("secret_key", secret(&self.secret_key)),
-            ("voice_type", Some(self.voice_type.into())),
-            ("volume", self.volume.map(Value::from)),
-            ("speed", self.speed.map(Value::from)),
-            (
-                "emotion_category",
-                self.emotion_category.as_deref().and_then(text),
-            ),
-            ("emotion_intensity", self.emotion_intensity.map(Value::from)),
-        ]);
-        self.common.finish("tencent", params)
-    })
+            let params = object([
+                ("app_id", text(&self.app_id)),
+                ("secret_id", secret(&self.secret_id)),
+                ("secret_key", secret(&self.secret_key)),
+                ("voice_type", Some(self.voice_type.into())),
+                ("volume", self.volume.map(Value::from)),
+                ("speed", self.speed.map(Value::from)),
+                (
+                    "emotion_category",
+                    self.emotion_category.as_deref().and_then(text),
+                ),
+                ("emotion_intensity", self.emotion_intensity.map(Value::from)),
+            ]);
+            self.common.finish("tencent", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -321,18 +321,18 @@ impl BytedanceTts {
 impl TtsConfig for BytedanceTts {
     fn to_block(&self) -> TtsBlock {
         from_object({
-        let params = object([
-            ("token", secret(&self.token)),
-            ("app_id", text(&self.app_id)),
-            ("voice_type", text(&self.voice_type)),
-            ("cluster", self.cluster.as_deref().and_then(text)),
-            ("speed_ratio", self.speed_ratio.map(Value::from)),
-            ("volume_ratio", self.volume_ratio.map(Value::from)),
-            ("pitch_ratio", self.pitch_ratio.map(Value::from)),
-            ("emotion", self.emotion.as_deref().and_then(text)),
-        ]);
-        self.common.finish("bytedance", params)
-    })
+            let params = object([
+                ("token", secret(&self.token)),
+                ("app_id", text(&self.app_id)),
+                ("voice_type", text(&self.voice_type)),
+                ("cluster", self.cluster.as_deref().and_then(text)),
+                ("speed_ratio", self.speed_ratio.map(Value::from)),
+                ("volume_ratio", self.volume_ratio.map(Value::from)),
+                ("pitch_ratio", self.pitch_ratio.map(Value::from)),
+                ("emotion", self.emotion.as_deref().and_then(text)),
+            ]);
+            self.common.finish("bytedance", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -423,16 +423,16 @@ impl MicrosoftTts {
 impl TtsConfig for MicrosoftTts {
     fn to_block(&self) -> TtsBlock {
         from_object({
-        let params = object([
-            ("key", secret(&self.key)),
-            ("region", text(&self.region)),
-            ("voice_name", text(&self.voice_name)),
-            ("speed", self.speed.map(Value::from)),
-            ("volume", self.volume.map(Value::from)),
-            ("sample_rate", self.sample_rate.map(|r| r.hz().into())),
-        ]);
-        self.common.finish("microsoft", params)
-    })
+            let params = object([
+                ("key", secret(&self.key)),
+                ("region", text(&self.region)),
+                ("voice_name", text(&self.voice_name)),
+                ("speed", self.speed.map(Value::from)),
+                ("volume", self.volume.map(Value::from)),
+                ("sample_rate", self.sample_rate.map(|r| r.hz().into())),
+            ]);
+            self.common.finish("microsoft", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate.map(MicrosoftSampleRate::hz)
@@ -483,14 +483,14 @@ impl CosyVoiceTts {
 impl TtsConfig for CosyVoiceTts {
     fn to_block(&self) -> TtsBlock {
         from_object({
-        let params = object([
-            ("api_key", secret(&self.api_key)),
-            ("model", text(&self.model)),
-            ("voice", text(&self.voice)),
-            ("sample_rate", self.sample_rate.map(Value::from)),
-        ]);
-        self.common.finish("cosyvoice", params)
-    })
+            let params = object([
+                ("api_key", secret(&self.api_key)),
+                ("model", text(&self.model)),
+                ("voice", text(&self.voice)),
+                ("sample_rate", self.sample_rate.map(Value::from)),
+            ]);
+            self.common.finish("cosyvoice", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate

@@ -4,9 +4,9 @@
 use convoai_emulator::EmulatorHandle;
 use serde_json::{json, Value};
 use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid};
-use shengwang_agent::types::blocks::{LlmBlock, TtsBlock, TtsVendor};
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
+use shengwang_agent::types::blocks::{LlmBlock, TtsBlock, TtsVendor};
 use shengwang_agent::{Client, RetryPolicy};
 
 /// An app-credentials client for the emulator's global base URL.
