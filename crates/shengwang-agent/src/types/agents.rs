@@ -247,6 +247,24 @@ pub struct StartProperties {
 impl StartProperties {
     /// What a plain join needs: the channel, its token, the agent's uid, the users it
     /// listens to, an LLM and a TTS. Set the other blocks on the result.
+    ///
+    /// ```
+    /// use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+    /// use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
+    /// use shengwang_agent::vendors::{FengmingStt, Llm, LlmConfig, StepFunTts, SttConfig, TtsConfig};
+    ///
+    /// let mut properties = StartProperties::new(
+    ///     "room-42",
+    ///     "007…",
+    ///     AgentUid::from(1001),
+    ///     [RemoteUid::from(2002)],
+    ///     Llm::custom("https://llm.example/v1/chat/completions").to_block(),
+    ///     StepFunTts::new("key", "step-tts-mini", "cixingnansheng").to_block(),
+    /// );
+    /// properties.asr = Some(FengmingStt::new().to_block());
+    /// let request = StartAgentRequest::new("support-bot", properties);
+    /// assert_eq!(request.properties.agent_rtc_uid, "1001");
+    /// ```
     pub fn new(
         channel: impl Into<String>,
         token: impl Into<String>,
