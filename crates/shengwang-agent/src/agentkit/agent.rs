@@ -30,7 +30,8 @@ use crate::{Error, Result};
 ///     .with_tts(MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv"))?
 ///     .with_stt(FengmingStt::new())?;
 /// let props = agent.to_properties("room-42", "1001", &["2002"], &shengwang_agent::agentkit::TokenSource::Given("007…".into()))?;
-/// assert_eq!(props.llm.unwrap()["system_messages"][0]["content"], "You are a helpful assistant.");
+/// let llm = props.llm.unwrap();
+/// assert_eq!(llm.system_messages.unwrap()[0]["content"], "You are a helpful assistant.");
 /// # Ok::<(), shengwang_agent::Error>(())
 /// ```
 #[derive(Clone, Default)]
