@@ -353,3 +353,67 @@ fn debug_of_blocks_and_request_redacts_vendor_keys() {
     assert!(!shown.contains(S), "{shown}");
     assert!(shown.contains("[redacted]"));
 }
+
+/// The vendor types deserialize from the option names config files use, through their
+/// constructors: the result equals the built one, a typo and a missing option are refused,
+/// and the rules between options hold.
+#[test]
+fn vendor_types_deserialize_through_their_constructors() {
+    let mm: MiniMaxTts = serde_json::from_value(json!({
+        "key": "k", "model": "m", "voice_id": "v", "sample_rate": 16000,
+        "voice_setting": {"speed": 1.0}, "extra": {"english_normalization": true}
+    }))
+    .unwrap();
+    let built = MiniMaxTts::new("k", "m", "v")
+        .voice_setting("speed", 1.0)
+        .with_sample_rate(16000)
+        .extra("english_normalization", true);
+    assert_eq!(mm, built);
+    assert_eq!(mm.sample_rate(), Some(16000));
+
+    let typo = serde_json::from_value::<MiniMaxTts>(
+        json!({"key": "k", "model": "m", "voice_id": "v", "modle": 1}),
+    );
+    assert!(typo.unwrap_err().to_string().contains("modle"));
+    let missing = serde_json::from_value::<MiniMaxTts>(json!({"key": "k", "model": "m"}));
+    assert!(missing.unwrap_err().to_string().contains("voice_id"));
+    let both = serde_json::from_value::<MiniMaxTts>(
+        json!({"key": "k", "model": "m", "voice_id": "v", "sample_rate": 1, "audio_setting": {"sample_rate": 1}}),
+    );
+    assert!(both
+        .unwrap_err()
+        .to_string()
+        .starts_with("option `sample_rate`"));
+    let ms = serde_json::from_value::<MicrosoftTts>(
+        json!({"key": "k", "region": "r", "voice_name": "v", "sample_rate": 22050}),
+    );
+    assert!(ms
+        .unwrap_err()
+        .to_string()
+        .contains("8000, 16000, 24000 or 48000"));
+
+    let llm: Llm = serde_json::from_value(json!({
+        "vendor": "deepseek", "url": "u", "api_key": "SENTINEL-DE-KEY", "temperature": 0.3,
+        "mcp_servers": [{"name": "w", "endpoint": "e"}]
+    }))
+    .unwrap();
+    assert_eq!(llm.vendor(), &LlmVendor::DeepSeek);
+    assert!(!format!("{llm:?}").contains("SENTINEL-DE-KEY"));
+    let bad_mcp = serde_json::from_value::<Llm>(
+        json!({"vendor": "aliyun", "url": "u", "mcp_servers": [{"name": "w", "endpoint": "e", "timeout": 1}]}),
+    );
+    assert!(bad_mcp.unwrap_err().to_string().contains("timeout"));
+    // Range checks stay where they were: in the agent's setter.
+    let hot: Llm =
+        serde_json::from_value(json!({"vendor": "aliyun", "url": "u", "temperature": 3.0}))
+            .unwrap();
+    assert!(shengwang_agent::agentkit::Agent::new()
+        .with_llm(hot)
+        .is_err());
+
+    let st: SensetimeAvatar = serde_json::from_value(
+        json!({"agora_uid": 3000, "app_id": "a", "app_key": "k", "scene_list": []}),
+    )
+    .unwrap();
+    assert_eq!(st, SensetimeAvatar::for_uid("3000", "a", "k", vec![]));
+}

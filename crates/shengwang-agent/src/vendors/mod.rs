@@ -1,11 +1,29 @@
 //! Vendor configurations for the agentkit: LLM, TTS, STT, avatar and MLLM.
 //!
-//! Each vendor type produces exactly the JSON object the Python SDK's vendor class sends,
-//! with two deliberate differences: a config the service would reject cannot
-//! be built (MiniMax takes its voice id as a required argument), and the Sensetime avatar
-//! sends `"enable": true`, which the service needs to use an avatar (the Python SDK omits it). Secret options (keys, tokens) are [`Secret`]s: `Debug` never shows them.
+//! Each vendor type builds the typed block of the join request ([`LlmBlock`], [`TtsBlock`],
+//! …) whose JSON is what the Python SDK's vendor class sends, with two deliberate
+//! differences: a config the service would reject cannot be built (MiniMax takes its voice id
+//! as a required argument), and the SenseTime avatar sends `"enable": true`, which the service
+//! needs to use an avatar (the Python SDK omits it). Secret options (keys, tokens) are
+//! [`Secret`]s: `Debug` never shows them.
 //!
-//! Implement the traits to configure a vendor this module does not have.
+//! Every vendor type also implements `serde::Deserialize` from the option names a
+//! configuration file uses (the `convoai` CLI reads its `[llm]`, `[tts]`, … tables this way):
+//! unknown options are refused, required ones required, and the value goes through the
+//! constructor and setters.
+//!
+//! ```
+//! use shengwang_agent::vendors::{TencentTts, TtsConfig};
+//! let tts: TencentTts = serde_json::from_value(serde_json::json!({
+//!     "app_id": "app", "secret_id": "sid", "secret_key": "skey", "voice_type": 101001
+//! }))?;
+//! assert_eq!(tts, TencentTts::new("app", "sid", "skey", 101001));
+//! assert!(serde_json::from_value::<TencentTts>(serde_json::json!({"voice_typ": 1})).is_err());
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
+//! Implement the traits to configure a vendor this module does not have: build its block
+//! (e.g. [`TtsBlock::new`] with the vendor's `params`).
 
 mod avatar;
 mod llm;
