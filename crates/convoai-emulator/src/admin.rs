@@ -20,6 +20,7 @@ use crate::state::{AgentStatus, StopReason};
 use crate::Shared;
 
 mod agents;
+mod calls;
 mod log;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/agents/:id/error", post(inject_error))
         .route("/_emulator/agents/:id/token-expiring", post(inject_expiry))
         .merge(agents::router())
+        .merge(calls::router())
         .merge(log::router())
         .merge(crate::ui::router())
         .route_layer(middleware::from_fn(same_origin))
@@ -116,7 +118,7 @@ async fn agents(State(s): State<Arc<Shared>>) -> Json<Value> {
             json!({"agent_id": a.agent_id, "name": a.name, "channel": a.channel,
                    "agent_rtc_uid": a.agent_rtc_uid, "status": a.status.name(),
                    "create_ts": a.create_ts, "stop_ts": a.stop_ts, "message": a.message,
-                   "idle_timeout": a.idle_timeout})
+                   "idle_timeout": a.idle_timeout, "token_expires_at": a.token_expires_at})
         })
         .collect();
     Json(Value::Array(list))

@@ -16,7 +16,9 @@ use serde_json::{json, Map, Value};
 use shengwang_agent::token::{self, ServiceType};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, State as Store, StopReason};
+use crate::state::{
+    new_id, Agent, AgentRecord, AgentStatus, Call, CallKind, State as Store, StopReason,
+};
 use crate::turns::{TurnLog, MAX_PAGE_SIZE};
 use crate::validate::{self, opt, opt_bool, opt_obj, opt_str, req_obj, req_str, Obj};
 use crate::Shared;
@@ -152,14 +154,18 @@ impl Shared {
             };
         }
         if let Some(t) = header.strip_prefix("agora token=") {
+            let (t, now) = (t.trim(), self.clock.now());
+            if self.verified.fresh(t, now) {
+                return Ok(());
+            }
             let v = self
                 .tokens
                 .clone()
-                .at(self.clock.now())
+                .at(now)
                 .require_service(ServiceType::Rtc);
-            return token::verify(t.trim(), &v)
-                .map(|_| ())
-                .map_err(ApiError::unauthorized);
+            let content = token::verify(t, &v).map_err(ApiError::unauthorized)?;
+            self.verified.remember(t, content.expires_at());
+            return Ok(());
         }
         Err(ApiError::unauthorized(
             "expected `Basic …` or `agora token=…`",
@@ -298,8 +304,10 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
                 stop_ts: None,
                 message: String::new(),
                 idle_timeout: j.idle_timeout,
+                token_expires_at: j.token_expires_at,
             },
             mllm: j.mllm,
+            rtm: j.rtm,
             max_history: j.max_history,
             history: Default::default(),
             turns: {
@@ -531,19 +539,23 @@ async fn update(
     let body = validate::parse_object(&body, true)?;
     let empty = Obj::new();
     let props = opt_obj(&body, "properties", "")?.unwrap_or(&empty);
-    let (channel, uid) = {
+    let (channel, uid, rtm) = {
         let mut st = s.store();
         let a = running(&mut st, &id)?;
-        (a.record.channel.clone(), a.record.agent_rtc_uid.clone())
+        (
+            a.record.channel.clone(),
+            a.record.agent_rtc_uid.clone(),
+            a.rtm,
+        )
     };
-    if let Some(t) = opt_str(props, "token", "properties")? {
-        let v = s
-            .tokens
-            .clone()
-            .at(s.clock.now())
-            .require_rtc_join(channel, uid);
-        token::verify(t, &v).map_err(|e| ApiError::invalid("properties.token", e))?;
-    }
+    // The agent rejoins with a new token: the same checks as at join.
+    let new_expiry = match opt_str(props, "token", "properties")? {
+        Some(t) => {
+            let tokens = s.tokens.clone().at(s.clock.now());
+            Some(validate::agent_token(t, &tokens, &channel, &uid, rtm)?)
+        }
+        None => None,
+    };
     let mut system = Vec::new();
     if let Some(llm) = opt_obj(props, "llm", "properties")? {
         if let Some(msgs) = opt(llm, "system_messages") {
@@ -563,6 +575,9 @@ async fn update(
         opt_obj(m, "params", "properties.mllm")?;
     }
     let mut st = s.store();
+    if let Some(at) = new_expiry {
+        running(&mut st, &id)?.record.token_expires_at = at;
+    }
     running(&mut st, &id)?;
     for content in &system {
         st.push_history(&id, "system", content);
@@ -638,6 +653,7 @@ async fn create_call(State(s): Shr, Path(appid): Path<String>, Body(body): Body)
         id.clone(),
         Call {
             id: id.clone(),
+            kind: CallKind::Outbound,
             name: name.to_owned(),
             channel: channel.to_owned(),
             to_number: to.to_owned(),
@@ -648,12 +664,14 @@ async fn create_call(State(s): Shr, Path(appid): Path<String>, Body(body): Body)
             create_ts: now,
             stop_ts: None,
             labels: labels_of(&body),
+            last_report_ms: 0,
         },
     );
     st.call_order.push(id.clone());
     // The emulator answers at once: the whole dialling sequence is reported now.
     let now_ms = s.clock.now_ms();
-    if let Some(c) = st.calls.get(&id) {
+    let st = &mut *st;
+    if let Some(c) = st.calls.get_mut(&id) {
         for state in ["START", "CALLING", "RINGING", "ANSWERED"] {
             c.notify(&st.outbox, state, now_ms);
         }
@@ -676,7 +694,7 @@ async fn list_calls(State(s): Shr, Path(appid): Path<String>, q: Params) -> ApiR
         .call_order
         .iter()
         .filter_map(|id| st.calls.get(id))
-        .filter(|_| kind.is_none_or(|k| k == "outbound"))
+        .filter(|c| kind.is_none_or(|k| k == c.kind.name()))
         .filter(|c| number.is_none_or(|n| &c.to_number == n || &c.from_number == n))
         .filter(|c| (from..=to).contains(&(c.create_ts as f64)))
         .map(|c| c.id.as_str())
@@ -708,6 +726,11 @@ async fn hangup(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> Api
     let mut st = s.store();
     let outbox = st.outbox.clone();
     match st.calls.get_mut(&id) {
+        // An inbound call's agent ends the call by leaving: the call ends with it.
+        Some(c) if c.state == "answered" && c.kind == CallKind::Inbound => {
+            st.stop(&id, now, StopReason::Leave);
+            json(json!({}))
+        }
         Some(c) if c.state == "answered" => {
             c.state = "hangup";
             c.reason = Some("request");

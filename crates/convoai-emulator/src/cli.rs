@@ -64,8 +64,8 @@ pub struct ServerArgs {
     /// the CA certificate clients must trust is printed.
     #[arg(long)]
     pub tls: bool,
-    /// Send notification callbacks (agent joined, left, history, errors, metrics, call
-    /// states) to this URL.
+    /// Send notification callbacks (agent joined, left, history, errors, metrics, token
+    /// expiry, inbound and outbound call states) to this URL.
     #[arg(long, requires = "webhook_secret")]
     pub webhook_url: Option<String>,
     /// Secret the callbacks are signed with (both signature headers).

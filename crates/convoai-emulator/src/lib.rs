@@ -22,6 +22,7 @@
 
 mod admin;
 mod api;
+mod calls;
 pub mod cli;
 mod clock;
 mod error;
@@ -34,6 +35,7 @@ mod tls;
 mod turns;
 mod ui;
 mod validate;
+mod verified;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -49,6 +51,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 
+pub use calls::InboundCall;
 pub use clock::Clock;
 pub use fault::{Fault, FaultRule};
 pub use notify::{
@@ -70,10 +73,18 @@ pub const DEV_CUSTOMER_ID: &str = "dev-customer";
 /// Development customer secret for Basic auth.
 pub const DEV_CUSTOMER_SECRET: &str = "dev-secret";
 
-/// Why the emulator could not start.
+/// Why the emulator could not start, or refused what a handle method asked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmulatorError {
+    /// A handle method was refused, with the status and detail the admin API would answer.
+    #[error("refused ({status}): {message}")]
+    Refused {
+        /// The HTTP status the admin API answers with.
+        status: u16,
+        /// Why.
+        message: String,
+    },
     /// The app id or certificate is not 32 hexadecimal characters, or another setting is off.
     #[error("invalid emulator configuration: {0}")]
     Config(String),
@@ -107,6 +118,8 @@ pub(crate) struct Shared {
     max_agents: AtomicUsize,
     pub counters: stats::Counters,
     pub notifier: Arc<notify::Notifier>,
+    /// Header tokens that verified already.
+    pub verified: verified::VerifiedTokens,
 }
 
 impl Shared {
@@ -347,6 +360,7 @@ impl EmulatorBuilder {
             max_agents: AtomicUsize::new(self.max_agents),
             counters: stats::Counters::default(),
             notifier,
+            verified: Default::default(),
         }))
     }
 
@@ -609,6 +623,35 @@ impl EmulatorHandle {
         admin::token_expiring(&self.shared, agent_id)
     }
 
+    /// A phone call from `from_number` arrives at `to_number` (both E.164), a number
+    /// imported with `inbound: true`: a new agent answers it (from the number's inbound
+    /// pipeline, if set) and the `201` callbacks `START` and `ANSWERED` are sent; the call is
+    /// listed as `inbound`. `labels` are echoed in its callbacks. Refused (404, 409, 422)
+    /// for a number that is not imported or takes no inbound calls, or at the agent limit.
+    /// Also `POST /_emulator/inbound-calls`.
+    pub fn inbound_call(
+        &self,
+        to_number: &str,
+        from_number: &str,
+        labels: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<InboundCall, EmulatorError> {
+        let labels: serde_json::Map<String, serde_json::Value> = labels
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        calls::receive(&self.shared, to_number, from_number, Some(labels)).map_err(refused)
+    }
+    /// The caller of a live inbound call hangs up: `201 HANGUP`, and its agent leaves.
+    /// False if no such call is live. Also `POST /_emulator/inbound-calls/{id}/hangup`.
+    pub fn hang_up_inbound_call(&self, agent_id: &str) -> bool {
+        calls::end(&self.shared, agent_id, calls::CallEnd::HangUp).is_ok()
+    }
+    /// A live inbound call is handed to a human: `201 TRANSFERED`, and its agent leaves.
+    /// False if no such call is live. Also `POST /_emulator/inbound-calls/{id}/transfer`.
+    pub fn transfer_inbound_call(&self, agent_id: &str) -> bool {
+        calls::end(&self.shared, agent_id, calls::CallEnd::Transfer).is_ok()
+    }
+
     /// Forgets every agent, call, number, count, connection counter and fault setting.
     pub fn reset(&self) {
         self.shared.reset();
@@ -831,4 +874,11 @@ fn render_error(e: ApiError) -> Response {
         res.headers_mut().insert("x-request-id", v);
     }
     res
+}
+
+fn refused(e: ApiError) -> EmulatorError {
+    EmulatorError::Refused {
+        status: e.status.as_u16(),
+        message: e.detail,
+    }
 }

@@ -67,6 +67,9 @@ pub struct AgentRecord {
     pub message: String,
     /// Seconds without a remote user before it stops by itself, if set.
     pub idle_timeout: Option<u64>,
+    /// When its current channel token expires, Unix seconds: the join's token, then the
+    /// token of the latest update that replaced it.
+    pub token_expires_at: u64,
 }
 
 /// One API request as it arrived and was answered: what the dashboard's Requests view and
@@ -132,6 +135,8 @@ pub(crate) struct Agent {
     /// `properties.labels` of the join, echoed in callbacks.
     pub labels: Option<Map<String, Value>>,
     pub mllm: bool,
+    /// `advanced_features.enable_rtm`: its tokens must carry RTM.
+    pub rtm: bool,
     pub max_history: usize,
     pub history: VecDeque<(String, String)>,
     pub turns: crate::turns::TurnLog,
@@ -139,8 +144,34 @@ pub(crate) struct Agent {
     pub properties: Value,
 }
 
+/// Which way a call goes: its REST `type` and its callback's event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// Placed by the REST call API; `202` callbacks.
+    Outbound,
+    /// Received on an imported number (admin API); `201` callbacks. Its agent has the
+    /// call's id.
+    Inbound,
+}
+
+impl CallKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CallKind::Outbound => "outbound",
+            CallKind::Inbound => "inbound",
+        }
+    }
+    fn event_type(self) -> u32 {
+        match self {
+            CallKind::Outbound => 202,
+            CallKind::Inbound => 201,
+        }
+    }
+}
+
 pub(crate) struct Call {
     pub id: String,
+    pub kind: CallKind,
     pub name: String,
     pub channel: String,
     pub to_number: String,
@@ -152,11 +183,22 @@ pub(crate) struct Call {
     pub stop_ts: Option<u64>,
     /// `properties.labels` of the call request, echoed in callbacks.
     pub labels: Option<Map<String, Value>>,
+    /// `report_ms` of its latest callback (0: none yet): later ones are later, even when
+    /// the change is known to the second only (a stop).
+    pub last_report_ms: u64,
 }
 
 impl Call {
-    /// Sends a `202` outbound call-state callback.
-    pub fn notify(&self, outbox: &Outbox, state: &str, now_ms: u64) {
+    /// Sends its call-state callback (`201` inbound, `202` outbound).
+    pub fn notify(&mut self, outbox: &Outbox, state: &str, now_ms: u64) {
+        // Strictly increasing per call, so a receiver can order its states by `report_ms`
+        // even when several changes happen in the same millisecond.
+        let now_ms = if self.last_report_ms == 0 {
+            now_ms
+        } else {
+            now_ms.max(self.last_report_ms + 1)
+        };
+        self.last_report_ms = now_ms;
         let mut p = Map::new();
         p.insert("agent_id".into(), Value::from(self.id.as_str()));
         p.insert("name".into(), Value::from(self.name.as_str()));
@@ -166,13 +208,13 @@ impl Call {
         if let Some(l) = &self.labels {
             p.insert("labels".into(), Value::Object(l.clone()));
         }
-        outbox.emit(202, Value::Object(p));
+        outbox.emit(self.kind.event_type(), Value::Object(p));
     }
 
     pub fn to_json(&self, with_reason: bool) -> Value {
         let mut v = serde_json::json!({
             "agent_id": self.id, "channel": self.channel, "to_number": self.to_number,
-            "from_number": self.from_number, "type": "outbound", "state": self.state,
+            "from_number": self.from_number, "type": self.kind.name(), "state": self.state,
             "create_ts": self.create_ts, "stop_ts": self.stop_ts.unwrap_or(0),
         });
         if let (Some(p), Some(obj)) = (&self.pipeline_id, v.as_object_mut()) {
@@ -219,6 +261,10 @@ pub(crate) enum StopReason<'a> {
     Idle,
     /// A failure (admin API), with the callback's message.
     Failed(&'a str),
+    /// The caller of an inbound call hung up (admin API).
+    CallerHungUp,
+    /// An inbound call was handed to a human (admin API): the agent leaves the call.
+    Transferred,
 }
 
 impl StopReason<'_> {
@@ -230,6 +276,8 @@ impl StopReason<'_> {
                 "idle timeout: no remote user in the channel",
             ),
             StopReason::Failed(m) => (AgentStatus::Failed, m),
+            StopReason::CallerHungUp => (AgentStatus::Stopped, "the caller hung up"),
+            StopReason::Transferred => (AgentStatus::Stopped, "the call was transferred"),
         }
     }
     fn callback(&self) -> (&'static str, &str) {
@@ -237,6 +285,17 @@ impl StopReason<'_> {
             StopReason::Leave => ("STOPPED", "OK"),
             StopReason::Idle => ("STOPPED", "Idle for too long"),
             StopReason::Failed(m) => ("FAILED", m),
+            StopReason::CallerHungUp | StopReason::Transferred => ("STOPPED", "OK"),
+        }
+    }
+    /// How the inbound call an agent answers ends with it: the callback state and the REST
+    /// `reason` (`transferred` is not in the documented list, which is open).
+    fn call_end(&self) -> (&'static str, &'static str) {
+        match self {
+            StopReason::Leave => ("HANGUP", "request"),
+            StopReason::Idle | StopReason::CallerHungUp => ("HANGUP", "hangup"),
+            StopReason::Failed(_) => ("HANGUP", "failed"),
+            StopReason::Transferred => ("TRANSFERED", "transferred"),
         }
     }
 }
@@ -346,6 +405,16 @@ impl State {
             self.names.remove(&agent.record.name);
         }
         let a = &*agent;
+        // The call ends with its agent, before the agent leaves the channel.
+        if let Some(call) = self.calls.get_mut(id) {
+            if call.kind == CallKind::Inbound && call.state == "answered" {
+                let (state, why) = reason.call_end();
+                call.state = "hangup";
+                call.reason = Some(why);
+                call.stop_ts = Some(now);
+                call.notify(&self.outbox, state, now.saturating_mul(1000));
+            }
+        }
         let base = || a.payload();
         let (cb_status, cb_message) = reason.callback();
         let mut left = base();

@@ -181,6 +181,10 @@ pub(crate) struct Join<'a> {
     pub greeting: Option<&'a str>,
     /// The silence reminder, when configured.
     pub silence: Option<Silence>,
+    /// `advanced_features.enable_rtm`: the agent's tokens must carry an RTM service.
+    pub rtm: bool,
+    /// When the agent's channel token expires, Unix seconds.
+    pub token_expires_at: u64,
 }
 
 /// Presets the service documents, by the block they stand for.
@@ -367,12 +371,7 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
     let mllm = flag("enable_mllm")?;
     let rtm = flag("enable_rtm")?;
 
-    // The agent joins with this token: it must be ours, unexpired, and for this channel/uid.
-    let mut v = tokens.clone().require_rtc_join(channel, agent_uid);
-    if rtm {
-        v = v.require_service(ServiceType::Rtm);
-    }
-    token::verify(token_str, &v).map_err(|e| ApiError::invalid("properties.token", e))?;
+    let token_expires_at = agent_token(token_str, tokens, channel, agent_uid, rtm)?;
 
     let mut max_history = 32;
     let mut tts_rate = None;
@@ -498,7 +497,28 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
         mllm,
         greeting: greeting.filter(|g| !g.is_empty()),
         silence,
+        rtm,
+        token_expires_at,
     })
+}
+
+/// Checks a channel token the agent joins with (at join, and when an update replaces it):
+/// it must be ours, unexpired, for this channel and uid, and carry RTM when the agent uses
+/// it. Returns when it expires, Unix seconds.
+pub(crate) fn agent_token(
+    token_str: &str,
+    tokens: &Validation,
+    channel: &str,
+    agent_uid: &str,
+    rtm: bool,
+) -> Result<u64, ApiError> {
+    let mut v = tokens.clone().require_rtc_join(channel, agent_uid);
+    if rtm {
+        v = v.require_service(ServiceType::Rtm);
+    }
+    token::verify(token_str, &v)
+        .map(|content| content.expires_at())
+        .map_err(|e| ApiError::invalid("properties.token", e))
 }
 
 /// An avatar publishes as its own user: its uid must differ from the agent's, and its token

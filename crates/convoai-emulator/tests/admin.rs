@@ -602,3 +602,192 @@ async fn the_page_ships_inside_the_binary_and_loads_nothing_from_elsewhere() {
     // Page requests are not the user's API traffic.
     assert!(e.emu.recent_requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_update_token_is_verified_like_the_joins_and_its_expiry_recorded() {
+    let e = Emu::new().await;
+    let id = e.join("renewed").await;
+    let expiry = |v: &Value| v["token_expires_at"].as_u64().unwrap();
+    let (_, before) = e
+        .admin(
+            reqwest::Method::GET,
+            &format!("/_emulator/agents/{id}"),
+            None,
+        )
+        .await;
+    let joined = expiry(&before);
+    assert!(joined > 1_700_000_000, "{before}");
+    let signer = TokenBuilder::new(e.emu.app_id(), e.emu.app_certificate()).unwrap();
+    let other = TokenBuilder::new(e.emu.app_id(), "00000000000000000000000000000001").unwrap();
+    let update = |token: String| json!({"properties": {"token": token}});
+    for (why, token) in [
+        ("another uid", signer.convo_ai("ch", "42").build().unwrap()),
+        (
+            "another channel",
+            signer.convo_ai("elsewhere", "1001").build().unwrap(),
+        ),
+        (
+            "another certificate",
+            other.convo_ai("ch", "1001").build().unwrap(),
+        ),
+        (
+            "expired",
+            signer
+                .clone()
+                .issue_ts(1_000_000)
+                .convo_ai("ch", "1001")
+                .expire(60)
+                .build()
+                .unwrap(),
+        ),
+        ("not a token", "007garbage".to_owned()),
+    ] {
+        let res = e
+            .rest(
+                reqwest::Method::POST,
+                &format!("agents/{id}/update"),
+                Some(update(token)),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{why}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("properties.token"),
+            "{why}: {body}"
+        );
+    }
+    let (_, unchanged) = e
+        .admin(
+            reqwest::Method::GET,
+            &format!("/_emulator/agents/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        expiry(&unchanged),
+        joined,
+        "a refused token changes nothing"
+    );
+    let fresh = signer.convo_ai("ch", "1001").expire(7200).build().unwrap();
+    let res = e
+        .rest(
+            reqwest::Method::POST,
+            &format!("agents/{id}/update"),
+            Some(update(fresh)),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, after) = e
+        .admin(reqwest::Method::GET, "/_emulator/agents", None)
+        .await;
+    let listed = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"] == id.as_str())
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(expiry(listed).abs_diff(now + 7200) <= 2, "{listed}");
+}
+
+#[tokio::test]
+async fn inbound_calls_arrive_only_at_numbers_that_take_them() {
+    let e = Emu::new().await;
+    let post = |path: &str, body: Option<Value>| {
+        let path = path.to_owned();
+        let e = &e;
+        async move { e.admin(reqwest::Method::POST, &path, body).await }
+    };
+    let call = |to: &str| json!({"to_number": to, "from_number": "+15550009999"});
+    let (status, v) = post("/_emulator/inbound-calls", Some(call("+15550000001"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("not imported"),
+        "{v}"
+    );
+    let numbers = format!("{}/v2/phone-numbers", e.emu.base_url());
+    for (number, inbound) in [("+15550000001", false), ("+15550000002", true)] {
+        let res = e
+            .http
+            .post(&numbers)
+            .basic_auth(e.emu.customer_id(), Some(e.emu.customer_secret()))
+            .json(
+                &json!({"provider": "byo", "phone_number": number, "label": "desk",
+                          "inbound": inbound, "inbound_config": {}, "outbound_config": {}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let (status, v) = post("/_emulator/inbound-calls", Some(call("+15550000001"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("inbound"), "{v}");
+    for bad in [
+        json!({"to_number": "5550000002", "from_number": "+15550009999"}),
+        json!({"to_number": "+15550000002"}),
+        json!({"to_number": "+15550000002", "from_number": "+15550009999", "labels": {"k": 1}}),
+        json!("not an object"),
+    ] {
+        let (status, v) = post("/_emulator/inbound-calls", Some(bad.clone())).await;
+        assert!(status.is_client_error(), "{bad}: {status} {v}");
+    }
+    assert!(
+        e.emu.agents().is_empty(),
+        "no refused call started an agent"
+    );
+
+    let (status, v) = post("/_emulator/inbound-calls", Some(call("+15550000002"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["agent_id"].as_str().unwrap().to_owned();
+    assert_eq!(v["pipeline_id"], Value::Null);
+    let agents = e.emu.agents();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(
+        (agents[0].agent_id.as_str(), agents[0].status),
+        (id.as_str(), AgentStatus::Running)
+    );
+    let listed: Value = e
+        .rest(reqwest::Method::GET, "call?type=inbound", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"]["list"][0]["agent_id"], id.as_str());
+    assert_eq!(listed["data"]["list"][0]["type"], "inbound");
+    assert_eq!(listed["data"]["list"][0]["state"], "answered");
+    let outbound: Value = e
+        .rest(reqwest::Method::GET, "call?type=outbound", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbound["data"]["count"], 0);
+
+    let transfer = format!("/_emulator/inbound-calls/{id}/transfer");
+    assert_eq!(post(&transfer, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(post(&transfer, None).await.0, StatusCode::CONFLICT);
+    let hangup = format!("/_emulator/inbound-calls/{id}/hangup");
+    assert_eq!(post(&hangup, None).await.0, StatusCode::CONFLICT);
+    let unknown = post("/_emulator/inbound-calls/NOSUCHCALL/hangup", None).await;
+    assert_eq!(unknown.0, StatusCode::NOT_FOUND);
+    let hostile = post("/_emulator/inbound-calls/..%2F..%2Fetc/hangup", None).await;
+    assert_eq!(hostile.0, StatusCode::NOT_FOUND);
+    assert_eq!(e.emu.agents()[0].status, AgentStatus::Stopped);
+    let info: Value = e
+        .rest(reqwest::Method::GET, &format!("calls/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&info["state"], &info["reason"]),
+        (&json!("hangup"), &json!("transferred"))
+    );
+}

@@ -1031,3 +1031,48 @@ fn start_serves_without_a_caller_runtime_and_stops_on_drop() {
     drop(emu);
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[tokio::test]
+async fn a_header_token_that_verified_once_is_still_refused_once_it_expires() {
+    // The emulator remembers header tokens that verified; expiry is still checked each time.
+    let clock = Clock::manual(1_800_000_000);
+    let api = Api::with(Emulator::builder().clock(clock.clone())).await;
+    let b = TokenBuilder::new(api.emu.app_id(), api.emu.app_certificate()).unwrap();
+    let token = b
+        .clone()
+        .issue_ts(1_800_000_000)
+        .convo_ai("c", "1")
+        .expire(60)
+        .build()
+        .unwrap();
+    let header = format!("agora token={token}");
+    let list = api.project("agents");
+    for _ in 0..2 {
+        assert_eq!(
+            api.send_as(&header, Method::GET, &list, None).await.status,
+            StatusCode::OK
+        );
+    }
+    // A forged token that differs by one character is checked on its own.
+    let mut forged = token.clone();
+    let last = forged.pop();
+    forged.push(if last == Some('A') { 'B' } else { 'A' });
+    assert_eq!(
+        api.send_as(&format!("agora token={forged}"), Method::GET, &list, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        api.send_as(&header, Method::GET, &list, None).await.status,
+        StatusCode::OK
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_error(
+        &api.send_as(&header, Method::GET, &list, None).await,
+        StatusCode::UNAUTHORIZED,
+        "AuthenticationFailed",
+        "expired",
+    );
+}

@@ -180,27 +180,33 @@ async fn raw_session(
         return false;
     };
     let agent = format!("{base}/v2/projects/{app_id}/agents/{id}");
-    let speak = http
+    // Read and parse every answer before the next call, as the SDK does (and as any careful
+    // integration would before trusting it), so both loops do the same work per request.
+    async fn ok(r: Result<reqwest::Response, reqwest::Error>) -> bool {
+        match r {
+            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.is_ok(),
+            _ => false,
+        }
+    }
+    ok(http
         .post(format!("{agent}/speak"))
         .header("authorization", auth())
         .json(&json!({"text": "hello"}))
         .send()
-        .await;
-    let history = http
-        .get(format!("{agent}/history"))
-        .header("authorization", auth())
-        .send()
-        .await;
-    let leave = http
-        .post(format!("{agent}/leave"))
-        .header("authorization", auth())
-        .send()
-        .await;
-    let ok = |r: Result<reqwest::Response, reqwest::Error>| {
-        r.map(|r| r.status().is_success()).unwrap_or(false)
-    };
-    let (a, b, c) = (ok(speak), ok(history), ok(leave));
-    a && b && c
+        .await)
+    .await
+        && ok(http
+            .get(format!("{agent}/history"))
+            .header("authorization", auth())
+            .send()
+            .await)
+        .await
+        && ok(http
+            .post(format!("{agent}/leave"))
+            .header("authorization", auth())
+            .send()
+            .await)
+        .await
 }
 
 async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Value {

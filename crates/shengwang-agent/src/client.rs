@@ -158,6 +158,21 @@ impl Client {
         &self.inner.transport
     }
 
+    /// Uses `token` (signed for `identity`) as that identity's header token while it lasts;
+    /// see `transport::auth::Auth::adopt`.
+    pub(crate) fn adopt_header_token(
+        &self,
+        identity: &crate::identity::Identity,
+        token: &str,
+        signed_at: u64,
+        lifetime: u32,
+    ) {
+        self.inner
+            .transport
+            .auth
+            .adopt(identity, token, signed_at, lifetime);
+    }
+
     /// Signs the tokens of this client's app.
     pub(crate) fn signer(&self) -> &TokenBuilder {
         &self.inner.signer

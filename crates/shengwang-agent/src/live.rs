@@ -33,6 +33,8 @@ pub(crate) enum Fact {
         /// What the service said.
         message: String,
     },
+    /// The agent's channel token is about to expire; it still runs.
+    TokenExpiring,
 }
 
 /// What the table needs from a session, type-erased so this module imports nothing above it.
@@ -48,7 +50,8 @@ pub(crate) trait LiveSession: Send + Sync {
     /// Stops the session's agent (resolving it first when its id is unknown).
     fn stop_live(self: Arc<Self>) -> BoxFuture<crate::Result<()>>;
     /// Applies an outside fact about `agent_id`; true if this session took it (exactly once).
-    fn take_fact(&self, agent_id: &str, fact: &Fact) -> bool;
+    /// Must not wait: work a fact calls for (a token renewal) is spawned.
+    fn take_fact(self: Arc<Self>, agent_id: &str, fact: &Fact) -> bool;
 }
 
 /// A session the SDK could not stop: the warn-level log names the same.
@@ -160,7 +163,9 @@ impl Registry {
     /// Hands `fact` about `agent_id` to the live session running it; true if one took it.
     /// A second delivery of the same fact is refused by the session (its agent is gone).
     pub fn deliver(&self, agent_id: &str, fact: &Fact) -> bool {
-        self.sessions().iter().any(|s| s.take_fact(agent_id, fact))
+        self.sessions()
+            .into_iter()
+            .any(|s| s.take_fact(agent_id, fact))
     }
 
     /// The runtime stops of dropped sessions run on, started on first use.

@@ -469,3 +469,176 @@ async fn the_delivery_log_is_served_to_the_dashboard() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+/// The `201` states of call `id` among `handled`, ordered by `report_ms` (arrival order is
+/// not guaranteed), with the label `campaign` of each.
+fn inbound_states(handled: &[Notification], id: &str) -> Vec<(String, Option<String>)> {
+    let mut calls: Vec<_> = handled
+        .iter()
+        .filter_map(|n| match &n.event {
+            Event::InboundCall(c) if c.agent_id.as_str() == id => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    calls.sort_by_key(|c| c.report_ms);
+    calls
+        .iter()
+        .map(|c| {
+            let label = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("campaign"))
+                .map(str::to_owned);
+            (c.state.as_str().to_owned(), label)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn inbound_calls_report_201_states_in_order_and_are_listed_as_inbound() {
+    use shengwang_agent::types::phone_numbers::{
+        AddPhoneNumber, Patch, Provider, UpdatePhoneNumber,
+    };
+    use shengwang_agent::types::telephony::{CallReason, CallState, CallType};
+    let (url, seen) = sdk_receiver().await;
+    let emu = emulator(&url, Clock::system()).await;
+    let client = support::client(&emu, RetryPolicy::none());
+    let number = |n: &str, inbound: bool| AddPhoneNumber {
+        provider: Provider::Byo,
+        phone_number: n.into(),
+        label: "front desk".into(),
+        inbound: Some(inbound),
+        outbound: Some(!inbound),
+        inbound_config: serde_json::json!({"allowed_addresses": ["203.0.113.0/28"]}),
+        outbound_config: serde_json::json!({}),
+    };
+    let (desk, dialer, caller) = ("+8675500000001", "+8675500000002", "+8613800000003");
+    client
+        .phone_numbers()
+        .add(&number(desk, true))
+        .await
+        .unwrap();
+    client
+        .phone_numbers()
+        .add(&number(dialer, false))
+        .await
+        .unwrap();
+    let patch = UpdatePhoneNumber {
+        inbound_config: Patch::Set(serde_json::json!({"pipeline_id": "p-17"})),
+        ..Default::default()
+    };
+    client.phone_numbers().update(desk, &patch).await.unwrap();
+
+    // Refused: a number that is not imported, one without inbound calls, a bad number.
+    let refused = |r: Result<_, convoai_emulator::EmulatorError>| match r {
+        Err(convoai_emulator::EmulatorError::Refused { status, message }) => (status, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let (status, message) = refused(emu.inbound_call("+8675599999999", caller, []));
+    assert_eq!(status, 404);
+    assert!(message.contains("not imported"), "{message}");
+    let (status, message) = refused(emu.inbound_call(dialer, caller, []));
+    assert_eq!(status, 409);
+    assert!(message.contains("inbound"), "{message}");
+    assert_eq!(refused(emu.inbound_call(desk, "0123", [])).0, 400);
+    assert!(emu.agents().is_empty(), "a refused call starts no agent");
+
+    // One call the caller hangs up, one transferred, one whose agent is stopped.
+    let labels = [("campaign".to_owned(), "spring".to_owned())];
+    let hung = emu.inbound_call(desk, caller, labels.clone()).unwrap();
+    assert_eq!(hung.pipeline_id.as_deref(), Some("p-17"));
+    let moved = emu.inbound_call(desk, caller, []).unwrap();
+    let stopped = emu.inbound_call(desk, caller, []).unwrap();
+    assert!(emu.hang_up_inbound_call(&hung.agent_id));
+    assert!(
+        !emu.hang_up_inbound_call(&hung.agent_id),
+        "an ended call ends once"
+    );
+    assert!(emu.transfer_inbound_call(&moved.agent_id));
+    client.stop_agent(&stopped.agent_id).await.unwrap();
+    assert!(!emu.transfer_inbound_call(&stopped.agent_id));
+
+    // Per call: 3 × 201, and the agent's 101 102 103 111 112.
+    settled(&emu, 24).await;
+    let handled = seen.handled.lock().unwrap().clone();
+    let spring = Some("spring".to_owned());
+    assert_eq!(
+        inbound_states(&handled, &hung.agent_id),
+        [
+            ("START".to_owned(), spring.clone()),
+            ("ANSWERED".to_owned(), spring.clone()),
+            ("HANGUP".to_owned(), spring)
+        ]
+    );
+    let plain = |s: &[&str]| -> Vec<(String, Option<String>)> {
+        s.iter().map(|s| (s.to_string(), None)).collect()
+    };
+    assert_eq!(
+        inbound_states(&handled, &moved.agent_id),
+        plain(&["START", "ANSWERED", "TRANSFERED"])
+    );
+    assert_eq!(
+        inbound_states(&handled, &stopped.agent_id),
+        plain(&["START", "ANSWERED", "HANGUP"])
+    );
+    let transferred = handled.iter().find_map(|n| match &n.event {
+        Event::InboundCall(c) if c.agent_id.as_str() == moved.agent_id => Some(c.clone()),
+        _ => None,
+    });
+    let transferred = transferred.unwrap();
+    assert_eq!(transferred.channel, moved.channel);
+    assert!(transferred
+        .report_ms
+        .is_some_and(|ms| ms > 1_700_000_000_000));
+    assert!(
+        handled.iter().all(|n| n.event_type != 202),
+        "inbound calls are not reported as outbound"
+    );
+
+    // The SDK lists them as inbound, and none as outbound.
+    let page = client
+        .telephony()
+        .list()
+        .kind(CallType::Inbound)
+        .page()
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = page.items.iter().map(|c| c.agent_id.clone()).collect();
+    ids.sort();
+    let mut want = vec![
+        hung.agent_id.clone(),
+        moved.agent_id.clone(),
+        stopped.agent_id.clone(),
+    ];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(page
+        .items
+        .iter()
+        .all(|c| c.kind == Some(CallType::Inbound) && c.state == Some(CallState::Hangup)));
+    let outbound = client
+        .telephony()
+        .list()
+        .kind(CallType::Outbound)
+        .page()
+        .await
+        .unwrap();
+    assert!(outbound.items.is_empty());
+    let info = client
+        .telephony()
+        .get(&hung.agent_id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (info.reason, info.pipeline_id.as_deref()),
+        (Some(CallReason::Hangup), Some("p-17"))
+    );
+    let info = client
+        .telephony()
+        .get(&stopped.agent_id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.reason, Some(CallReason::Request));
+}

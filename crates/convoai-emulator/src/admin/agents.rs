@@ -68,7 +68,7 @@ async fn agent(State(s): Shr, Path(id): Path<String>) -> Result<Json<Value>, Api
         "agent_id": r.agent_id, "name": r.name, "channel": r.channel,
         "agent_rtc_uid": r.agent_rtc_uid, "status": r.status.name(),
         "create_ts": r.create_ts, "stop_ts": r.stop_ts, "message": r.message,
-        "idle_timeout": r.idle_timeout, "mllm": a.mllm,
+        "idle_timeout": r.idle_timeout, "token_expires_at": r.token_expires_at, "mllm": a.mllm,
         "properties": a.properties, "history": history,
     })))
 }

@@ -48,6 +48,32 @@ pub enum SessionEvent {
         /// The service's description, one line per failed module.
         message: String,
     },
+    /// The service warned that the agent's channel token is about to expire (a
+    /// notification callback). With [`renew_token_on_expiry`](super::SessionBuilder::renew_token_on_expiry)
+    /// and a token the session signs itself, the session renews it and `renewing` is true;
+    /// otherwise give the agent a fresh token yourself
+    /// ([`renew_token`](super::Session::renew_token)) before it expires.
+    TokenExpiring {
+        /// Its id.
+        agent_id: String,
+        /// True when the session is renewing the token by itself.
+        renewing: bool,
+    },
+    /// The session gave the agent a fresh channel token after an expiry warning.
+    TokenRenewed {
+        /// Its id.
+        agent_id: String,
+        /// When the new token expires, Unix seconds.
+        expires_at: u64,
+    },
+    /// Renewing the token after an expiry warning failed; the agent still runs with its old
+    /// token until that expires.
+    TokenRenewFailed {
+        /// Its id.
+        agent_id: String,
+        /// The error's one-line description (secrets removed).
+        error: String,
+    },
     /// The session moved between states.
     StateChanged {
         /// Before.
@@ -67,6 +93,9 @@ impl SessionEvent {
             Self::StateChanged { .. } => EventKind::StateChanged,
             Self::AgentLeft { .. } => EventKind::AgentLeft,
             Self::AgentError { .. } => EventKind::AgentError,
+            Self::TokenExpiring { .. } => EventKind::TokenExpiring,
+            Self::TokenRenewed { .. } => EventKind::TokenRenewed,
+            Self::TokenRenewFailed { .. } => EventKind::TokenRenewFailed,
         }
     }
 }
@@ -86,6 +115,12 @@ pub enum EventKind {
     AgentLeft,
     /// [`SessionEvent::AgentError`]
     AgentError,
+    /// [`SessionEvent::TokenExpiring`]
+    TokenExpiring,
+    /// [`SessionEvent::TokenRenewed`]
+    TokenRenewed,
+    /// [`SessionEvent::TokenRenewFailed`]
+    TokenRenewFailed,
 }
 
 /// Identifies a registered handler, for [`off`](super::Session::off).

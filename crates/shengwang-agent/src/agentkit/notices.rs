@@ -46,7 +46,19 @@ impl Client {
     ///   failed), with a [`SessionEvent::AgentLeft`](crate::agentkit::SessionEvent::AgentLeft)
     ///   carrying the reason, and a `Stopped` event;
     /// - agent error (`110`): an [`AgentError`](crate::agentkit::SessionEvent::AgentError)
-    ///   event; the agent still runs.
+    ///   event; the agent still runs;
+    /// - token expiring (`104`): a
+    ///   [`TokenExpiring`](crate::agentkit::SessionEvent::TokenExpiring) event; a session
+    ///   built with
+    ///   [`renew_token_on_expiry`](crate::agentkit::SessionBuilder::renew_token_on_expiry)
+    ///   that signs its own token then renews it in the background (a REST update with a
+    ///   fresh token for the same channel, uid and lifetime) and reports
+    ///   [`TokenRenewed`](crate::agentkit::SessionEvent::TokenRenewed) or
+    ///   [`TokenRenewFailed`](crate::agentkit::SessionEvent::TokenRenewFailed).
+    ///
+    /// It never waits for the network, so it can be called inside the handler before
+    /// answering the service; the renewal runs on a runtime the client owns, bounded by
+    /// the client's timeouts, and never after the session stopped.
     ///
     /// Call it from the webhook handler after verifying the signature (see
     /// [`webhooks`](crate::webhooks)); events of other products are ignored.
@@ -82,6 +94,7 @@ impl Client {
                 let message = crate::redact::sanitize(&message);
                 (e.agent_id.as_str(), Fact::Error { message })
             }
+            Event::TokenExpiring(t) => (t.agent_id.as_str(), Fact::TokenExpiring),
             _ => return false,
         };
         if !self.applied().first(notification.dedupe_key()) {

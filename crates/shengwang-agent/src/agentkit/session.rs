@@ -14,12 +14,15 @@ use super::resolve::{self, unix_now};
 use super::uid::{AgentUid, RemoteUid};
 use super::{Agent, EventKind, HandlerId, Operation, SessionEvent, SessionState, TokenSource};
 use crate::api::Agents;
+use crate::identity::Identity;
 use crate::live::{Fact, LiveSession};
 use crate::state::{check, Refusal};
 use crate::token::DEFAULT_EXPIRE_SECS;
 use crate::transport::Response;
 use crate::types::agents::*;
 use crate::{Client, Error, Result};
+
+mod renew;
 
 mod sealed {
     pub trait Sealed {}
@@ -65,6 +68,7 @@ impl SessionFactory for Client {
             enable_string_uid: None,
             expires_in: Duration::from_secs(u64::from(DEFAULT_EXPIRE_SECS)),
             stop_on_drop: false,
+            renew_token_on_expiry: false,
             labels: BTreeMap::new(),
         }
     }
@@ -114,6 +118,7 @@ pub struct SessionBuilder {
     enable_string_uid: Option<bool>,
     expires_in: Duration,
     stop_on_drop: bool,
+    renew_token_on_expiry: bool,
     labels: BTreeMap<String, String>,
 }
 
@@ -134,6 +139,7 @@ impl std::fmt::Debug for SessionBuilder {
             .field("enable_string_uid", &self.enable_string_uid)
             .field("expires_in", &self.expires_in)
             .field("stop_on_drop", &self.stop_on_drop)
+            .field("renew_token_on_expiry", &self.renew_token_on_expiry)
             .field("labels", &self.labels)
             .finish()
     }
@@ -180,6 +186,21 @@ impl SessionBuilder {
     /// in notification callbacks, not in its list or status answers.
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.insert(key.into(), value.into());
+        self
+    }
+    /// Renew the agent's channel token when the service warns that it is about to expire
+    /// (a token-expiry notification handed to
+    /// [`Client::apply_notification`](crate::Client::apply_notification)): the session signs
+    /// a fresh token for the same channel and uid with the same lifetime
+    /// ([`expires_in`](Self::expires_in)) and sends it with a REST update, in the background,
+    /// once per notice. Events: `TokenExpiring`, then `TokenRenewed` or `TokenRenewFailed`.
+    ///
+    /// Without it, or with a [`token`](Self::token) given by you (the session cannot sign its
+    /// successor), the session only emits `TokenExpiring`. The update API takes no avatar
+    /// token, so an avatar's token is not renewed: give the avatar a lifetime that covers
+    /// the session. Default: off.
+    pub fn renew_token_on_expiry(mut self, on: bool) -> Self {
+        self.renew_token_on_expiry = on;
         self
     }
 
@@ -237,6 +258,7 @@ impl SessionBuilder {
             live,
             revived: false,
             settle_until: None,
+            renewing: false,
         };
         Session::from_parts(Arc::new(Config { b: self, name }), core)
     }
@@ -264,6 +286,8 @@ struct Core {
     /// A start attempt ended without an answer (cancelled, timed out, cut off): the service
     /// may still carry it out until about then, so "no agent found" is not final before it.
     settle_until: Option<tokio::time::Instant>,
+    /// A token renewal after an expiry notice is under way: later notices join it.
+    renewing: bool,
 }
 
 /// How long after an unanswered start a request may still reach the service.
@@ -338,6 +362,7 @@ impl Drop for Inner {
             live: Some(live.clone()),
             revived: true,
             settle_until: core.settle_until,
+            renewing: false,
         };
         let session = Session::from_parts(self.cfg.clone(), revived);
         let queued = registry.spawn_cleanup(async move {
@@ -398,7 +423,7 @@ impl LiveSession for Inner {
             }
         })
     }
-    fn take_fact(&self, agent_id: &str, fact: &Fact) -> bool {
+    fn take_fact(self: Arc<Self>, agent_id: &str, fact: &Fact) -> bool {
         let mut core = self.core();
         let ours = core.live.as_ref().and_then(|l| l.id.as_deref()) == Some(agent_id);
         if !ours || !matches!(core.state, SessionState::Running | SessionState::Error) {
@@ -412,6 +437,23 @@ impl LiveSession for Inner {
                     agent_id: agent_id.to_owned(),
                     message: message.clone(),
                 });
+                return true;
+            }
+            Fact::TokenExpiring => {
+                let renew = self.cfg.b.renew_token_on_expiry
+                    && self.cfg.b.token.is_none()
+                    && core.state == SessionState::Running;
+                self.events.emit(SessionEvent::TokenExpiring {
+                    agent_id: agent_id.to_owned(),
+                    renewing: renew,
+                });
+                // A renewal under way already gives the agent a token as fresh as this
+                // notice asks for.
+                if renew && !core.renewing {
+                    core.renewing = true;
+                    drop(core);
+                    renew::spawn(&self, agent_id);
+                }
                 return true;
             }
         };
@@ -631,6 +673,21 @@ impl Session {
         b.client.agents().as_agent(&b.channel, b.agent_uid.as_str())
     }
 
+    /// The join token this session signed is for its channel and agent uid, the identity of
+    /// its header token too: the header reuses it, so a session signs one token, not two.
+    fn adopt_join_token(&self, request: &StartAgentRequest, signed_at: u64) {
+        let b = &self.inner.cfg.b;
+        let header = Identity::session(&b.channel, b.agent_uid.as_str());
+        if b.token.is_some() || header != Identity::participant(&b.channel, b.agent_uid.as_str())
+        {
+            return;
+        }
+        if let Ok(lifetime) = crate::token::expires_in(b.expires_in) {
+            b.client
+                .adopt_header_token(&header, &request.properties.token, signed_at, lifetime);
+        }
+    }
+
     fn others(&self) -> Vec<String> {
         self.client().sessions().ids_except(self.inner.key)
     }
@@ -725,7 +782,9 @@ impl Session {
             core.live = Some(Live { id: None, since });
             core.agent_id = None;
         }
+        let signed_at = unix_now();
         let request = self.start_request()?;
+        self.adopt_join_token(&request, signed_at);
         match self.agents().start(&request).await {
             Ok(created) => Ok(created.into_inner().agent_id),
             // The name is taken: an earlier attempt of this session created the agent.
@@ -850,7 +909,9 @@ impl Session {
         if found.is_empty() {
             return Ok(None);
         }
+        let signed_at = unix_now();
         let request = self.start_request()?;
+        self.adopt_join_token(&request, signed_at);
         match agents.start(&request).await {
             Ok(created) => Ok(Some(created.into_inner().agent_id)),
             Err(e) if resolve::is_name_conflict(&e) => {
@@ -906,26 +967,12 @@ impl Session {
         .await
     }
 
-    /// Gives the running agent a fresh channel token valid for `expires_in`.
+    /// Gives the running agent a fresh channel token valid for `expires_in`, signed the way
+    /// the start's token is (same channel and uid).
     pub async fn renew_token(&self, expires_in: Duration) -> Result<()> {
-        let b = &self.inner.cfg.b;
-        // Same identity rule as the start token ("0": any uid).
-        let account = match b.agent_uid.as_str() {
-            "0" => "",
-            uid => uid,
-        };
-        let token = b.client.signer().convo_ai(&b.channel, account);
-        self.send(Operation::RenewToken, |a, id| async move {
-            let fresh = token
-                .expire(crate::token::expires_in(expires_in)?)
-                .build()?;
-            let request = UpdateAgentRequest {
-                token: Some(fresh),
-                ..Default::default()
-            };
-            a.update(&id, &request).await.map(|_| ())
-        })
-        .await
+        self.send_token(self.agent_token(expires_in))
+            .await
+            .map(|_| ())
     }
 
     /// The conversation history of the current run.

@@ -83,6 +83,11 @@ impl SessionBuilder {
     pub fn label(self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.map(|b| b.label(key, value))
     }
+    /// See [`crate::SessionBuilder::renew_token_on_expiry`]; the renewal runs on the
+    /// client's own runtime, so the thread that applies the notice never waits for it.
+    pub fn renew_token_on_expiry(self, on: bool) -> Self {
+        self.map(|b| b.renew_token_on_expiry(on))
+    }
     /// The session, idle.
     pub fn build(self) -> Session {
         let inner = self.inner.build();

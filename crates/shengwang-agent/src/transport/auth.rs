@@ -89,6 +89,32 @@ impl Auth {
         Ok(value)
     }
 
+    /// Takes `token`, signed for `identity` at or after `signed_at` to last `lifetime`
+    /// seconds, as that identity's header token for as long as it has more than the margin
+    /// left. A session's join token is signed for the same channel and uid as its header
+    /// token, so the session signs one token instead of two. Nothing changes when the token
+    /// would be replaced within the margin anyway, or outside app-credentials mode.
+    pub fn adopt(&self, identity: &Identity, token: &str, signed_at: u64, lifetime: u32) {
+        let Auth::App { cache, .. } = self else {
+            return;
+        };
+        let Some(fresh_until) = (signed_at + u64::from(lifetime))
+            .checked_sub(u64::from(HEADER_TOKEN_MARGIN_SECS))
+            .filter(|&t| t > unix_now())
+        else {
+            return;
+        };
+        let Ok(mut value) = HeaderValue::from_str(&format!("agora token={token}")) else {
+            return;
+        };
+        value.set_sensitive(true);
+        let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_CACHED_IDENTITIES {
+            map.clear();
+        }
+        map.insert(identity.clone(), Cached { value, fresh_until });
+    }
+
     pub fn mode(&self) -> &'static str {
         match self {
             Auth::Basic(_) => "basic",
@@ -152,5 +178,29 @@ mod tests {
             }
         }
         assert!((2..=4).contains(&signed), "signed {signed} tokens");
+    }
+
+    #[test]
+    fn an_adopted_join_token_is_the_header_until_the_margin() {
+        let auth = Auth::app(Arc::new(TokenBuilder::new(APP, CERT).unwrap()));
+        let who = Identity::session("room", "1001");
+        let now = unix_now();
+        auth.adopt(&who, "007join", now, 7200);
+        assert_eq!(token_of(&auth.header_at(&who, now).unwrap()), "007join");
+        let edge = now + 7200 - u64::from(HEADER_TOKEN_MARGIN_SECS);
+        assert_eq!(token_of(&auth.header_at(&who, edge - 1).unwrap()), "007join");
+        assert_ne!(
+            token_of(&auth.header_at(&who, edge).unwrap()),
+            "007join",
+            "never sent inside the margin"
+        );
+        // A token that would already be inside the margin is not adopted.
+        let other = Identity::session("room", "1002");
+        auth.adopt(&other, "007short", now, HEADER_TOKEN_MARGIN_SECS);
+        assert_ne!(token_of(&auth.header_at(&other, now).unwrap()), "007short");
+        // Nor is anything in Basic mode.
+        let basic = Auth::Basic(HeaderValue::from_static("Basic eDp5"));
+        basic.adopt(&who, "007join", now, 7200);
+        assert_eq!(basic.header(&who).unwrap(), "Basic eDp5");
     }
 }

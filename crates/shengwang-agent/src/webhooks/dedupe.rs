@@ -1,7 +1,7 @@
 //! Exactly-once handling: a store that remembers which notices were claimed, for a while.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -59,8 +59,8 @@ pub struct MemoryStore {
 struct Inner {
     /// key → (expiry, generation); the generation tells a live entry from a re-claimed one
     /// when the eviction queue is walked.
-    seen: HashMap<String, (Instant, u64)>,
-    order: VecDeque<(String, u64)>,
+    seen: HashMap<Arc<str>, (Instant, u64)>,
+    order: VecDeque<(Arc<str>, u64)>,
     next_gen: u64,
 }
 
@@ -105,13 +105,15 @@ impl MemoryStore {
         let gen = inner.next_gen;
         inner.next_gen += 1;
         let expiry = now.checked_add(ttl).unwrap_or(now + DEFAULT_TTL);
-        inner.seen.insert(key.to_owned(), (expiry, gen));
-        inner.order.push_back((key.to_owned(), gen));
+        // One allocation, shared by the map and the eviction queue.
+        let key: Arc<str> = key.into();
+        inner.seen.insert(key.clone(), (expiry, gen));
+        inner.order.push_back((key, gen));
         // Drop stale queue entries, expired ids, and the oldest ids beyond capacity.
         while let Some((front, front_gen)) = inner.order.front() {
             let live = inner
                 .seen
-                .get(front)
+                .get(&**front)
                 .filter(|(_, g)| g == front_gen)
                 .copied();
             match live {
@@ -120,7 +122,7 @@ impl MemoryStore {
                 }
                 Some((exp, _)) if exp <= now || inner.seen.len() > self.capacity => {
                     if let Some((k, _)) = inner.order.pop_front() {
-                        inner.seen.remove(&k);
+                        inner.seen.remove(&*k);
                     }
                 }
                 Some(_) => break,
@@ -130,7 +132,7 @@ impl MemoryStore {
         // the queue stays bounded too.
         if inner.order.len() > self.capacity.saturating_mul(2) {
             let Inner { seen, order, .. } = &mut *inner;
-            order.retain(|(k, g)| seen.get(k).is_some_and(|(_, live)| live == g));
+            order.retain(|(k, g)| seen.get(&**k).is_some_and(|(_, live)| live == g));
         }
         true
     }

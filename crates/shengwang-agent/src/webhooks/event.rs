@@ -815,22 +815,103 @@ impl Notification {
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "noticeId")]
+/// The envelope, read in one pass: the payload stays raw text until its type is known, so it
+/// is parsed once, straight into its typed struct.
+struct Envelope<'a> {
     notice_id: NoticeId,
-    #[serde(rename = "productId")]
     product_id: u32,
-    #[serde(rename = "eventType")]
     event_type: u32,
-    #[serde(rename = "notifyMs", default, deserialize_with = "lenient::opt_u64")]
     notify_ms: Option<u64>,
-    #[serde(default)]
     sid: Option<Value>,
-    #[serde(default)]
-    payload: Value,
-    #[serde(flatten)]
+    payload: Option<&'a serde_json::value::RawValue>,
     extra: Map<String, Value>,
+}
+
+/// `notifyMs`, leniently.
+#[derive(Deserialize)]
+struct LenientU64(#[serde(deserialize_with = "lenient::opt_u64")] Option<u64>);
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+
+        enum Key {
+            NoticeId,
+            ProductId,
+            EventType,
+            NotifyMs,
+            Sid,
+            Payload,
+            Other(String),
+        }
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_str<E: Error>(self, k: &str) -> Result<Key, E> {
+                        Ok(match k {
+                            "noticeId" => Key::NoticeId,
+                            "productId" => Key::ProductId,
+                            "eventType" => Key::EventType,
+                            "notifyMs" => Key::NotifyMs,
+                            "sid" => Key::Sid,
+                            "payload" => Key::Payload,
+                            other => Key::Other(other.to_owned()),
+                        })
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a callback envelope object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Envelope<'de>, A::Error> {
+                fn once<T, E: Error>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<(), E> {
+                    match slot.replace(v) {
+                        Some(_) => Err(E::duplicate_field(name)),
+                        None => Ok(()),
+                    }
+                }
+                let (mut notice_id, mut product_id, mut event_type) = (None, None, None);
+                let (mut notify_ms, mut sid, mut payload) = (None, None, None);
+                let mut extra = Map::new();
+                while let Some(key) = m.next_key::<Key>()? {
+                    match key {
+                        Key::NoticeId => once(&mut notice_id, m.next_value()?, "noticeId")?,
+                        Key::ProductId => once(&mut product_id, m.next_value()?, "productId")?,
+                        Key::EventType => once(&mut event_type, m.next_value()?, "eventType")?,
+                        Key::NotifyMs => {
+                            once(&mut notify_ms, m.next_value::<LenientU64>()?.0, "notifyMs")?
+                        }
+                        Key::Sid => once(&mut sid, m.next_value::<Option<Value>>()?, "sid")?,
+                        Key::Payload => once(&mut payload, m.next_value()?, "payload")?,
+                        Key::Other(k) => {
+                            extra.insert(k, m.next_value()?);
+                        }
+                    }
+                }
+                Ok(Envelope {
+                    notice_id: notice_id.ok_or_else(|| A::Error::missing_field("noticeId"))?,
+                    product_id: product_id.ok_or_else(|| A::Error::missing_field("productId"))?,
+                    event_type: event_type.ok_or_else(|| A::Error::missing_field("eventType"))?,
+                    notify_ms: notify_ms.flatten(),
+                    sid: sid.flatten(),
+                    payload,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A serde error without the input it quotes: the category and the position only.
@@ -849,14 +930,14 @@ fn describe(e: &serde_json::Error) -> String {
 /// Fails only when the envelope itself is not there (`noticeId`, `productId`, `eventType`);
 /// a payload of unexpected shape becomes [`Event::Other`] so the event is not lost.
 pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
-    let env: Envelope =
+    let env: Envelope<'_> =
         serde_json::from_slice(body).map_err(|e| WebhookError::Body(describe(&e)))?;
     let sid = match env.sid {
         Some(Value::String(s)) => Some(s),
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
-    let event = typed(env.product_id, env.event_type, env.payload);
+    let event = typed(env.product_id, env.event_type, env.payload.map(|p| p.get()));
     Ok(Notification {
         notice_id: env.notice_id,
         product_id: env.product_id,
@@ -868,55 +949,48 @@ pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
     })
 }
 
-fn typed(product_id: u32, event_type: u32, payload: Value) -> Event {
+/// The typed event of `payload` (raw JSON text; `None` when the envelope had none).
+fn typed(product_id: u32, event_type: u32, payload: Option<&str>) -> Event {
     fn de<T: serde::de::DeserializeOwned>(
-        payload: &Value,
+        payload: &str,
         wrap: fn(T) -> Event,
     ) -> Result<Event, String> {
-        T::deserialize(payload).map(wrap).map_err(|e| {
-            // serde_json::Value errors carry no position; keep only the category-like text
-            // without echoing values: the field names in it come from this SDK's types.
+        serde_json::from_str(payload).map(wrap).map_err(|e| {
+            // Keep only the category-like text without echoing values: the field names in a
+            // "missing field" message come from this SDK's types.
             let text = e.to_string();
-            if text.starts_with("missing field") {
-                text
-            } else {
-                "unexpected shape".to_owned()
+            match text.split_once(" at line ") {
+                Some((missing, _)) if missing.starts_with("missing field") => missing.to_owned(),
+                _ => "unexpected shape".to_owned(),
             }
         })
     }
-    if product_id != CONVOAI_PRODUCT_ID {
-        return Event::Other(OtherEvent {
-            product_id,
-            event_type,
-            payload,
-            parse_error: None,
-        });
-    }
-    let parsed = match event_type {
-        101 => de(&payload, Event::AgentJoined),
-        102 => de(&payload, Event::AgentLeft),
-        103 => de(&payload, Event::AgentHistory),
-        104 => de(&payload, Event::TokenExpiring),
-        110 => de(&payload, Event::AgentError),
-        111 => de(&payload, Event::AgentMetrics),
-        112 => de(&payload, Event::TurnsFinished),
-        201 => de(&payload, Event::InboundCall),
-        202 => de(&payload, Event::OutboundCall),
-        _ => {
-            return Event::Other(OtherEvent {
-                product_id,
-                event_type,
-                payload,
-                parse_error: None,
-            })
-        }
-    };
-    parsed.unwrap_or_else(|reason| {
+    let other = |parse_error| {
         Event::Other(OtherEvent {
             product_id,
             event_type,
-            payload,
-            parse_error: Some(reason),
+            payload: payload
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(Value::Null),
+            parse_error,
         })
-    })
+    };
+    if product_id != CONVOAI_PRODUCT_ID {
+        return other(None);
+    }
+    // An absent payload parses as `null`, which every typed payload rejects.
+    let text = payload.unwrap_or("null");
+    let parsed = match event_type {
+        101 => de(text, Event::AgentJoined),
+        102 => de(text, Event::AgentLeft),
+        103 => de(text, Event::AgentHistory),
+        104 => de(text, Event::TokenExpiring),
+        110 => de(text, Event::AgentError),
+        111 => de(text, Event::AgentMetrics),
+        112 => de(text, Event::TurnsFinished),
+        201 => de(text, Event::InboundCall),
+        202 => de(text, Event::OutboundCall),
+        _ => return other(None),
+    };
+    parsed.unwrap_or_else(|reason| other(Some(reason)))
 }

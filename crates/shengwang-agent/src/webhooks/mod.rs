@@ -12,6 +12,11 @@
 //! - [`Receiver`] adds exactly-once handling through a [`DedupeStore`]: [`MemoryStore`]
 //!   (bounded, in process) by default, `RedisStore` (feature `redis`) for a fleet.
 //! - `webhooks::axum` (feature `axum`) is a ready-made endpoint.
+//! - [`Client::apply_notification`](crate::Client::apply_notification) hands a verified
+//!   notification to the live session running its agent: agent left, agent error, and the
+//!   token-expiry warning, on which a session built with
+//!   [`renew_token_on_expiry`](crate::SessionBuilder::renew_token_on_expiry) renews its
+//!   agent's token by itself (in the background, once per notice).
 //!
 //! ```
 //! use shengwang_agent::webhooks::{parse, Event, Signatures, Verifier};

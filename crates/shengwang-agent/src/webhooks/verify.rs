@@ -86,6 +86,8 @@ impl<'a> Signatures<'a> {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     secrets: Vec<Secret>,
+    /// Each non-empty secret's HMAC states with the key already absorbed, cloned per body.
+    keyed: Vec<Keyed>,
     require_v2: bool,
     max_body: usize,
 }
@@ -94,14 +96,20 @@ impl Verifier {
     /// A verifier for one secret.
     pub fn new(secret: impl Into<Secret>) -> Self {
         Verifier {
-            secrets: vec![secret.into()],
+            secrets: Vec::new(),
+            keyed: Vec::new(),
             require_v2: false,
             max_body: DEFAULT_MAX_BODY,
         }
+        .with_secret(secret)
     }
     /// Also accepts signatures made with `secret` (rotation: old and new side by side).
     pub fn with_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.secrets.push(secret.into());
+        let secret = secret.into();
+        if !secret.0.is_empty() {
+            self.keyed.extend(Keyed::new(&secret.0));
+        }
+        self.secrets.push(secret);
         self
     }
     /// With `true`, only `Agora-Signature-V2` is accepted; a request with only the SHA-1
@@ -131,7 +139,7 @@ impl Verifier {
                 limit: self.max_body,
             });
         }
-        if self.secrets.iter().all(|s| s.0.is_empty()) {
+        if self.keyed.is_empty() {
             return Err(WebhookError::Config(
                 "no non-empty webhook secret configured",
             ));
@@ -139,7 +147,7 @@ impl Verifier {
         match (signatures.v2, signatures.v1) {
             (Some(v2), _) => {
                 let digest = decode::<32>(v2, SIGNATURE_V2_HEADER)?;
-                self.check::<Hmac<sha2::Sha256>>(&digest, body)
+                self.check(|k| &k.v2, &digest, body)
                     .then_some(SignatureKind::V2Sha256)
                     .ok_or(WebhookError::InvalidSignature(SIGNATURE_V2_HEADER))
             }
@@ -148,7 +156,7 @@ impl Verifier {
             }
             (None, Some(v1)) => {
                 let digest = decode::<20>(v1, SIGNATURE_HEADER)?;
-                self.check::<Hmac<sha1::Sha1>>(&digest, body)
+                self.check(|k| &k.v1, &digest, body)
                     .then_some(SignatureKind::V1Sha1)
                     .ok_or(WebhookError::InvalidSignature(SIGNATURE_HEADER))
             }
@@ -167,18 +175,37 @@ impl Verifier {
         self.verify(Signatures::from_headers(headers), body)
     }
 
-    fn check<M: Mac + hmac::digest::KeyInit>(&self, digest: &[u8], body: &[u8]) -> bool {
+    fn check<M: Mac + Clone>(&self, mac: fn(&Keyed) -> &M, digest: &[u8], body: &[u8]) -> bool {
         // Every secret is tried (no early exit), so timing does not tell which one matched.
-        self.secrets
-            .iter()
-            .filter(|s| !s.0.is_empty())
-            .fold(false, |ok, s| {
-                let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(&s.0) else {
-                    return ok;
-                };
-                mac.update(body);
-                mac.verify_slice(digest).is_ok() | ok
-            })
+        self.keyed.iter().fold(false, |ok, k| {
+            let mut m = mac(k).clone();
+            m.update(body);
+            m.verify_slice(digest).is_ok() | ok
+        })
+    }
+}
+
+/// One secret's keyed HMAC states.
+#[derive(Clone)]
+struct Keyed {
+    v2: Hmac<sha2::Sha256>,
+    v1: Hmac<sha1::Sha1>,
+}
+
+impl Keyed {
+    /// `None` never happens (HMAC takes keys of any length), and would leave the secret out.
+    fn new(key: &[u8]) -> Option<Self> {
+        use hmac::digest::KeyInit;
+        Some(Keyed {
+            v2: <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?,
+            v1: <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).ok()?,
+        })
+    }
+}
+
+impl std::fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::redact::REDACTED)
     }
 }
 
