@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let base = Agent::new()
         .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk"))?
-        .with_stt(FengmingStt::new());
+        .with_stt(FengmingStt::new())?;
 
     match base
         .with_avatar(avatar())?

@@ -109,7 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "speech-02-turbo",
                 "female-shaonv",
             ))?
-            .with_stt(FengmingStt::new()),
+            .with_stt(FengmingStt::new())?,
         sessions: Arc::default(),
     };
     let router = Router::new()

@@ -117,6 +117,7 @@ fn agent() -> Agent {
         ))
         .expect("tts")
         .with_stt(FengmingStt::new())
+        .expect("stt")
 }
 
 async fn sdk_session(client: &Client, agent: &Agent, i: usize) -> bool {

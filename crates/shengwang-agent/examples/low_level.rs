@@ -7,8 +7,10 @@
 //! real service; without them it starts the local emulator in-process and says so.
 
 use serde_json::json;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{SpeakRequest, StartAgentRequest, StartProperties};
+use shengwang_agent::types::blocks::{LlmBlock, TtsBlock, TtsVendor};
 use shengwang_agent::{Client, ClientBuilder};
 
 #[tokio::main]
@@ -40,27 +42,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let token = TokenBuilder::new(&app_id, &certificate)?
         .convo_ai(channel, "1001")
         .build()?;
-    let request = StartAgentRequest {
-        name: format!("low-level-{}", std::process::id()),
-        properties: StartProperties {
-            channel: channel.into(),
-            token,
-            agent_rtc_uid: "1001".into(),
-            remote_rtc_uids: vec!["2002".into()],
-            idle_timeout: Some(60),
-            llm: json!({"url": "https://llm.example/v1/chat/completions", "api_key": "sk-demo",
-                        "system_messages": [{"role": "system", "content": "You are helpful."}]})
-            .as_object()
-            .cloned(),
-            tts:
-                json!({"vendor": "minimax", "params": {"key": "mm-demo", "model": "speech-02-turbo",
-                        "voice_setting": {"voice_id": "female-shaonv"}}})
-                .as_object()
-                .cloned(),
-            ..Default::default()
-        },
-        ..Default::default()
+    // A plain join needs an LLM and a TTS: the constructor takes both.
+    let llm = LlmBlock {
+        api_key: Some("sk-demo".into()),
+        system_messages: Some(vec![
+            json!({"role": "system", "content": "You are helpful."}),
+        ]),
+        ..LlmBlock::new("https://llm.example/v1/chat/completions")
     };
+    let tts = TtsBlock::new(
+        TtsVendor::MiniMax,
+        json!({"key": "mm-demo", "model": "speech-02-turbo",
+               "voice_setting": {"voice_id": "female-shaonv"}})
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    );
+    let mut properties = StartProperties::new(
+        channel,
+        token,
+        AgentUid::from(1001),
+        [RemoteUid::from(2002)],
+        llm,
+        tts,
+    );
+    properties.idle_timeout = Some(60);
+    let request = StartAgentRequest::new(format!("low-level-{}", std::process::id()), properties);
     let created = client.agents().start(&request).await?;
     println!(
         "started agent {} (request id {})",

@@ -57,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "speech-02-turbo",
             env_or("MINIMAX_VOICE_ID", "female-shaonv"),
         ))?
-        .with_stt(FengmingStt::new());
+        .with_stt(FengmingStt::new())?;
 
     let session = agent
         .create_session(

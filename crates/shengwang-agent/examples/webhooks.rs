@@ -73,7 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let token = TokenBuilder::new(emu.app_id(), emu.app_certificate())?
         .convo_ai("webhook-room", "1001")
         .build()?;
-    let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+    fn obj<T: serde::de::DeserializeOwned + Default>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap_or_default()
+    }
     let request = StartAgentRequest {
         name: "webhooks-example".into(),
         properties: StartProperties {

@@ -44,13 +44,6 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
-/// A copy of a vendor block with its secrets redacted, for `Debug` output.
-pub(crate) fn redacted(map: &serde_json::Map<String, Value>) -> Value {
-    let mut v = Value::Object(map.clone());
-    redact_json(&mut v);
-    v
-}
-
 /// `Debug` for wire types that carry tokens or vendor keys: `Name {json}` with the secrets
 /// redacted, so `{:?}` of a request never shows them.
 pub(crate) fn debug_json<T: serde::Serialize>(

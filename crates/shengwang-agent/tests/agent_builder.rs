@@ -40,6 +40,7 @@ fn seed_agent() -> Agent {
         ))
         .unwrap()
         .with_stt(FengmingStt::new())
+        .unwrap()
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
     let p = changed
         .to_properties("c", "1", &["2"], &TokenSource::Given("t".into()))
         .unwrap();
-    let llm = p.llm.unwrap();
+    let llm = serde_json::to_value(p.llm.unwrap()).unwrap();
     assert_eq!(
         llm["system_messages"],
         json!([{"role": "system", "content": "Be terse."}])
@@ -96,7 +97,10 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
         .with_instructions("")
         .to_properties("c", "1", &["2"], &TokenSource::Given("t".into()))
         .unwrap();
-    assert_eq!(p.llm.unwrap()["system_messages"][0]["content"], "vendor");
+    assert_eq!(
+        serde_json::to_value(p.llm.unwrap()).unwrap()["system_messages"][0]["content"],
+        "vendor"
+    );
 }
 
 #[test]
@@ -157,9 +161,12 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
     };
     let mllm = Agent::new().with_advanced_features(mllm_on.clone());
     assert_eq!(field(mllm.to_properties("c", "1", &["2"], &given)), "mllm");
-    let m = mllm.with_mllm(Mllm::new("wss://rt", "openai"));
+    let m = mllm.with_mllm(Mllm::new("wss://rt", "openai")).unwrap();
     let p = m.to_properties("c", "1", &["2"], &given).unwrap();
-    assert_eq!(p.mllm.unwrap()["vendor"], "openai");
+    assert_eq!(
+        serde_json::to_value(p.mllm.unwrap()).unwrap()["vendor"],
+        "openai"
+    );
     assert!(p.llm.is_none() && p.tts.is_none());
     assert_eq!(
         field(

@@ -52,12 +52,20 @@ fn start_request(emu: &EmulatorHandle) -> StartAgentRequest {
         .convo_ai("room", "1")
         .build()
         .unwrap();
-    let mut r = StartAgentRequest::new("bad", "room", t, "1", vec!["2".into()]);
-    r.properties.llm = serde_json::json!({"url": "u"}).as_object().cloned();
-    r.properties.tts = serde_json::json!({"vendor": "stepfun", "params": {"api_key": "k", "model": "m", "voice_id": "v"}})
-        .as_object()
-        .cloned();
-    r
+    // The plain constructor takes what the service needs: an LLM and a TTS.
+    use shengwang_agent::types::agents::StartProperties;
+    use shengwang_agent::vendors::{LlmBlock, TtsConfig};
+    StartAgentRequest::new(
+        "bad",
+        StartProperties::new(
+            "room",
+            t,
+            AgentUid::from(1),
+            [RemoteUid::from(2)],
+            LlmBlock::new("u"),
+            StepFunTts::new("k", "m", "v").to_block(),
+        ),
+    )
 }
 
 async fn emulator_status(

@@ -247,11 +247,12 @@ fn mllm_additions_and_qwen_omni() {
         });
     golden(
         q.to_config(),
-        json!({"vendor": "qwen_omni", "api_key": SENTINEL, "url": "wss://dashscope.example/realtime",
+        // The same values in the mllm block's field order (one typed block for every MLLM).
+        json!({"url": "wss://dashscope.example/realtime", "api_key": SENTINEL,
                "params": {"temperature": 0.7, "model": "qwen-omni-turbo-realtime", "voice": "Chelsie",
                           "instructions": "Be brief."},
-               "greeting_message": "你好", "input_modalities": ["audio"],
-               "output_modalities": ["text", "audio"], "failure_message": "抱歉",
+               "input_modalities": ["audio"], "output_modalities": ["text", "audio"],
+               "greeting_message": "你好", "vendor": "qwen_omni", "failure_message": "抱歉",
                "turn_detection": {"mode": "server_vad"}}),
     );
     assert!(!format!("{q:?}").contains(SENTINEL), "{q:?}");
@@ -311,7 +312,7 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let p = agent
         .to_properties("room", "1001", &["2002"], &sign())
         .unwrap();
-    let params = &p.avatar.as_ref().unwrap()["params"];
+    let params = &serde_json::to_value(p.avatar.as_ref().unwrap()).unwrap()["params"].clone();
     let avatar_token = params["agora_token"].as_str().unwrap();
     assert_ne!(avatar_token, p.token);
     let v = Validation::new(APP_ID, CERT).unwrap();
@@ -325,7 +326,10 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let p = given
         .to_properties("room", "1001", &["2002"], &sign())
         .unwrap();
-    assert_eq!(p.avatar.unwrap()["params"]["agora_token"], "007own");
+    assert_eq!(
+        serde_json::to_value(p.avatar.unwrap()).unwrap()["params"]["agora_token"],
+        "007own"
+    );
 
     // Without credentials to sign with, a token-less avatar is refused, naming the field.
     let err = agent

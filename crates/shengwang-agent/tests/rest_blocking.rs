@@ -16,7 +16,10 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
         .convo_ai(channel, "7")
         .build()
         .unwrap();
-    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    // The typed blocks, read from the JSON the service documents.
+    fn obj<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
     StartAgentRequest {
         name: name.into(),
         properties: StartProperties {

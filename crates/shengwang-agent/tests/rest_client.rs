@@ -33,7 +33,10 @@ fn start_request(emu: &EmulatorHandle, name: &str, channel: &str) -> StartAgentR
         .convo_ai(channel, "1001")
         .build()
         .unwrap();
-    let obj = |v: serde_json::Value| v.as_object().unwrap().clone();
+    // The typed blocks, read from the JSON the service documents.
+    fn obj<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
     StartAgentRequest {
         name: name.into(),
         properties: StartProperties {
@@ -520,4 +523,68 @@ fn unknown_response_fields_survive_a_round_trip() {
     let info: AgentInfo = serde_json::from_value(wire.clone()).unwrap();
     assert_eq!(info.status, AgentStatus::Other("HIBERNATING".into()));
     assert_eq!(serde_json::to_value(&info).unwrap(), wire);
+}
+
+/// Requests built only by the public constructors are accepted by the service: a plain join
+/// (LLM + TTS + ASR from the vendor types), a join on a pipeline and one on presets without
+/// vendor blocks. The plain request without a TTS is refused, naming the block.
+#[tokio::test]
+async fn requests_built_by_the_public_constructors_are_accepted() {
+    use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+    use shengwang_agent::vendors::{FengmingStt, Llm, LlmConfig, MiniMaxTts, SttConfig, TtsConfig};
+    let emu = Emulator::builder().spawn().await.unwrap();
+    let client = builder(&emu).build().unwrap();
+    let token = |channel: &str| {
+        TokenBuilder::new(emu.app_id(), emu.app_certificate())
+            .unwrap()
+            .convo_ai(channel, "1001")
+            .build()
+            .unwrap()
+    };
+    let mut plain = StartProperties::new(
+        "ctor-plain",
+        token("ctor-plain"),
+        AgentUid::from(1001),
+        [RemoteUid::from(2002)],
+        Llm::deepseek("https://llm.example/v1/chat/completions")
+            .api_key("sk")
+            .model("deepseek-chat")
+            .to_block(),
+        MiniMaxTts::new("mm", "speech-02-turbo", "female-shaonv").to_block(),
+    );
+    plain.asr = Some(FengmingStt::new().to_block());
+    let created = client
+        .agents()
+        .start(&StartAgentRequest::new("ctor-plain", plain.clone()))
+        .await
+        .unwrap();
+    client.stop_agent(&created.agent_id).await.unwrap();
+
+    let bare = |channel: &str| {
+        StartProperties::without_vendors(
+            channel,
+            token(channel),
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+        )
+    };
+    let pipeline = StartAgentRequest::new("ctor-pipeline", bare("ctor-pipeline")).pipeline("p-1");
+    let created = client.agents().start(&pipeline).await.unwrap();
+    client.stop_agent(&created.agent_id).await.unwrap();
+    let presets = StartAgentRequest::new("ctor-presets", bare("ctor-presets"))
+        .preset(Preset::OpenAiGpt4oMini)
+        .preset(Preset::MiniMaxSpeech26Turbo);
+    let created = client.agents().start(&presets).await.unwrap();
+    client.stop_agent(&created.agent_id).await.unwrap();
+
+    // Without vendors and without a pipeline or preset, the service refuses the join.
+    let err = client
+        .agents()
+        .start(&StartAgentRequest::new("ctor-bare", bare("ctor-bare")))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("tts") || err.to_string().contains("llm"),
+        "{err}"
+    );
 }

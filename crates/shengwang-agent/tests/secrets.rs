@@ -92,12 +92,10 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         }
         // A rejected request body echoes nothing secret back either.
         let mut bad = req.clone();
-        bad.properties.tts = Some(
-            json!({"vendor": "nope", "params": {"api_key": VENDOR_KEY}})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
+        bad.properties.tts = Some(shengwang_agent::vendors::TtsBlock::new(
+            "nope".into(),
+            json!({"api_key": VENDOR_KEY}).as_object().unwrap().clone(),
+        ));
         if let Err(err) = c.agents().start(&bad).await {
             shown.push_str(&format!("{err} {err:?}\n"));
         }
@@ -135,7 +133,9 @@ fn debug_of_every_config_hides_secrets() {
         .with_tts(MiniMaxTts::new(KEY, "m", "v"))
         .unwrap()
         .with_stt(XfyunDialectStt::new("app", KEY, KEY))
+        .unwrap()
         .with_mllm(Mllm::new("wss://m.example", "openai").api_key(KEY))
+        .unwrap()
         // The avatar publishes as its own uid, never the agent's.
         .with_avatar(SensetimeAvatar::new(KEY, "9", "app", KEY, vec![]))
         .unwrap()

@@ -21,6 +21,7 @@ fn agent() -> Agent {
         .with_tts(MiniMaxTts::new("k", "speech-02-turbo", "female-shaonv"))
         .unwrap()
         .with_stt(FengmingStt::new())
+        .unwrap()
 }
 
 fn client(emu: &EmulatorHandle, retry: RetryPolicy) -> Client {
@@ -431,7 +432,7 @@ async fn start_request_is_what_start_sends() {
         (Some(45), Some(false))
     );
     assert_eq!(
-        p.llm.as_ref().unwrap()["system_messages"][0]["content"],
+        serde_json::to_value(p.llm.as_ref().unwrap()).unwrap()["system_messages"][0]["content"],
         "You are helpful."
     );
     shengwang_agent::token::verify(

@@ -16,6 +16,7 @@ fn agent() -> Agent {
         .with_tts(CosyVoiceTts::new("k", "cosyvoice-v1", "longxiaochun"))
         .unwrap()
         .with_stt(XfyunStt::new("k", "app", "s"))
+        .unwrap()
 }
 
 #[test]

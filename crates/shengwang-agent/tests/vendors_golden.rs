@@ -291,3 +291,129 @@ fn debug_output_never_shows_a_vendor_secret() {
     assert!(!shown.contains(S), "{shown}");
     assert!(shown.contains("[redacted]"));
 }
+
+/// The blocks the Python SDK sends (fixtures/python_seed_start.json) deserialize into the typed
+/// blocks and serialize back to the same JSON; our own output round-trips byte for byte.
+#[test]
+fn typed_blocks_round_trip() {
+    use shengwang_agent::types::agents::StartProperties;
+    let python: Value =
+        serde_json::from_str(include_str!("fixtures/python_seed_start.json")).unwrap();
+    let props: StartProperties = serde_json::from_value(python["properties"].clone()).unwrap();
+    let llm = props.llm.as_ref().unwrap();
+    assert_eq!(llm.vendor, Some(LlmVendor::Aliyun));
+    assert_eq!(llm.api_key.as_ref().map(Secret::expose), Some("sk-x"));
+    assert_eq!(props.tts.as_ref().unwrap().vendor, Some(TtsVendor::MiniMax));
+    assert_eq!(
+        props.asr.as_ref().unwrap().vendor,
+        Some(AsrVendor::Fengming)
+    );
+    for block in ["llm", "tts", "asr"] {
+        assert_eq!(
+            serde_json::to_value(&props).unwrap()[block],
+            python["properties"][block],
+            "{block}"
+        );
+    }
+    // Ours, byte for byte, including an unknown top-level field kept in `extra`.
+    let ours = Llm::deepseek("u")
+        .api_key("k")
+        .model("m")
+        .max_history(3)
+        .extra("future", json!({"x": 1}))
+        .to_config();
+    let text = serde_json::to_string(&ours).unwrap();
+    let block: LlmBlock = serde_json::from_str(&text).unwrap();
+    assert_eq!(block.extra["future"], json!({"x": 1}));
+    assert_eq!(serde_json::to_string(&block).unwrap(), text);
+    let tts = MiniMaxTts::new("k", "m", "v")
+        .skip_patterns(vec![1])
+        .to_config();
+    let text = serde_json::to_string(&tts).unwrap();
+    let block: TtsBlock = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_string(&block).unwrap(), text);
+}
+
+/// A sentinel key never shows in `Debug` of a block or of the request carrying it.
+#[test]
+fn debug_of_blocks_and_request_redacts_vendor_keys() {
+    use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+    use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
+    const S: &str = "SENTINEL-BLOCK-KEY-77";
+    let llm = Llm::custom("u").api_key(S).to_block();
+    let tts = MiniMaxTts::new(S, "m", "v").to_block();
+    let asr = XfyunDialectStt::new("a", S, S).to_block();
+    let shown = format!("{llm:?} {tts:?} {asr:?}");
+    assert!(!shown.contains(S), "{shown}");
+    let req = StartAgentRequest::new(
+        "n",
+        StartProperties::new("c", S, AgentUid::from(1), [RemoteUid::from(2)], llm, tts),
+    );
+    let shown = format!("{req:?}");
+    assert!(!shown.contains(S), "{shown}");
+    assert!(shown.contains("[redacted]"));
+}
+
+/// The vendor types deserialize from the option names config files use, through their
+/// constructors: the result equals the built one, a typo and a missing option are refused,
+/// and the rules between options hold.
+#[test]
+fn vendor_types_deserialize_through_their_constructors() {
+    let mm: MiniMaxTts = serde_json::from_value(json!({
+        "key": "k", "model": "m", "voice_id": "v", "sample_rate": 16000,
+        "voice_setting": {"speed": 1.0}, "extra": {"english_normalization": true}
+    }))
+    .unwrap();
+    let built = MiniMaxTts::new("k", "m", "v")
+        .voice_setting("speed", 1.0)
+        .with_sample_rate(16000)
+        .extra("english_normalization", true);
+    assert_eq!(mm, built);
+    assert_eq!(mm.sample_rate(), Some(16000));
+
+    let typo = serde_json::from_value::<MiniMaxTts>(
+        json!({"key": "k", "model": "m", "voice_id": "v", "modle": 1}),
+    );
+    assert!(typo.unwrap_err().to_string().contains("modle"));
+    let missing = serde_json::from_value::<MiniMaxTts>(json!({"key": "k", "model": "m"}));
+    assert!(missing.unwrap_err().to_string().contains("voice_id"));
+    let both = serde_json::from_value::<MiniMaxTts>(
+        json!({"key": "k", "model": "m", "voice_id": "v", "sample_rate": 1, "audio_setting": {"sample_rate": 1}}),
+    );
+    assert!(both
+        .unwrap_err()
+        .to_string()
+        .starts_with("option `sample_rate`"));
+    let ms = serde_json::from_value::<MicrosoftTts>(
+        json!({"key": "k", "region": "r", "voice_name": "v", "sample_rate": 22050}),
+    );
+    assert!(ms
+        .unwrap_err()
+        .to_string()
+        .contains("8000, 16000, 24000 or 48000"));
+
+    let llm: Llm = serde_json::from_value(json!({
+        "vendor": "deepseek", "url": "u", "api_key": "SENTINEL-DE-KEY", "temperature": 0.3,
+        "mcp_servers": [{"name": "w", "endpoint": "e"}]
+    }))
+    .unwrap();
+    assert_eq!(llm.vendor(), &LlmVendor::DeepSeek);
+    assert!(!format!("{llm:?}").contains("SENTINEL-DE-KEY"));
+    let bad_mcp = serde_json::from_value::<Llm>(
+        json!({"vendor": "aliyun", "url": "u", "mcp_servers": [{"name": "w", "endpoint": "e", "timeout": 1}]}),
+    );
+    assert!(bad_mcp.unwrap_err().to_string().contains("timeout"));
+    // Range checks stay where they were: in the agent's setter.
+    let hot: Llm =
+        serde_json::from_value(json!({"vendor": "aliyun", "url": "u", "temperature": 3.0}))
+            .unwrap();
+    assert!(shengwang_agent::agentkit::Agent::new()
+        .with_llm(hot)
+        .is_err());
+
+    let st: SensetimeAvatar = serde_json::from_value(
+        json!({"agora_uid": 3000, "app_id": "a", "app_key": "k", "scene_list": []}),
+    )
+    .unwrap();
+    assert_eq!(st, SensetimeAvatar::for_uid("3000", "a", "k", vec![]));
+}

@@ -388,7 +388,7 @@ fn status(s: StateArg) -> AgentStatus {
 fn update_request(client: &Client, file: &AgentFile) -> Result<UpdateAgentRequest, CliError> {
     let session = build_session(client, file, &SessionFlags::default(), Some("update"))?;
     let props = session.build().start_request()?.properties;
-    let pick = |block: Option<&serde_json::Map<String, serde_json::Value>>, keys: &[&str]| {
+    let pick = |block: Option<serde_json::Value>, keys: &[&str]| {
         block.map(|b| {
             serde_json::Value::Object(
                 keys.iter()
@@ -398,8 +398,20 @@ fn update_request(client: &Client, file: &AgentFile) -> Result<UpdateAgentReques
         })
     };
     Ok(UpdateAgentRequest {
-        llm: pick(props.llm.as_ref(), &["system_messages", "params"]),
-        mllm: pick(props.mllm.as_ref(), &["params"]),
+        llm: pick(
+            props
+                .llm
+                .as_ref()
+                .and_then(|b| serde_json::to_value(b).ok()),
+            &["system_messages", "params"],
+        ),
+        mllm: pick(
+            props
+                .mllm
+                .as_ref()
+                .and_then(|b| serde_json::to_value(b).ok()),
+            &["params"],
+        ),
         ..Default::default()
     })
 }

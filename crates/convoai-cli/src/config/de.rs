@@ -133,7 +133,18 @@ impl DeError {
                     friendly(expected)
                 )
             }
-            Kind::Other(msg) => format!("{}: {msg}", at(&path)),
+            Kind::Other(msg) => {
+                // A rule between options (the SDK's `OptionError`) names the option it is
+                // about: put it on the path.
+                if let Some((option, rest)) = msg
+                    .strip_prefix("option `")
+                    .and_then(|m| m.split_once("`: "))
+                {
+                    path.push(Seg::Key(option.to_owned()));
+                    return format!("{}: {rest}", at(&path));
+                }
+                format!("{}: {msg}", at(&path))
+            }
         }
     }
 }
@@ -390,11 +401,6 @@ impl<'de> de::Deserialize<'de> for Uid {
         }
         d.deserialize_any(UidVisitor)
     }
-}
-
-/// `deserialize_with` for a required uid.
-pub(super) fn uid<'de, D: de::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    <Uid as de::Deserialize>::deserialize(d).map(|u| u.0)
 }
 
 /// `deserialize_with` for an optional uid (with `#[serde(default)]`).

@@ -551,9 +551,10 @@ fn file_order_is_kept() {
     let m = err("a.toml", text, &no_env);
     assert!(m.contains("llm.url: environment variable FIRST"), "{m}");
     let file = ok("a.toml", text, &any_env);
-    let keys: Vec<&str> = file
-        .agent
-        .llm()
+    let llm = file.agent.llm().map(|b| serde_json::to_value(b).unwrap());
+    let keys: Vec<&str> = llm
+        .as_ref()
+        .and_then(Value::as_object)
         .map(|o| o.keys().map(String::as_str).collect())
         .unwrap_or_default();
     assert_eq!(keys, ["url", "api_key", "vendor", "zeta", "alpha", "mid"]);
@@ -698,7 +699,9 @@ fn uids_may_be_written_as_integers() {
     let avatar = AVATAR.replace("agora_uid = \"3000\"", "agora_uid = 3000");
     let f = ok("a.toml", &avatar, &any_env);
     assert_eq!(
-        f.agent.avatar().map(|a| a["params"]["agora_uid"].clone()),
+        f.agent
+            .avatar()
+            .map(|a| a.params.as_ref().unwrap()["agora_uid"].clone()),
         Some(json!("3000"))
     );
     let m = err("a.toml", "[session]\nagent_uid = -1\n", &no_env);
@@ -872,7 +875,7 @@ fn avatar_needs_a_matching_tts_sample_rate() {
     assert_eq!(m, m2);
     let f = ok("agent.toml", &format!("{}{AVATAR}", tts(16000)), &env);
     assert_eq!(
-        f.agent.avatar().map(|a| a["vendor"].clone()),
+        f.agent.avatar().map(|a| json!(a.vendor)),
         Some(json!("sensetime"))
     );
     // MiniMax states its rate through sample_rate or audio_setting.
@@ -1135,4 +1138,44 @@ opt_out = true
     );
     assert!(e.contains("parameters.opt_out"), "{e}");
     assert!(!e.contains(SECRET), "{e}");
+}
+
+/// A misspelled option in each vendor table is an error naming its dotted path, and the
+/// message never quotes the secret the file holds.
+#[test]
+fn a_misspelled_option_in_each_block_is_named() {
+    let cases = [
+        ("llm", "vendor = \"aliyun\"\nurl = \"u\"\n"),
+        ("tts", "vendor = \"stepfun\"\napi_key = \"k\"\nmodel = \"m\"\nvoice_id = \"v\"\n"),
+        ("stt", "vendor = \"fengming\"\n"),
+        ("avatar", "vendor = \"spatius\"\napi_key = \"k\"\napp_id = \"a\"\navatar_id = \"v\"\nagora_uid = 3000\n"),
+        ("mllm", "vendor = \"openai\"\nurl = \"wss://x\"\n"),
+    ];
+    for (table, body) in cases {
+        let text = format!("[{table}]\n{body}temperatur = \"{SECRET}\"\n");
+        let m = err("agent.toml", &text, &no_env);
+        assert!(
+            m.starts_with(&format!("agent.toml: {table}.temperatur: unknown option")),
+            "{m}"
+        );
+        assert!(!m.contains(SECRET), "{m}");
+    }
+}
+
+/// The CLI accepts every option the SDK's vendor type accepts, without a list of its own:
+/// the options named by the SDK type's own error are all taken by the file.
+#[test]
+fn every_option_of_the_sdk_type_is_accepted() {
+    let sdk: Result<shengwang_agent::vendors::TencentTts, _> =
+        serde_json::from_value(json!({"nope": 1}));
+    let m = sdk.unwrap_err().to_string();
+    let list = m.split("expected one of ").nth(1).unwrap();
+    let options: Vec<&str> = list
+        .split(", ")
+        .map(|o| o.trim_matches(|c: char| c == '`' || !c.is_ascii() || c.is_whitespace()))
+        .map(|o| o.split('`').next().unwrap_or(o))
+        .collect();
+    let base = "[tts]\nvendor = \"tencent\"\napp_id = \"a\"\nsecret_id = \"s\"\nsecret_key = \"k\"\nvoice_type = 1\n";
+    let cli = accepted_options(&format!("{base}zz_not_an_option = 1\n"));
+    assert_eq!(cli, options, "{m}");
 }

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 
 use crate::token::{self, TokenBuilder};
 use crate::types::agents::{Preset, PresetBlock, StartAgentRequest, StartProperties};
+use crate::types::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
 use crate::types::config::*;
-use crate::vendors::{AvatarConfig, Config, LlmConfig, MllmConfig, SttConfig, TtsConfig};
+use crate::vendors::{AvatarConfig, LlmConfig, MllmConfig, SttConfig, TtsConfig};
 use crate::{Error, Result};
 
 /// What an agent is: its vendors, prompt and configuration blocks.
@@ -27,9 +28,10 @@ use crate::{Error, Result};
 ///     .with_greeting("Hi! How can I help?")
 ///     .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk").model("qwen-max"))?
 ///     .with_tts(MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv"))?
-///     .with_stt(FengmingStt::new());
+///     .with_stt(FengmingStt::new())?;
 /// let props = agent.to_properties("room-42", "1001", &["2002"], &shengwang_agent::agentkit::TokenSource::Given("007…".into()))?;
-/// assert_eq!(props.llm.unwrap()["system_messages"][0]["content"], "You are a helpful assistant.");
+/// let llm = props.llm.unwrap();
+/// assert_eq!(llm.system_messages.unwrap()[0]["content"], "You are a helpful assistant.");
 /// # Ok::<(), shengwang_agent::Error>(())
 /// ```
 #[derive(Clone, Default)]
@@ -41,18 +43,17 @@ pub struct Agent {
 impl std::fmt::Debug for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &*self.inner;
-        let block = |c: Option<&Config>| c.map(crate::redact::redacted);
         f.debug_struct("Agent")
             .field("name", &i.name)
             .field("instructions", &i.instructions)
             .field("greeting", &i.greeting)
             .field("failure_message", &i.failure_message)
             .field("max_history", &i.max_history)
-            .field("llm", &block(i.llm.as_ref()))
-            .field("tts", &block(i.tts.as_ref().map(|t| &t.0)))
-            .field("stt", &block(i.stt.as_ref()))
-            .field("mllm", &block(i.mllm.as_ref()))
-            .field("avatar", &block(i.avatar.as_ref().map(|a| &a.0)))
+            .field("llm", &i.llm)
+            .field("tts", &i.tts.as_ref().map(|t| &t.0))
+            .field("stt", &i.stt)
+            .field("mllm", &i.mllm)
+            .field("avatar", &i.avatar.as_ref().map(|a| &a.0))
             .field("turn_detection", &i.turn_detection)
             .field("interruption", &i.interruption)
             .field("pipeline_id", &i.pipeline_id)
@@ -75,11 +76,11 @@ struct Inner {
     greeting: Option<String>,
     failure_message: Option<String>,
     max_history: Option<u32>,
-    llm: Option<Config>,
-    tts: Option<(Config, Option<u32>)>,
-    stt: Option<Config>,
-    mllm: Option<Config>,
-    avatar: Option<(Config, u32)>,
+    llm: Option<LlmBlock>,
+    tts: Option<(TtsBlock, Option<u32>)>,
+    stt: Option<AsrBlock>,
+    mllm: Option<MllmBlock>,
+    avatar: Option<(AvatarBlock, u32)>,
     turn_detection: Option<TurnDetection>,
     interruption: Option<Interruption>,
     pipeline_id: Option<String>,
@@ -167,47 +168,53 @@ impl Agent {
     }
 
     /// Sets the LLM, after checking its option ranges.
+    ///
+    /// Every vendor setter (`with_llm`, `with_tts`, `with_stt`, `with_mllm`, `with_avatar`)
+    /// checks the vendor's options and returns a `Result`, so a mistake fails where it is made.
     pub fn with_llm(&self, llm: impl LlmConfig) -> Result<Agent> {
         llm.validate()?;
-        let config = llm.to_config();
+        let config = llm.to_block();
         Ok(self.map(|i| i.llm = Some(config)))
     }
 
     /// Sets the TTS. Fails if an avatar is set and needs another sample rate.
     pub fn with_tts(&self, tts: impl TtsConfig) -> Result<Agent> {
+        tts.validate()?;
         let rate = tts.sample_rate();
         if let (Some((_, required)), Some(rate)) = (&self.inner.avatar, rate) {
             if *required != 0 && *required != rate {
                 return Err(avatar_mismatch(*required, rate));
             }
         }
-        let config = tts.to_config();
+        let config = tts.to_block();
         Ok(self.map(|i| i.tts = Some((config, rate))))
     }
 
-    /// Sets the speech recognizer (sent as `asr`).
-    #[must_use]
-    pub fn with_stt(&self, stt: impl SttConfig) -> Agent {
-        let config = stt.to_config();
-        self.map(|i| i.stt = Some(config))
+    /// Sets the speech recognizer (sent as `asr`), after checking its options.
+    pub fn with_stt(&self, stt: impl SttConfig) -> Result<Agent> {
+        stt.validate()?;
+        let config = stt.to_block();
+        Ok(self.map(|i| i.stt = Some(config)))
     }
 
-    /// Sets the multimodal model (used when `advanced_features.enable_mllm` is true).
-    #[must_use]
-    pub fn with_mllm(&self, mllm: impl MllmConfig) -> Agent {
-        let config = mllm.to_config();
-        self.map(|i| i.mllm = Some(config))
+    /// Sets the multimodal model (used when `advanced_features.enable_mllm` is true), after
+    /// checking its options.
+    pub fn with_mllm(&self, mllm: impl MllmConfig) -> Result<Agent> {
+        mllm.validate()?;
+        let config = mllm.to_block();
+        Ok(self.map(|i| i.mllm = Some(config)))
     }
 
     /// Sets the avatar. Fails if the TTS is set to another sample rate than it needs.
     pub fn with_avatar(&self, avatar: impl AvatarConfig) -> Result<Agent> {
+        avatar.validate()?;
         let required = avatar.required_sample_rate();
         if let Some((_, Some(rate))) = &self.inner.tts {
             if required != 0 && *rate != required {
                 return Err(avatar_mismatch(required, *rate));
             }
         }
-        let config = avatar.to_config();
+        let config = avatar.to_block();
         Ok(self.map(|i| i.avatar = Some((config, required))))
     }
 
@@ -330,20 +337,20 @@ impl Agent {
     pub fn instructions(&self) -> Option<&str> {
         self.inner.instructions.as_deref()
     }
-    /// The LLM's configuration, as it will be sent before the agent-level merge.
-    pub fn llm(&self) -> Option<&Config> {
+    /// The LLM's block, as it will be sent before the agent-level merge.
+    pub fn llm(&self) -> Option<&LlmBlock> {
         self.inner.llm.as_ref()
     }
-    /// The TTS configuration.
-    pub fn tts(&self) -> Option<&Config> {
+    /// The TTS block.
+    pub fn tts(&self) -> Option<&TtsBlock> {
         self.inner.tts.as_ref().map(|t| &t.0)
     }
     /// The TTS sample rate, when known.
     pub fn tts_sample_rate(&self) -> Option<u32> {
         self.inner.tts.as_ref().and_then(|t| t.1)
     }
-    /// The avatar configuration.
-    pub fn avatar(&self) -> Option<&Config> {
+    /// The avatar block.
+    pub fn avatar(&self) -> Option<&AvatarBlock> {
         self.inner.avatar.as_ref().map(|a| &a.0)
     }
     /// True when `advanced_features.enable_mllm` is set.
@@ -454,7 +461,7 @@ impl Agent {
         }
         let mut llm = match (&i.llm, self.supplied(PresetBlock::Llm)) {
             (Some(llm), _) => llm.clone(),
-            (None, true) => Config::new(),
+            (None, true) => LlmBlock::default(),
             (None, false) => {
                 return Err(Error::invalid(
                     "llm",
@@ -463,21 +470,18 @@ impl Agent {
             }
         };
         if let Some(text) = &i.instructions {
-            llm.insert(
-                "system_messages".into(),
-                json!([{"role": "system", "content": text}]),
-            );
+            llm.system_messages = Some(vec![json!({"role": "system", "content": text})]);
         }
         if let Some(g) = &i.greeting {
-            llm.insert("greeting_message".into(), Value::String(g.clone()));
+            llm.greeting_message = Some(g.clone());
         }
         if let Some(f) = &i.failure_message {
-            llm.insert("failure_message".into(), Value::String(f.clone()));
+            llm.failure_message = Some(f.clone());
         }
         if let Some(n) = i.max_history {
-            llm.insert("max_history".into(), n.into());
+            llm.max_history = Some(n);
         }
-        p.llm = (!llm.is_empty()).then_some(llm);
+        p.llm = (llm != LlmBlock::default()).then_some(llm);
         p.tts = i.tts.as_ref().map(|t| t.0.clone());
         p.asr = i.stt.clone();
         p.mllm = i.mllm.clone();
@@ -489,14 +493,14 @@ impl Agent {
 /// channel token signed for that uid unless one was given, and may not share the agent's uid
 /// (two publishers with one uid knock each other out of the channel).
 fn avatar_for_session(
-    mut config: Config,
+    mut config: AvatarBlock,
     agent_uid: &str,
     sign: &dyn Fn(&str) -> Result<Option<String>>,
-) -> Result<Config> {
-    if config.get("enable") == Some(&Value::Bool(false)) {
+) -> Result<AvatarBlock> {
+    if config.enable == Some(false) {
         return Ok(config);
     }
-    let Some(Value::Object(params)) = config.get_mut("params") else {
+    let Some(params) = config.params.as_mut() else {
         return Ok(config);
     };
     let uid = match params.get("agora_uid") {

@@ -678,8 +678,7 @@ impl Session {
     fn adopt_join_token(&self, request: &StartAgentRequest, signed_at: u64) {
         let b = &self.inner.cfg.b;
         let header = Identity::session(&b.channel, b.agent_uid.as_str());
-        if b.token.is_some() || header != Identity::participant(&b.channel, b.agent_uid.as_str())
-        {
+        if b.token.is_some() || header != Identity::participant(&b.channel, b.agent_uid.as_str()) {
             return;
         }
         if let Ok(lifetime) = crate::token::expires_in(b.expires_in) {

@@ -188,7 +188,10 @@ mod tests {
         auth.adopt(&who, "007join", now, 7200);
         assert_eq!(token_of(&auth.header_at(&who, now).unwrap()), "007join");
         let edge = now + 7200 - u64::from(HEADER_TOKEN_MARGIN_SECS);
-        assert_eq!(token_of(&auth.header_at(&who, edge - 1).unwrap()), "007join");
+        assert_eq!(
+            token_of(&auth.header_at(&who, edge - 1).unwrap()),
+            "007join"
+        );
         assert_ne!(
             token_of(&auth.header_at(&who, edge).unwrap()),
             "007join",

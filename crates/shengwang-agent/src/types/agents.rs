@@ -2,9 +2,11 @@
 //! turns.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
 use super::config::*;
+use super::uid::{AgentUid, RemoteUid};
 use super::{open_enum, Extra, ListMeta};
 
 pub use super::turns::AgentTurns;
@@ -162,9 +164,23 @@ mod presets {
     }
 }
 
-/// `properties` of the join request (rest-api.md §5.1). Config blocks are typed; vendor
-/// blocks (`llm`, `tts`, `asr`, `mllm`, `avatar`) are JSON objects, as the vendor types of
-/// [`vendors`](crate::vendors) produce them and the service's union of vendors defines them.
+/// `properties` of the join request. Every block is typed; the vendor blocks (`llm`, `tts`,
+/// `asr`, `mllm`, `avatar`) keep their vendor-specific `params` as JSON objects, as the
+/// vendor types of [`vendors`](crate::vendors) build them.
+///
+/// [`StartProperties::new`] takes what a plain join needs (an LLM and a TTS);
+/// [`StartProperties::without_vendors`] is for a pipeline, presets or MLLM mode, where the
+/// blocks are optional. The uids are typed, so the agent's and the users' cannot be swapped:
+///
+/// ```compile_fail
+/// use shengwang_agent::types::agents::StartProperties;
+/// use shengwang_agent::types::blocks::{LlmBlock, TtsBlock};
+/// use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+/// let agent = AgentUid::from(1001);
+/// let user = RemoteUid::from(2002);
+/// // The remote uid where the agent's belongs: does not compile.
+/// let _ = StartProperties::new("room", "007…", user, [agent], LlmBlock::new("u"), TtsBlock::default());
+/// ```
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartProperties {
     /// RTC channel the agent joins.
@@ -189,19 +205,19 @@ pub struct StartProperties {
     pub advanced_features: Option<AdvancedFeatures>,
     /// Speech recognition.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub asr: Option<Map<String, Value>>,
+    pub asr: Option<AsrBlock>,
     /// Speech synthesis.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tts: Option<Map<String, Value>>,
+    pub tts: Option<TtsBlock>,
     /// Language model.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm: Option<Map<String, Value>>,
+    pub llm: Option<LlmBlock>,
     /// Multimodal model (instead of asr + llm + tts).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mllm: Option<Map<String, Value>>,
+    pub mllm: Option<MllmBlock>,
     /// Digital human.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<Map<String, Value>>,
+    pub avatar: Option<AvatarBlock>,
     /// Turn detection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<TurnDetection>,
@@ -228,27 +244,87 @@ pub struct StartProperties {
     pub extra: Extra,
 }
 
-impl StartAgentRequest {
-    /// A request with the required fields; set the rest on `properties`.
+impl StartProperties {
+    /// What a plain join needs: the channel, its token, the agent's uid, the users it
+    /// listens to, an LLM and a TTS. Set the other blocks on the result.
+    ///
+    /// ```
+    /// use shengwang_agent::agentkit::{AgentUid, RemoteUid};
+    /// use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
+    /// use shengwang_agent::vendors::{FengmingStt, Llm, LlmConfig, StepFunTts, SttConfig, TtsConfig};
+    ///
+    /// let mut properties = StartProperties::new(
+    ///     "room-42",
+    ///     "007…",
+    ///     AgentUid::from(1001),
+    ///     [RemoteUid::from(2002)],
+    ///     Llm::custom("https://llm.example/v1/chat/completions").to_block(),
+    ///     StepFunTts::new("key", "step-tts-mini", "cixingnansheng").to_block(),
+    /// );
+    /// properties.asr = Some(FengmingStt::new().to_block());
+    /// let request = StartAgentRequest::new("support-bot", properties);
+    /// assert_eq!(request.properties.agent_rtc_uid, "1001");
+    /// ```
     pub fn new(
-        name: impl Into<String>,
         channel: impl Into<String>,
         token: impl Into<String>,
-        agent_rtc_uid: impl Into<String>,
-        remote_rtc_uids: Vec<String>,
+        agent_uid: AgentUid,
+        remote_uids: impl IntoIterator<Item = RemoteUid>,
+        llm: LlmBlock,
+        tts: TtsBlock,
     ) -> Self {
+        StartProperties {
+            llm: Some(llm),
+            tts: Some(tts),
+            ..Self::without_vendors(channel, token, agent_uid, remote_uids)
+        }
+    }
+
+    /// The same without vendor blocks, for a join whose pipeline or presets supply them, or
+    /// for MLLM mode (set `mllm` and `advanced_features.enable_mllm`).
+    pub fn without_vendors(
+        channel: impl Into<String>,
+        token: impl Into<String>,
+        agent_uid: AgentUid,
+        remote_uids: impl IntoIterator<Item = RemoteUid>,
+    ) -> Self {
+        StartProperties {
+            channel: channel.into(),
+            token: token.into(),
+            agent_rtc_uid: agent_uid.as_str().to_owned(),
+            remote_rtc_uids: remote_uids
+                .into_iter()
+                .map(|u| u.as_str().to_owned())
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl StartAgentRequest {
+    /// A request to start `properties` as the agent `name`.
+    pub fn new(name: impl Into<String>, properties: StartProperties) -> Self {
         StartAgentRequest {
             name: name.into(),
             preset: Vec::new(),
             pipeline_id: None,
-            properties: StartProperties {
-                channel: channel.into(),
-                token: token.into(),
-                agent_rtc_uid: agent_rtc_uid.into(),
-                remote_rtc_uids,
-                ..Default::default()
-            },
+            properties,
         }
+    }
+
+    /// Starts from the published agent (pipeline) `pipeline_id`: its saved configuration is
+    /// the base and `properties` override it.
+    #[must_use]
+    pub fn pipeline(mut self, pipeline_id: impl Into<String>) -> Self {
+        self.pipeline_id = Some(pipeline_id.into());
+        self
+    }
+
+    /// Adds a managed configuration (sent in the comma-separated `preset`).
+    #[must_use]
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.preset.push(preset);
+        self
     }
 
     /// The checks [`start`](crate::api::Agents::start) makes before sending: name, channel,

@@ -256,3 +256,40 @@ pub struct MllmTurnDetection {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// An MCP tool server; `transport` defaults to `streamable_http` when unset. Unknown
+/// fields are refused, so a misspelled option is an error rather than dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServer {
+    /// Up to 48 ASCII letters and digits.
+    pub name: String,
+    /// Server URL.
+    pub endpoint: String,
+    /// Transport (default `streamable_http`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Headers sent to the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// Allowed tools (absent: all; `[]`: none; `["*"]`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<Vec<String>>,
+    /// Give up on the server after this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u32>,
+}
+
+impl McpServer {
+    /// A server with its required fields.
+    pub fn new(name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        McpServer {
+            name: name.into(),
+            endpoint: endpoint.into(),
+            transport: None,
+            headers: None,
+            allowed_tools: None,
+            timeout_ms: None,
+        }
+    }
+}

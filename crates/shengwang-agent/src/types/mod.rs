@@ -2,11 +2,13 @@
 //! `null` unless asked); responses keep fields this version does not know in `extra`.
 
 pub mod agents;
+pub mod blocks;
 pub mod config;
 pub mod llm;
 pub mod phone_numbers;
 pub mod telephony;
 pub mod turns;
+pub mod uid;
 
 /// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
 /// service never fails a response.
@@ -22,6 +24,9 @@ macro_rules! open_enum {
         }
 
         impl $name {
+            /// The values this version knows, as the wire spells them.
+            pub const NAMES: &'static [&'static str] = &[$($wire),+];
+
             /// The wire string.
             pub fn as_str(&self) -> &str {
                 match self {

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{AvatarConfig, Config, Extras, Secret};
+use super::{from_object, AvatarBlock, AvatarConfig, Config, Extras, Secret};
 
 /// SenseTime digital human; needs TTS audio at 16 kHz.
 ///
@@ -14,7 +14,8 @@ use super::{AvatarConfig, Config, Extras, Secret};
 /// assert_eq!(a.required_sample_rate(), 16000);
 /// assert_eq!(a.to_config()["enable"], true);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::SensetimeOptions")]
 #[must_use]
 pub struct SensetimeAvatar {
     agora_token: Option<Secret>,
@@ -68,21 +69,23 @@ impl SensetimeAvatar {
 }
 
 impl AvatarConfig for SensetimeAvatar {
-    fn to_config(&self) -> Config {
-        let mut params = Config::new();
-        if let Some(t) = &self.agora_token {
-            params.insert("agora_token".into(), json!(t.expose()));
-        }
-        params.insert("agora_uid".into(), json!(self.agora_uid));
-        params.insert("appId".into(), json!(self.app_id));
-        params.insert("app_key".into(), json!(self.app_key.expose()));
-        params.insert("sceneList".into(), Value::Array(self.scene_list.clone()));
-        self.extras.append_to(&mut params);
-        let mut m = Config::new();
-        m.insert("enable".into(), json!(true));
-        m.insert("vendor".into(), json!("sensetime"));
-        m.insert("params".into(), Value::Object(params));
-        m
+    fn to_block(&self) -> AvatarBlock {
+        from_object({
+            let mut params = Config::new();
+            if let Some(t) = &self.agora_token {
+                params.insert("agora_token".into(), json!(t.expose()));
+            }
+            params.insert("agora_uid".into(), json!(self.agora_uid));
+            params.insert("appId".into(), json!(self.app_id));
+            params.insert("app_key".into(), json!(self.app_key.expose()));
+            params.insert("sceneList".into(), Value::Array(self.scene_list.clone()));
+            self.extras.append_to(&mut params);
+            let mut m = Config::new();
+            m.insert("enable".into(), json!(true));
+            m.insert("vendor".into(), json!("sensetime"));
+            m.insert("params".into(), Value::Object(params));
+            m
+        })
     }
 
     fn required_sample_rate(&self) -> u32 {
@@ -102,7 +105,8 @@ impl AvatarConfig for SensetimeAvatar {
 /// assert_eq!(a.required_sample_rate(), 24_000);
 /// assert_eq!(a.to_config()["vendor"], "spatius");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::SpatiusOptions")]
 #[must_use]
 pub struct SpatiusAvatar {
     api_key: Secret,
@@ -164,30 +168,32 @@ impl SpatiusAvatar {
 }
 
 impl AvatarConfig for SpatiusAvatar {
-    fn to_config(&self) -> Config {
-        let mut params = Config::new();
-        params.insert("spatius_api_key".into(), json!(self.api_key.expose()));
-        params.insert("spatius_app_id".into(), json!(self.app_id));
-        params.insert("spatius_avatar_id".into(), json!(self.avatar_id));
-        params.insert("agora_uid".into(), json!(self.agora_uid));
-        if let Some(t) = &self.agora_token {
-            params.insert("agora_token".into(), json!(t.expose()));
-        }
-        if let Some(r) = &self.region {
-            params.insert("region".into(), json!(r));
-        }
-        if let Some(hz) = self.sample_rate {
-            params.insert("sample_rate".into(), json!(hz));
-        }
-        if let Some(m) = self.session_expire_minutes {
-            params.insert("session_expire_minutes".into(), json!(m));
-        }
-        self.extras.append_to(&mut params);
-        let mut m = Config::new();
-        m.insert("enable".into(), json!(true));
-        m.insert("vendor".into(), json!("spatius"));
-        m.insert("params".into(), Value::Object(params));
-        m
+    fn to_block(&self) -> AvatarBlock {
+        from_object({
+            let mut params = Config::new();
+            params.insert("spatius_api_key".into(), json!(self.api_key.expose()));
+            params.insert("spatius_app_id".into(), json!(self.app_id));
+            params.insert("spatius_avatar_id".into(), json!(self.avatar_id));
+            params.insert("agora_uid".into(), json!(self.agora_uid));
+            if let Some(t) = &self.agora_token {
+                params.insert("agora_token".into(), json!(t.expose()));
+            }
+            if let Some(r) = &self.region {
+                params.insert("region".into(), json!(r));
+            }
+            if let Some(hz) = self.sample_rate {
+                params.insert("sample_rate".into(), json!(hz));
+            }
+            if let Some(m) = self.session_expire_minutes {
+                params.insert("session_expire_minutes".into(), json!(m));
+            }
+            self.extras.append_to(&mut params);
+            let mut m = Config::new();
+            m.insert("enable".into(), json!(true));
+            m.insert("vendor".into(), json!("spatius"));
+            m.insert("params".into(), Value::Object(params));
+            m
+        })
     }
 
     /// The configured sample rate; 0 when none is given (any TTS rate is accepted).

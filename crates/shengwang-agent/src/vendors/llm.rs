@@ -1,75 +1,15 @@
 //! LLM vendors (one options model for all five) and MLLM.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use std::collections::BTreeMap;
 
-use super::{object, secret, text, Config, Extras, LlmConfig, MllmConfig, Secret};
+use super::{
+    from_object, object, secret, text, Config, Extras, LlmBlock, LlmConfig, LlmVendor, McpServer,
+    MllmBlock, MllmConfig, Secret,
+};
 use crate::types::llm::{GreetingConfigs, LlmStyle, LlmTool, MllmTurnDetection};
 use crate::{Error, Result};
-
-/// The five domestic LLM vendors, plus any other name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LlmVendor {
-    /// `aliyun`
-    Aliyun,
-    /// `bytedance`
-    Bytedance,
-    /// `deepseek`
-    DeepSeek,
-    /// `tencent`
-    Tencent,
-    /// `custom`: the service adds `turn_id` and `timestamp` to each message it sends you.
-    Custom,
-}
-
-impl LlmVendor {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::Aliyun => "aliyun",
-            Self::Bytedance => "bytedance",
-            Self::DeepSeek => "deepseek",
-            Self::Tencent => "tencent",
-            Self::Custom => "custom",
-        }
-    }
-}
-
-/// An MCP tool server; `transport` defaults to `streamable_http` when unset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct McpServer {
-    /// Up to 48 ASCII letters and digits.
-    pub name: String,
-    /// Server URL.
-    pub endpoint: String,
-    /// Transport (default `streamable_http`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<String>,
-    /// Headers sent to the server.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub headers: Option<std::collections::BTreeMap<String, String>>,
-    /// Allowed tools (absent: all; `[]`: none; `["*"]`: all).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_tools: Option<Vec<String>>,
-    /// Give up on the server after this long.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u32>,
-}
-
-impl McpServer {
-    /// A server with its required fields.
-    pub fn new(name: impl Into<String>, endpoint: impl Into<String>) -> Self {
-        McpServer {
-            name: name.into(),
-            endpoint: endpoint.into(),
-            transport: None,
-            headers: None,
-            allowed_tools: None,
-            timeout_ms: None,
-        }
-    }
-}
 
 /// An OpenAI-compatible chat-completions LLM of one of the domestic vendors.
 ///
@@ -82,7 +22,8 @@ impl McpServer {
 /// assert_eq!(llm.to_config()["params"]["model"], "deepseek-chat");
 /// assert!(!format!("{llm:?}").contains("sk-demo"));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::LlmOptions")]
 #[must_use]
 pub struct Llm {
     vendor: LlmVendor,
@@ -155,6 +96,11 @@ impl Llm {
             headers: None,
             extras: Extras::default(),
         }
+    }
+    /// An LLM of `vendor` at `url` (for a vendor this version does not name,
+    /// `LlmVendor::Other`).
+    pub fn for_vendor(vendor: LlmVendor, url: impl Into<String>) -> Self {
+        Self::new(vendor, url)
     }
     /// Aliyun (Qwen) at `url`.
     pub fn aliyun(url: impl Into<String>) -> Self {
@@ -243,74 +189,76 @@ impl Llm {
 }
 
 impl LlmConfig for Llm {
-    fn to_config(&self) -> Config {
-        let mut params = object([("model", self.model.as_deref().and_then(text))]);
-        for (k, v) in &self.params {
-            params.insert(k.clone(), v.clone());
-        }
-        for (k, v) in [
-            ("max_tokens", self.max_tokens.map(Value::from)),
-            ("temperature", self.temperature.map(Value::from)),
-            ("top_p", self.top_p.map(Value::from)),
-        ] {
-            if let Some(v) = v {
-                params.insert(k.into(), v);
+    fn to_block(&self) -> LlmBlock {
+        from_object({
+            let mut params = object([("model", self.model.as_deref().and_then(text))]);
+            for (k, v) in &self.params {
+                params.insert(k.clone(), v.clone());
             }
-        }
-        let mcp = mcp_json(self.mcp_servers.as_deref());
-        let mut m = object([
-            ("url", text(&self.url)),
-            ("api_key", self.api_key.as_ref().and_then(secret)),
-            (
-                "params",
-                (!params.is_empty()).then_some(Value::Object(params)),
-            ),
-            ("vendor", text(self.vendor.as_str())),
-            (
-                "system_messages",
-                self.system_messages.clone().map(Value::Array),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            ("max_history", self.max_history.map(Value::from)),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "greeting_configs",
-                self.greeting_configs.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "template_variables",
-                self.template_variables.as_ref().map(|v| json!(v)),
-            ),
-            ("mcp_servers", mcp),
-            ("access_key", self.access_key.as_ref().and_then(secret)),
-            ("secret_key", self.secret_key.as_ref().and_then(secret)),
-            ("region", self.region.as_deref().and_then(text)),
-            ("model", self.model_name.as_deref().and_then(text)),
-            (
-                "greeting_audio_url",
-                self.greeting_audio_url.as_deref().and_then(text),
-            ),
-            ("style", self.style.as_ref().map(|v| json!(v))),
-            ("ignore_empty", self.ignore_empty.map(Value::from)),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-            ("headers", self.headers.as_ref().map(|v| json!(v))),
-        ]);
-        self.extras.append_to(&mut m);
-        m
+            for (k, v) in [
+                ("max_tokens", self.max_tokens.map(Value::from)),
+                ("temperature", self.temperature.map(Value::from)),
+                ("top_p", self.top_p.map(Value::from)),
+            ] {
+                if let Some(v) = v {
+                    params.insert(k.into(), v);
+                }
+            }
+            let mcp = mcp_json(self.mcp_servers.as_deref());
+            let mut m = object([
+                ("url", text(&self.url)),
+                ("api_key", self.api_key.as_ref().and_then(secret)),
+                (
+                    "params",
+                    (!params.is_empty()).then_some(Value::Object(params)),
+                ),
+                ("vendor", text(self.vendor.as_str())),
+                (
+                    "system_messages",
+                    self.system_messages.clone().map(Value::Array),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                ("max_history", self.max_history.map(Value::from)),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "greeting_configs",
+                    self.greeting_configs.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "template_variables",
+                    self.template_variables.as_ref().map(|v| json!(v)),
+                ),
+                ("mcp_servers", mcp),
+                ("access_key", self.access_key.as_ref().and_then(secret)),
+                ("secret_key", self.secret_key.as_ref().and_then(secret)),
+                ("region", self.region.as_deref().and_then(text)),
+                ("model", self.model_name.as_deref().and_then(text)),
+                (
+                    "greeting_audio_url",
+                    self.greeting_audio_url.as_deref().and_then(text),
+                ),
+                ("style", self.style.as_ref().map(|v| json!(v))),
+                ("ignore_empty", self.ignore_empty.map(Value::from)),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+                ("headers", self.headers.as_ref().map(|v| json!(v))),
+            ]);
+            self.extras.append_to(&mut m);
+            m
+        })
     }
 
     fn validate(&self) -> Result<()> {
@@ -378,7 +326,8 @@ fn mcp_json(servers: Option<&[McpServer]>) -> Option<Value> {
 /// let m = Mllm::new("wss://realtime.example/v1", "openai").api_key("sk-x");
 /// assert_eq!(m.to_config()["vendor"], "openai");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MllmOptions")]
 #[must_use]
 pub struct Mllm {
     url: String,
@@ -470,50 +419,56 @@ impl Mllm {
 }
 
 impl MllmConfig for Mllm {
-    fn to_config(&self) -> Config {
-        let mut m = object([
-            ("url", text(&self.url)),
-            ("api_key", self.api_key.as_ref().and_then(secret)),
-            ("messages", self.messages.clone().map(Value::Array)),
-            (
-                "params",
-                (!self.params.is_empty()).then(|| Value::Object(self.params.clone())),
-            ),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            ("vendor", text(&self.vendor)),
-            ("style", self.style.as_deref().and_then(text)),
-            ("enable", self.enable.map(Value::from)),
-            (
-                "adc_credentials_string",
-                self.adc_credentials_string.as_ref().and_then(secret),
-            ),
-            ("project_id", self.project_id.as_deref().and_then(text)),
-            ("location", self.location.as_deref().and_then(text)),
-            ("max_history", self.max_history.map(Value::from)),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
-            (
-                "turn_detection",
-                self.turn_detection.as_ref().map(|v| json!(v)),
-            ),
-        ]);
-        self.extras.append_to(&mut m);
-        m
+    fn validate(&self) -> Result<()> {
+        check_mcp("mllm", self.mcp_servers.as_deref())
+    }
+
+    fn to_block(&self) -> MllmBlock {
+        from_object({
+            let mut m = object([
+                ("url", text(&self.url)),
+                ("api_key", self.api_key.as_ref().and_then(secret)),
+                ("messages", self.messages.clone().map(Value::Array)),
+                (
+                    "params",
+                    (!self.params.is_empty()).then(|| Value::Object(self.params.clone())),
+                ),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                ("vendor", text(&self.vendor)),
+                ("style", self.style.as_deref().and_then(text)),
+                ("enable", self.enable.map(Value::from)),
+                (
+                    "adc_credentials_string",
+                    self.adc_credentials_string.as_ref().and_then(secret),
+                ),
+                ("project_id", self.project_id.as_deref().and_then(text)),
+                ("location", self.location.as_deref().and_then(text)),
+                ("max_history", self.max_history.map(Value::from)),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+                ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+                (
+                    "turn_detection",
+                    self.turn_detection.as_ref().map(|v| json!(v)),
+                ),
+            ]);
+            self.extras.append_to(&mut m);
+            m
+        })
     }
 }
 
@@ -601,52 +556,54 @@ impl QwenOmni {
 }
 
 impl MllmConfig for QwenOmni {
-    fn to_config(&self) -> Config {
-        let mut params = self.params.clone();
-        for (k, v) in [
-            ("model", self.model.as_deref().and_then(text)),
-            ("voice", self.voice.as_deref().and_then(text)),
-            ("instructions", self.instructions.as_deref().and_then(text)),
-            (
-                "input_audio_transcription",
-                self.input_audio_transcription.clone(),
-            ),
-        ] {
-            if let Some(v) = v {
-                params.insert(k.into(), v);
+    fn to_block(&self) -> MllmBlock {
+        from_object({
+            let mut params = self.params.clone();
+            for (k, v) in [
+                ("model", self.model.as_deref().and_then(text)),
+                ("voice", self.voice.as_deref().and_then(text)),
+                ("instructions", self.instructions.as_deref().and_then(text)),
+                (
+                    "input_audio_transcription",
+                    self.input_audio_transcription.clone(),
+                ),
+            ] {
+                if let Some(v) = v {
+                    params.insert(k.into(), v);
+                }
             }
-        }
-        object([
-            ("vendor", text("qwen_omni")),
-            ("api_key", secret(&self.api_key)),
-            ("url", text(&self.url)),
-            (
-                "params",
-                (!params.is_empty()).then_some(Value::Object(params)),
-            ),
-            (
-                "greeting_message",
-                self.greeting_message.as_deref().and_then(text),
-            ),
-            (
-                "input_modalities",
-                self.input_modalities.as_ref().map(|v| json!(v)),
-            ),
-            (
-                "output_modalities",
-                self.output_modalities.as_ref().map(|v| json!(v)),
-            ),
-            ("messages", self.messages.clone().map(Value::Array)),
-            (
-                "failure_message",
-                self.failure_message.as_deref().and_then(text),
-            ),
-            (
-                "turn_detection",
-                self.turn_detection.as_ref().map(|v| json!(v)),
-            ),
-            ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
-            ("tools", self.tools.as_ref().map(|v| json!(v))),
-        ])
+            object([
+                ("vendor", text("qwen_omni")),
+                ("api_key", secret(&self.api_key)),
+                ("url", text(&self.url)),
+                (
+                    "params",
+                    (!params.is_empty()).then_some(Value::Object(params)),
+                ),
+                (
+                    "greeting_message",
+                    self.greeting_message.as_deref().and_then(text),
+                ),
+                (
+                    "input_modalities",
+                    self.input_modalities.as_ref().map(|v| json!(v)),
+                ),
+                (
+                    "output_modalities",
+                    self.output_modalities.as_ref().map(|v| json!(v)),
+                ),
+                ("messages", self.messages.clone().map(Value::Array)),
+                (
+                    "failure_message",
+                    self.failure_message.as_deref().and_then(text),
+                ),
+                (
+                    "turn_detection",
+                    self.turn_detection.as_ref().map(|v| json!(v)),
+                ),
+                ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
+                ("tools", self.tools.as_ref().map(|v| json!(v))),
+            ])
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Config, Extras, Secret, SttConfig};
+use super::{from_object, AsrBlock, Config, Extras, Secret, SttConfig};
 
 /// What every STT vendor shares: language, `additional_params` and extras.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +64,8 @@ macro_rules! common_setters {
 /// use shengwang_agent::vendors::{FengmingStt, SttConfig};
 /// assert_eq!(FengmingStt::new().to_config()["language"], "zh-CN");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::FengmingOptions")]
 #[must_use]
 pub struct FengmingStt {
     common: Common,
@@ -87,8 +88,8 @@ impl FengmingStt {
 }
 
 impl SttConfig for FengmingStt {
-    fn to_config(&self) -> Config {
-        self.common.finish("fengming", Vec::new())
+    fn to_block(&self) -> AsrBlock {
+        from_object(self.common.finish("fengming", Vec::new()))
     }
 }
 
@@ -99,7 +100,8 @@ impl SttConfig for FengmingStt {
 /// let stt = TencentStt::new("key", "app", "secret").engine_model_type("16k_zh");
 /// assert_eq!(stt.to_config()["params"]["engine_model_type"], "16k_zh");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::TencentSttOptions")]
 #[must_use]
 pub struct TencentStt {
     key: Secret,
@@ -140,19 +142,21 @@ impl TencentStt {
 }
 
 impl SttConfig for TencentStt {
-    fn to_config(&self) -> Config {
-        let mut known = vec![
-            ("key", json!(self.key.expose())),
-            ("app_id", json!(self.app_id)),
-            ("secret", json!(self.secret.expose())),
-        ];
-        known.extend(
-            self.engine_model_type
-                .as_ref()
-                .map(|v| ("engine_model_type", json!(v))),
-        );
-        known.extend(self.voice_id.as_ref().map(|v| ("voice_id", json!(v))));
-        self.common.finish("tencent", known)
+    fn to_block(&self) -> AsrBlock {
+        from_object({
+            let mut known = vec![
+                ("key", json!(self.key.expose())),
+                ("app_id", json!(self.app_id)),
+                ("secret", json!(self.secret.expose())),
+            ];
+            known.extend(
+                self.engine_model_type
+                    .as_ref()
+                    .map(|v| ("engine_model_type", json!(v))),
+            );
+            known.extend(self.voice_id.as_ref().map(|v| ("voice_id", json!(v))));
+            self.common.finish("tencent", known)
+        })
     }
 }
 
@@ -163,7 +167,8 @@ impl SttConfig for TencentStt {
 /// let c = MicrosoftStt::new("key", "chinaeast2").to_config();
 /// assert_eq!(c["params"]["language"], "zh-CN");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MicrosoftSttOptions")]
 #[must_use]
 pub struct MicrosoftStt {
     key: Secret,
@@ -191,14 +196,16 @@ impl MicrosoftStt {
 }
 
 impl SttConfig for MicrosoftStt {
-    fn to_config(&self) -> Config {
-        let mut known = vec![
-            ("key", json!(self.key.expose())),
-            ("region", json!(self.region)),
-            ("language", json!(self.common.language)),
-        ];
-        known.extend(self.phrase_list.as_ref().map(|p| ("phrase_list", json!(p))));
-        self.common.finish("microsoft", known)
+    fn to_block(&self) -> AsrBlock {
+        from_object({
+            let mut known = vec![
+                ("key", json!(self.key.expose())),
+                ("region", json!(self.region)),
+                ("language", json!(self.common.language)),
+            ];
+            known.extend(self.phrase_list.as_ref().map(|p| ("phrase_list", json!(p))));
+            self.common.finish("microsoft", known)
+        })
     }
 }
 
@@ -208,7 +215,8 @@ impl SttConfig for MicrosoftStt {
 /// use shengwang_agent::vendors::{SttConfig, XfyunStt};
 /// assert_eq!(XfyunStt::new("k", "app", "s").to_config()["language"], "zh_cn");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunOptions")]
 #[must_use]
 pub struct XfyunStt {
     api_key: Secret,
@@ -235,16 +243,18 @@ impl XfyunStt {
 }
 
 impl SttConfig for XfyunStt {
-    fn to_config(&self) -> Config {
-        self.common.finish(
-            "xfyun",
-            vec![
-                ("api_key", json!(self.api_key.expose())),
-                ("app_id", json!(self.app_id)),
-                ("api_secret", json!(self.api_secret.expose())),
-                ("language", json!(self.common.language)),
-            ],
-        )
+    fn to_block(&self) -> AsrBlock {
+        from_object({
+            self.common.finish(
+                "xfyun",
+                vec![
+                    ("api_key", json!(self.api_key.expose())),
+                    ("app_id", json!(self.app_id)),
+                    ("api_secret", json!(self.api_secret.expose())),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }
 
@@ -255,7 +265,8 @@ impl SttConfig for XfyunStt {
 /// let c = XfyunBigModelStt::new("k", "app", "s").to_config();
 /// assert_eq!((c["language"].as_str(), c["params"]["language_name"].as_str()), (Some("mix"), Some("cn")));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunBigModelOptions")]
 #[must_use]
 pub struct XfyunBigModelStt {
     api_key: Secret,
@@ -289,17 +300,19 @@ impl XfyunBigModelStt {
 }
 
 impl SttConfig for XfyunBigModelStt {
-    fn to_config(&self) -> Config {
-        self.common.finish(
-            "xfyun_bigmodel",
-            vec![
-                ("api_key", json!(self.api_key.expose())),
-                ("app_id", json!(self.app_id)),
-                ("api_secret", json!(self.api_secret.expose())),
-                ("language_name", json!(self.language_name)),
-                ("language", json!(self.common.language)),
-            ],
-        )
+    fn to_block(&self) -> AsrBlock {
+        from_object({
+            self.common.finish(
+                "xfyun_bigmodel",
+                vec![
+                    ("api_key", json!(self.api_key.expose())),
+                    ("app_id", json!(self.app_id)),
+                    ("api_secret", json!(self.api_secret.expose())),
+                    ("language_name", json!(self.language_name)),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }
 
@@ -309,7 +322,8 @@ impl SttConfig for XfyunBigModelStt {
 /// use shengwang_agent::vendors::{SttConfig, XfyunDialectStt};
 /// assert_eq!(XfyunDialectStt::new("app", "id", "secret").to_config()["vendor"], "xfyun_dialect");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::XfyunDialectOptions")]
 #[must_use]
 pub struct XfyunDialectStt {
     app_id: String,
@@ -336,15 +350,17 @@ impl XfyunDialectStt {
 }
 
 impl SttConfig for XfyunDialectStt {
-    fn to_config(&self) -> Config {
-        self.common.finish(
-            "xfyun_dialect",
-            vec![
-                ("app_id", json!(self.app_id)),
-                ("access_key_id", json!(self.access_key_id.expose())),
-                ("access_key_secret", json!(self.access_key_secret.expose())),
-                ("language", json!(self.common.language)),
-            ],
-        )
+    fn to_block(&self) -> AsrBlock {
+        from_object({
+            self.common.finish(
+                "xfyun_dialect",
+                vec![
+                    ("app_id", json!(self.app_id)),
+                    ("access_key_id", json!(self.access_key_id.expose())),
+                    ("access_key_secret", json!(self.access_key_secret.expose())),
+                    ("language", json!(self.common.language)),
+                ],
+            )
+        })
     }
 }

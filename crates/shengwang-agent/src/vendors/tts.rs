@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{object, secret, text, Config, Extras, Secret, TtsConfig};
+use super::{from_object, object, secret, text, Config, Extras, Secret, TtsBlock, TtsConfig};
 
 /// The MiniMax WebSocket endpoint sent when no URL is set.
 pub const MINIMAX_DEFAULT_URL: &str = "wss://api.minimax.chat/ws/v1/t2a_v2";
@@ -51,7 +51,8 @@ macro_rules! common_setters {
 /// assert_eq!(tts.to_config()["params"]["url"], "wss://api.minimax.chat/ws/v1/t2a_v2");
 /// assert_eq!(tts.sample_rate(), None);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "super::options::MiniMaxOptions")]
 #[must_use]
 pub struct MiniMaxTts {
     key: Secret,
@@ -126,27 +127,29 @@ impl MiniMaxTts {
 }
 
 impl TtsConfig for MiniMaxTts {
-    fn to_config(&self) -> Config {
-        let params = object([
-            ("key", secret(&self.key)),
-            ("model", text(&self.model)),
-            (
-                "voice_setting",
-                Some(Value::Object(self.voice_setting.clone())),
-            ),
-            ("url", text(&self.url)),
-            ("group_id", self.group_id.as_deref().and_then(text)),
-            (
-                "audio_setting",
-                self.audio_setting.clone().map(Value::Object),
-            ),
-            ("pronunciation_dict", self.pronunciation_dict.clone()),
-            (
-                "language_boost",
-                self.language_boost.as_deref().and_then(text),
-            ),
-        ]);
-        self.common.finish("minimax", params)
+    fn to_block(&self) -> TtsBlock {
+        from_object({
+            let params = object([
+                ("key", secret(&self.key)),
+                ("model", text(&self.model)),
+                (
+                    "voice_setting",
+                    Some(Value::Object(self.voice_setting.clone())),
+                ),
+                ("url", text(&self.url)),
+                ("group_id", self.group_id.as_deref().and_then(text)),
+                (
+                    "audio_setting",
+                    self.audio_setting.clone().map(Value::Object),
+                ),
+                ("pronunciation_dict", self.pronunciation_dict.clone()),
+                (
+                    "language_boost",
+                    self.language_boost.as_deref().and_then(text),
+                ),
+            ]);
+            self.common.finish("minimax", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.audio_setting
@@ -164,7 +167,8 @@ impl TtsConfig for MiniMaxTts {
 /// let tts = TencentTts::new("app", "sid", "skey", 101001).speed(1);
 /// assert_eq!(tts.to_config()["params"]["voice_type"], 101001);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::TencentTtsOptions")]
 #[must_use]
 pub struct TencentTts {
     app_id: String,
@@ -222,21 +226,23 @@ impl TencentTts {
 }
 
 impl TtsConfig for TencentTts {
-    fn to_config(&self) -> Config {
-        let params = object([
-            ("app_id", text(&self.app_id)),
-            ("secret_id", secret(&self.secret_id)),
-            ("secret_key", secret(&self.secret_key)),
-            ("voice_type", Some(self.voice_type.into())),
-            ("volume", self.volume.map(Value::from)),
-            ("speed", self.speed.map(Value::from)),
-            (
-                "emotion_category",
-                self.emotion_category.as_deref().and_then(text),
-            ),
-            ("emotion_intensity", self.emotion_intensity.map(Value::from)),
-        ]);
-        self.common.finish("tencent", params)
+    fn to_block(&self) -> TtsBlock {
+        from_object({
+            let params = object([
+                ("app_id", text(&self.app_id)),
+                ("secret_id", secret(&self.secret_id)),
+                ("secret_key", secret(&self.secret_key)),
+                ("voice_type", Some(self.voice_type.into())),
+                ("volume", self.volume.map(Value::from)),
+                ("speed", self.speed.map(Value::from)),
+                (
+                    "emotion_category",
+                    self.emotion_category.as_deref().and_then(text),
+                ),
+                ("emotion_intensity", self.emotion_intensity.map(Value::from)),
+            ]);
+            self.common.finish("tencent", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -250,7 +256,8 @@ impl TtsConfig for TencentTts {
 /// let tts = BytedanceTts::new("tok", "app", "BV001_streaming").cluster("volcano_tts");
 /// assert_eq!(tts.to_config()["params"]["cluster"], "volcano_tts");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::BytedanceTtsOptions")]
 #[must_use]
 pub struct BytedanceTts {
     token: Secret,
@@ -312,18 +319,20 @@ impl BytedanceTts {
 }
 
 impl TtsConfig for BytedanceTts {
-    fn to_config(&self) -> Config {
-        let params = object([
-            ("token", secret(&self.token)),
-            ("app_id", text(&self.app_id)),
-            ("voice_type", text(&self.voice_type)),
-            ("cluster", self.cluster.as_deref().and_then(text)),
-            ("speed_ratio", self.speed_ratio.map(Value::from)),
-            ("volume_ratio", self.volume_ratio.map(Value::from)),
-            ("pitch_ratio", self.pitch_ratio.map(Value::from)),
-            ("emotion", self.emotion.as_deref().and_then(text)),
-        ]);
-        self.common.finish("bytedance", params)
+    fn to_block(&self) -> TtsBlock {
+        from_object({
+            let params = object([
+                ("token", secret(&self.token)),
+                ("app_id", text(&self.app_id)),
+                ("voice_type", text(&self.voice_type)),
+                ("cluster", self.cluster.as_deref().and_then(text)),
+                ("speed_ratio", self.speed_ratio.map(Value::from)),
+                ("volume_ratio", self.volume_ratio.map(Value::from)),
+                ("pitch_ratio", self.pitch_ratio.map(Value::from)),
+                ("emotion", self.emotion.as_deref().and_then(text)),
+            ]);
+            self.common.finish("bytedance", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         None
@@ -363,7 +372,8 @@ impl MicrosoftSampleRate {
 ///     .with_sample_rate(MicrosoftSampleRate::Hz16000);
 /// assert_eq!(tts.sample_rate(), Some(16000));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::MicrosoftTtsOptions")]
 #[must_use]
 pub struct MicrosoftTts {
     key: Secret,
@@ -411,16 +421,18 @@ impl MicrosoftTts {
 }
 
 impl TtsConfig for MicrosoftTts {
-    fn to_config(&self) -> Config {
-        let params = object([
-            ("key", secret(&self.key)),
-            ("region", text(&self.region)),
-            ("voice_name", text(&self.voice_name)),
-            ("speed", self.speed.map(Value::from)),
-            ("volume", self.volume.map(Value::from)),
-            ("sample_rate", self.sample_rate.map(|r| r.hz().into())),
-        ]);
-        self.common.finish("microsoft", params)
+    fn to_block(&self) -> TtsBlock {
+        from_object({
+            let params = object([
+                ("key", secret(&self.key)),
+                ("region", text(&self.region)),
+                ("voice_name", text(&self.voice_name)),
+                ("speed", self.speed.map(Value::from)),
+                ("volume", self.volume.map(Value::from)),
+                ("sample_rate", self.sample_rate.map(|r| r.hz().into())),
+            ]);
+            self.common.finish("microsoft", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate.map(MicrosoftSampleRate::hz)
@@ -434,7 +446,8 @@ impl TtsConfig for MicrosoftTts {
 /// let tts = CosyVoiceTts::new("key", "cosyvoice-v1", "longxiaochun").with_sample_rate(24000);
 /// assert_eq!(tts.sample_rate(), Some(24000));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::CosyVoiceOptions")]
 #[must_use]
 pub struct CosyVoiceTts {
     api_key: Secret,
@@ -468,14 +481,16 @@ impl CosyVoiceTts {
 }
 
 impl TtsConfig for CosyVoiceTts {
-    fn to_config(&self) -> Config {
-        let params = object([
-            ("api_key", secret(&self.api_key)),
-            ("model", text(&self.model)),
-            ("voice", text(&self.voice)),
-            ("sample_rate", self.sample_rate.map(Value::from)),
-        ]);
-        self.common.finish("cosyvoice", params)
+    fn to_block(&self) -> TtsBlock {
+        from_object({
+            let params = object([
+                ("api_key", secret(&self.api_key)),
+                ("model", text(&self.model)),
+                ("voice", text(&self.voice)),
+                ("sample_rate", self.sample_rate.map(Value::from)),
+            ]);
+            self.common.finish("cosyvoice", params)
+        })
     }
     fn sample_rate(&self) -> Option<u32> {
         self.sample_rate
@@ -504,14 +519,16 @@ macro_rules! three_field_tts {
         }
 
         impl TtsConfig for $name {
-            fn to_config(&self) -> Config {
+            fn to_block(&self) -> TtsBlock {
+        from_object({
                 let params = object([
                     (stringify!($a), Some(json!(field(&self.$a)))),
                     (stringify!($b), Some(json!(field(&self.$b)))),
                     (stringify!($c), Some(json!(field(&self.$c)))),
                 ]);
                 self.common.finish($vendor, params)
-            }
+            })
+    }
             fn sample_rate(&self) -> Option<u32> {
                 None
             }
@@ -545,6 +562,8 @@ three_field_tts!(
     /// let tts = BytedanceDuplexTts::new("app", "tok", "zh_female");
     /// assert_eq!(tts.to_config()["vendor"], "bytedance_duplex");
     /// ```
+    #[derive(serde::Deserialize)]
+    #[serde(from = "super::options::BytedanceDuplexOptions")]
     BytedanceDuplexTts, "bytedance_duplex", app_id: String, token: Secret, speaker: String
 );
 
@@ -556,5 +575,7 @@ three_field_tts!(
     /// let tts = StepFunTts::new("key", "step-tts-mini", "cixingnansheng");
     /// assert_eq!(tts.to_config()["params"]["voice_id"], "cixingnansheng");
     /// ```
+    #[derive(serde::Deserialize)]
+    #[serde(from = "super::options::StepFunOptions")]
     StepFunTts, "stepfun", api_key: Secret, model: String, voice_id: String
 );

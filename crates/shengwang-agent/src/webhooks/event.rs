@@ -875,7 +875,11 @@ impl<'de> Deserialize<'de> for Envelope<'de> {
                 f.write_str("a callback envelope object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Envelope<'de>, A::Error> {
-                fn once<T, E: Error>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<(), E> {
+                fn once<T, E: Error>(
+                    slot: &mut Option<T>,
+                    v: T,
+                    name: &'static str,
+                ) -> Result<(), E> {
                     match slot.replace(v) {
                         Some(_) => Err(E::duplicate_field(name)),
                         None => Ok(()),

@@ -3,9 +3,10 @@
 
 use convoai_emulator::EmulatorHandle;
 use serde_json::{json, Value};
-use shengwang_agent::agentkit::Agent;
+use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid};
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::types::agents::{StartAgentRequest, StartProperties};
+use shengwang_agent::types::blocks::{LlmBlock, TtsBlock, TtsVendor};
 use shengwang_agent::{Client, RetryPolicy};
 
 /// An app-credentials client for the emulator's global base URL.
@@ -38,21 +39,23 @@ pub fn start_request(emu: &EmulatorHandle, name: &str, vendor_key: &str) -> Star
         .build()
         .unwrap();
     let obj = |v: Value| v.as_object().unwrap().clone();
-    StartAgentRequest {
-        name: name.into(),
-        properties: StartProperties {
-            channel: "wire".into(),
+    let llm = LlmBlock {
+        api_key: Some(vendor_key.into()),
+        ..LlmBlock::new("https://llm.example/v1")
+    };
+    let tts = TtsBlock::new(
+        TtsVendor::CosyVoice,
+        obj(json!({"api_key": vendor_key, "model": "m", "voice": "v"})),
+    );
+    StartAgentRequest::new(
+        name,
+        StartProperties::new(
+            "wire",
             token,
-            agent_rtc_uid: "1001".into(),
-            remote_rtc_uids: vec!["2002".into()],
-            llm: Some(obj(
-                json!({"url": "https://llm.example/v1", "api_key": vendor_key}),
-            )),
-            tts: Some(obj(
-                json!({"vendor": "cosyvoice", "params": {"api_key": vendor_key, "model": "m", "voice": "v"}}),
-            )),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+            AgentUid::from(1001),
+            [RemoteUid::from(2002)],
+            llm,
+            tts,
+        ),
+    )
 }
