@@ -82,10 +82,7 @@ impl MemoryStore {
             inner: Mutex::new(Inner {
                 // Sized for a busy first minute, so the map does not rehash again and again
                 // while a receiver warms up; it grows past this as needed.
-                seen: HashMap::with_capacity_and_hasher(
-                    capacity.min(PRESIZED),
-                    Default::default(),
-                ),
+                seen: HashMap::with_capacity_and_hasher(capacity.min(PRESIZED), Default::default()),
                 ..Inner::default()
             }),
         }

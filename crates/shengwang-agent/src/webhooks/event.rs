@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use super::error::WebhookError;
 
+mod extra;
+
 /// `productId` of the Conversational AI Engine.
 pub const CONVOAI_PRODUCT_ID: u32 = 17;
 
@@ -305,8 +307,8 @@ pub struct AgentJoined {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -335,8 +337,8 @@ pub struct AgentLeft {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -415,8 +417,8 @@ pub struct AgentHistory {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -441,8 +443,8 @@ pub struct TokenExpiring {
     /// Labels, if the service sends them (not documented for this event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -490,8 +492,8 @@ pub struct AgentError {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -558,8 +560,8 @@ pub struct AgentMetrics {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -638,8 +640,8 @@ pub struct TurnsFinished {
     /// Labels given at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -662,8 +664,8 @@ pub struct CallStateChanged {
     /// Labels given with the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
+    /// Keys this SDK does not know (filled by [`parse`]).
+    #[serde(flatten, skip_deserializing)]
     pub extra: Map<String, Value>,
 }
 
@@ -955,11 +957,11 @@ pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
 
 /// The typed event of `payload` (raw JSON text; `None` when the envelope had none).
 fn typed(product_id: u32, event_type: u32, payload: Option<&str>) -> Event {
-    fn de<T: serde::de::DeserializeOwned>(
+    fn de<T: serde::de::DeserializeOwned + extra::Extra>(
         payload: &str,
         wrap: fn(T) -> Event,
     ) -> Result<Event, String> {
-        serde_json::from_str(payload).map(wrap).map_err(|e| {
+        extra::from_str::<T>(payload).map(wrap).map_err(|e| {
             // Keep only the category-like text without echoing values: the field names in a
             // "missing field" message come from this SDK's types.
             let text = e.to_string();
@@ -998,3 +1000,14 @@ fn typed(product_id: u32, event_type: u32, payload: Option<&str>) -> Event {
     };
     parsed.unwrap_or_else(|reason| other(Some(reason)))
 }
+
+extra::keeps_extra!(
+    AgentJoined,
+    AgentLeft,
+    AgentHistory,
+    TokenExpiring,
+    AgentError,
+    AgentMetrics,
+    TurnsFinished,
+    CallStateChanged,
+);
