@@ -182,9 +182,14 @@ async fn raw_session(
     let agent = format!("{base}/v2/projects/{app_id}/agents/{id}");
     // Read and parse every answer before the next call, as the SDK does (and as any careful
     // integration would before trusting it), so both loops do the same work per request.
+    // (The leave answer is an empty 200: read, not parsed, as the SDK does.)
     async fn ok(r: Result<reqwest::Response, reqwest::Error>) -> bool {
         match r {
-            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.is_ok(),
+            Ok(r) if r.status().is_success() => match r.bytes().await {
+                Ok(b) if b.is_empty() => true,
+                Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
+                Err(_) => false,
+            },
             _ => false,
         }
     }
