@@ -59,6 +59,20 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat`, in µs.
+fn cpu_us() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces) start at state.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks * 10_000) // USER_HZ is 100 on Linux
+        })
+        .unwrap_or(0)
+}
+
 fn ca() -> Option<Vec<u8>> {
     std::env::var("EMU_CA")
         .ok()
@@ -229,7 +243,7 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
     let basic = basic.as_deref();
     let tokens = TokenBuilder::new(env("EMU_APP_ID"), env("EMU_APP_CERTIFICATE")).expect("tokens");
     let (base, app_id) = (env("EMU_BASE"), env("EMU_APP_ID"));
-    let started = Instant::now();
+    let (started, cpu0) = (Instant::now(), cpu_us());
     let results: Vec<(bool, Duration)> = stream::iter(0..n)
         .map(|i| {
             let (client, agent, http, tokens, base, app_id) =
@@ -248,6 +262,7 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
         .collect()
         .await;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_us().saturating_sub(cpu0);
     let mut lat: Vec<f64> = results.iter().map(|r| r.1.as_secs_f64() * 1000.0).collect();
     lat.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
@@ -255,7 +270,8 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
            "auth": if basic.is_some() { "basic" } else { "app-credentials" },
            "tls": ca().is_some(), "http2": http2(),
            "errors": results.iter().filter(|r| !r.0).count(),
-           "sessions_per_s": n as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99)})
+           "sessions_per_s": n as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+           "client_cpu_us_per_session": cpu as f64 / n as f64})
 }
 
 async fn memory(n: usize) -> serde_json::Value {
