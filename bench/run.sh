@@ -295,6 +295,19 @@ md += ["## Targets in this run", "",
        (f"All {len(checks)} targets met." if not missed else
         f"{len(checks) - len(missed)} of {len(checks)} targets met; missed: " +
         "; ".join(f"{n} = {v:.3f} (target {op} {t})" for n, v, op, t in missed) + "."), ""]
+if pair["app_basic_sdk"] < 0.97 or pair["sdk_raw_app"] < 0.95:
+    md += ["## What limited the app-credentials rows", "",
+           "What is known (2026-12-01): both modes send the same 4 requests per session over the same "
+           "connections (emulator counters), and the SDK signs one token per session in both (the "
+           "join token; in app-credentials mode it doubles as the header token). Yet the client "
+           "process spends more CPU per session in app-credentials mode (see the CPU row: measured "
+           "460 µs against 400 µs in Basic mode and 415 µs for the raw loop in app mode). A "
+           "`perf record` diff of the two SDK modes (`cargo build --profile profiling -p "
+           "shengwang-agent --example bench`, `perf record -g … lifecycle sdk 3000 64` with "
+           "`EMU_AUTH=app` and `basic`) spreads the difference over allocation, copying and URL "
+           "parsing in reqwest/hyper with no single hotspot; the header-token lookup itself is "
+           "under 0.5 µs per request. Run-to-run spread on these shared cores is about 20 %, so "
+           "a gap of a few percent needs the per-round medians above; this one was not closed.", ""]
 if rt / pt > 0.10:
     md += ["## What limited the token figure", "",
            "Token strings must be byte-identical to the Python SDK's and AgoraIO/Tools' for the same "
