@@ -114,7 +114,7 @@ fn avatar_and_tts_sample_rates_are_checked_whichever_comes_second() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("16000") && msg.contains("24000"), "{msg}");
-    // W21: the TTS after the avatar is checked too, with the same error.
+    // The TTS after the avatar is checked too, with the same error.
     let err2 = Agent::new()
         .with_avatar(avatar())
         .unwrap()
@@ -198,7 +198,7 @@ fn signed_tokens_follow_expires_in_and_uid_zero_means_any_uid() {
         .to_properties("room", "0", &["2"], &sign(600))
         .unwrap();
     match &token::decode(&any.token).unwrap().content.services[0].body {
-        token::ServiceBody::Rtc { uid, .. } => assert_eq!(uid, "", "W18: a token for any uid"),
+        token::ServiceBody::Rtc { uid, .. } => assert_eq!(uid, "", "a token for any uid"),
         other => panic!("{other:?}"),
     }
     for bad in [0, 86_401] {
@@ -215,7 +215,7 @@ fn signed_tokens_follow_expires_in_and_uid_zero_means_any_uid() {
         agent
             .to_properties("room", "1", &["2"], &sub_second)
             .is_err(),
-        "W15: no 0-second token"
+        "no 0-second token"
     );
 }
 

@@ -41,7 +41,7 @@ async fn headers_bodies_and_auth_on_the_wire() {
             "{ua}"
         );
         assert!(ua.ends_with("wire-test"));
-        // Every request carries a token, direct low-level calls included (W12).
+        // Every request carries a token, direct low-level calls included.
         assert_eq!(r.auth_scheme, "agora token", "{}", r.path);
         let has_body = r.content_length.unwrap_or(0) > 0;
         let json = r.content_type.as_deref() == Some("application/json");
@@ -112,7 +112,7 @@ fn a_fully_populated_start_request_matches_the_golden_file() {
     );
     let bad_mode = serde_json::from_value::<RtcEncryption>(json!({"encryption_mode": 9}));
     assert!(bad_mode.is_err());
-    // Unset options are left out, not sent as null (W28).
+    // Unset options are left out, not sent as null.
     let minimal = StartAgentRequest {
         name: "n".into(),
         properties: StartProperties::default(),

@@ -76,7 +76,7 @@ async fn session_in(emu: &EmulatorHandle, c: &Client, state: SessionState) -> Se
     s
 }
 
-/// Our table (agentkit spec §6.2 with W7 and W25): which pairs may run, given the state.
+/// Our table (agentkit spec §6.2, plus: a failed stop can be retried, a failed restart forgets the old id): which pairs may run, given the state.
 fn allowed(state: SessionState, op: Operation) -> bool {
     use Operation as O;
     use SessionState as S;

@@ -135,7 +135,7 @@ fn uid_zero_and_empty_account_mean_any_uid() {
     assert!(token::verify(&any, &validation().require_rtc_join("room-1", "424242")).is_ok());
     let any_account = builder().convo_ai("room-1", "").build().unwrap();
     assert!(token::verify(&any_account, &validation().require_rtc_join("room-1", "7")).is_ok());
-    // The string account "0" is a real account, not a wildcard (W18).
+    // The string account "0" is a real account, not a wildcard.
     let zero = builder().convo_ai("room-1", "0").build().unwrap();
     assert_eq!(
         token_error(token::verify(
