@@ -8,6 +8,7 @@
 //! [`Error::AgentUnresolved`] naming the candidates.
 
 use crate::api::Agents;
+pub(crate) use crate::transport::unix_now;
 use crate::types::agents::AgentStatus;
 use crate::{Error, Result};
 
@@ -15,13 +16,6 @@ use crate::{Error, Result};
 pub(crate) const CLOCK_SKEW_SECS: u64 = 60;
 /// Pages of the channel's agent list read at most (100 agents each).
 const MAX_PAGES: usize = 20;
-
-pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// A 409 on the join: the session's name is in use by a running agent.
 pub(crate) fn is_name_conflict(e: &Error) -> bool {

@@ -15,6 +15,9 @@
 //! deadline ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
 
 mod auth;
+
+/// Seconds since the Unix epoch, by this machine's clock (0 before 1970).
+pub(crate) use auth::unix_now;
 mod pool;
 mod retry;
 
