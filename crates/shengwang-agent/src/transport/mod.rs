@@ -15,11 +15,11 @@
 //! deadline ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout)).
 
 mod auth;
+mod pool;
+mod retry;
 
 /// Seconds since the Unix epoch, by this machine's clock (0 before 1970).
 pub(crate) use auth::unix_now;
-mod pool;
-mod retry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
