@@ -819,105 +819,23 @@ impl Notification {
 
 /// The envelope, read in one pass: the payload stays raw text until its type is known, so it
 /// is parsed once, straight into its typed struct.
-struct Envelope<'a> {
-    notice_id: NoticeId,
-    product_id: u32,
-    event_type: u32,
-    notify_ms: Option<u64>,
-    sid: Option<Value>,
-    payload: Option<&'a serde_json::value::RawValue>,
-    extra: Map<String, Value>,
-}
-
-/// `notifyMs`, leniently.
 #[derive(Deserialize)]
-struct LenientU64(#[serde(deserialize_with = "lenient::opt_u64")] Option<u64>);
-
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, MapAccess, Visitor};
-
-        enum Key {
-            NoticeId,
-            ProductId,
-            EventType,
-            NotifyMs,
-            Sid,
-            Payload,
-            Other(String),
-        }
-        impl<'de> Deserialize<'de> for Key {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl Visitor<'_> for V {
-                    type Value = Key;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a key")
-                    }
-                    fn visit_str<E: Error>(self, k: &str) -> Result<Key, E> {
-                        Ok(match k {
-                            "noticeId" => Key::NoticeId,
-                            "productId" => Key::ProductId,
-                            "eventType" => Key::EventType,
-                            "notifyMs" => Key::NotifyMs,
-                            "sid" => Key::Sid,
-                            "payload" => Key::Payload,
-                            other => Key::Other(other.to_owned()),
-                        })
-                    }
-                }
-                d.deserialize_str(V)
-            }
-        }
-
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Envelope<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a callback envelope object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Envelope<'de>, A::Error> {
-                fn once<T, E: Error>(
-                    slot: &mut Option<T>,
-                    v: T,
-                    name: &'static str,
-                ) -> Result<(), E> {
-                    match slot.replace(v) {
-                        Some(_) => Err(E::duplicate_field(name)),
-                        None => Ok(()),
-                    }
-                }
-                let (mut notice_id, mut product_id, mut event_type) = (None, None, None);
-                let (mut notify_ms, mut sid, mut payload) = (None, None, None);
-                let mut extra = Map::new();
-                while let Some(key) = m.next_key::<Key>()? {
-                    match key {
-                        Key::NoticeId => once(&mut notice_id, m.next_value()?, "noticeId")?,
-                        Key::ProductId => once(&mut product_id, m.next_value()?, "productId")?,
-                        Key::EventType => once(&mut event_type, m.next_value()?, "eventType")?,
-                        Key::NotifyMs => {
-                            once(&mut notify_ms, m.next_value::<LenientU64>()?.0, "notifyMs")?
-                        }
-                        Key::Sid => once(&mut sid, m.next_value::<Option<Value>>()?, "sid")?,
-                        Key::Payload => once(&mut payload, m.next_value()?, "payload")?,
-                        Key::Other(k) => {
-                            extra.insert(k, m.next_value()?);
-                        }
-                    }
-                }
-                Ok(Envelope {
-                    notice_id: notice_id.ok_or_else(|| A::Error::missing_field("noticeId"))?,
-                    product_id: product_id.ok_or_else(|| A::Error::missing_field("productId"))?,
-                    event_type: event_type.ok_or_else(|| A::Error::missing_field("eventType"))?,
-                    notify_ms: notify_ms.flatten(),
-                    sid: sid.flatten(),
-                    payload,
-                    extra,
-                })
-            }
-        }
-        d.deserialize_map(V)
-    }
+struct Envelope<'a> {
+    #[serde(rename = "noticeId")]
+    notice_id: NoticeId,
+    #[serde(rename = "productId")]
+    product_id: u32,
+    #[serde(rename = "eventType")]
+    event_type: u32,
+    #[serde(rename = "notifyMs", default, deserialize_with = "lenient::opt_u64")]
+    notify_ms: Option<u64>,
+    #[serde(default)]
+    sid: Option<Value>,
+    #[serde(default, borrow)]
+    payload: Option<&'a serde_json::value::RawValue>,
+    /// Filled by [`extra::from_slice`].
+    #[serde(skip)]
+    extra: Map<String, Value>,
 }
 
 /// A serde error without the input it quotes: the category and the position only.
@@ -937,7 +855,7 @@ fn describe(e: &serde_json::Error) -> String {
 /// a payload of unexpected shape becomes [`Event::Other`] so the event is not lost.
 pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
     let env: Envelope<'_> =
-        serde_json::from_slice(body).map_err(|e| WebhookError::Body(describe(&e)))?;
+        extra::from_slice(body).map_err(|e| WebhookError::Body(describe(&e)))?;
     let sid = match env.sid {
         Some(Value::String(s)) => Some(s),
         Some(Value::Null) | None => None,
@@ -957,19 +875,23 @@ pub fn parse(body: &[u8]) -> Result<Notification, WebhookError> {
 
 /// The typed event of `payload` (raw JSON text; `None` when the envelope had none).
 fn typed(product_id: u32, event_type: u32, payload: Option<&str>) -> Event {
-    fn de<T: serde::de::DeserializeOwned + extra::Extra>(
+    fn de<T: for<'de> Deserialize<'de> + extra::Extra>(
         payload: &str,
         wrap: fn(T) -> Event,
     ) -> Result<Event, String> {
-        extra::from_str::<T>(payload).map(wrap).map_err(|e| {
-            // Keep only the category-like text without echoing values: the field names in a
-            // "missing field" message come from this SDK's types.
-            let text = e.to_string();
-            match text.split_once(" at line ") {
-                Some((missing, _)) if missing.starts_with("missing field") => missing.to_owned(),
-                _ => "unexpected shape".to_owned(),
-            }
-        })
+        extra::from_slice::<T>(payload.as_bytes())
+            .map(wrap)
+            .map_err(|e| {
+                // Keep only the category-like text without echoing values: the field names in a
+                // "missing field" message come from this SDK's types.
+                let text = e.to_string();
+                match text.split_once(" at line ") {
+                    Some((missing, _)) if missing.starts_with("missing field") => {
+                        missing.to_owned()
+                    }
+                    _ => "unexpected shape".to_owned(),
+                }
+            })
     }
     let other = |parse_error| {
         Event::Other(OtherEvent {
@@ -999,6 +921,12 @@ fn typed(product_id: u32, event_type: u32, payload: Option<&str>) -> Event {
         _ => return other(None),
     };
     parsed.unwrap_or_else(|reason| other(Some(reason)))
+}
+
+impl extra::Extra for Envelope<'_> {
+    fn set_extra(&mut self, extra: Map<String, Value>) {
+        self.extra = extra;
+    }
 }
 
 extra::keeps_extra!(

@@ -1,10 +1,10 @@
 //! Unknown payload keys, kept in one pass.
 //!
 //! `#[serde(flatten)]` buffers every key and value of a struct before it looks at any, which
-//! made parsing the payload the largest cost of receiving a callback. The payload structs
-//! instead derive a plain `Deserialize` (their `extra` map skipped) and are read through
-//! [`from_str`], which hands the struct its own keys and collects every other key into
-//! `extra` as it streams past.
+//! made parsing the largest cost of receiving a callback. The envelope and the payload
+//! structs instead derive a plain `Deserialize` (their `extra` map skipped) and are read
+//! through [`from_slice`], which hands the struct its own keys and collects every other key
+//! into `extra` as it streams past.
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::forward_to_deserialize_any;
@@ -27,8 +27,10 @@ macro_rules! keeps_extra {
 pub(crate) use keeps_extra;
 
 /// Parses `text` as `T`, with the keys `T` does not declare in its `extra`.
-pub(crate) fn from_str<T: de::DeserializeOwned + Extra>(text: &str) -> serde_json::Result<T> {
-    let mut json = serde_json::Deserializer::from_str(text);
+pub(crate) fn from_slice<'de, T: de::Deserialize<'de> + Extra>(
+    text: &'de [u8],
+) -> serde_json::Result<T> {
+    let mut json = serde_json::Deserializer::from_slice(text);
     let mut extra = Map::new();
     let mut value = T::deserialize(Capturing {
         inner: &mut json,
@@ -168,8 +170,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_land_in_extra_and_known_ones_in_their_fields() {
-        let left: AgentLeft = super::from_str(
-            r#"{"agent_id":"A","new_key":{"deep":[1,2]},"channel":"c","status":"STOPPED","message":"OK","later":7}"#,
+        let left: AgentLeft = super::from_slice(
+            br#"{"agent_id":"A","new_key":{"deep":[1,2]},"channel":"c","status":"STOPPED","message":"OK","later":7}"#,
         )
         .unwrap();
         assert_eq!(left.agent_id.as_str(), "A");
@@ -184,19 +186,34 @@ mod tests {
     }
 
     #[test]
+    fn the_envelope_keeps_its_unknown_keys_and_refuses_duplicates() {
+        let n = parse(
+            br#"{"noticeId":"n1","future":[1],"productId":17,"eventType":999,"payload":{"a":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(n.extra["future"][0], 1);
+        assert_eq!(n.notify_ms, 0);
+        assert!(matches!(&n.event, Event::Other(o) if o.payload["a"] == 1));
+        assert!(
+            parse(br#"{"noticeId":"a","noticeId":"b","productId":17,"eventType":101}"#).is_err()
+        );
+        assert!(parse(br#"{"productId":17,"eventType":101}"#).is_err());
+    }
+
+    #[test]
     fn shapes_and_duplicates_are_refused_as_before() {
-        assert!(super::from_str::<AgentLeft>("[1,2]").is_err());
-        assert!(super::from_str::<AgentLeft>("null").is_err());
-        assert!(super::from_str::<AgentLeft>(r#"{"channel":"c"}"#)
+        assert!(super::from_slice::<AgentLeft>(b"[1,2]").is_err());
+        assert!(super::from_slice::<AgentLeft>(b"null").is_err());
+        assert!(super::from_slice::<AgentLeft>(br#"{"channel":"c"}"#)
             .unwrap_err()
             .to_string()
             .starts_with("missing field `agent_id`"));
-        assert!(super::from_str::<AgentLeft>(
-            r#"{"agent_id":"A","agent_id":"B","channel":"c","status":"STOPPED"}"#
+        assert!(super::from_slice::<AgentLeft>(
+            br#"{"agent_id":"A","agent_id":"B","channel":"c","status":"STOPPED"}"#
         )
         .is_err());
-        assert!(super::from_str::<AgentLeft>(
-            r#"{"agent_id":"A","channel":"c","status":"STOPPED"} trailing"#
+        assert!(super::from_slice::<AgentLeft>(
+            br#"{"agent_id":"A","channel":"c","status":"STOPPED"} trailing"#
         )
         .is_err());
     }
