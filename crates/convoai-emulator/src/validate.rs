@@ -1,10 +1,11 @@
 //! Request-body checks, with errors naming the JSON path at fault.
 
 use serde_json::{Map, Value};
-use shengwang_agent::token::{self, rules, ServiceType, Validation};
+use shengwang_agent::token::{rules, ServiceType, Validation};
 
 use crate::error::ApiError;
 use crate::turns::Silence;
+use crate::verified::VerifiedTokens;
 
 pub(crate) type Obj = Map<String, Value>;
 
@@ -315,7 +316,11 @@ fn check_silence(p: &Obj) -> Result<Option<Silence>, ApiError> {
 }
 
 /// Validates a join body the way the service documents it.
-pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'a>, ApiError> {
+pub(crate) fn join_body<'a>(
+    body: &'a Obj,
+    tokens: &Validation,
+    verified: &VerifiedTokens,
+) -> Result<Join<'a>, ApiError> {
     let name = req_str(body, "name", "")?;
     // A pipeline (saved agent) supplies every vendor block; a preset supplies the ones it
     // names.
@@ -371,7 +376,7 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
     let mllm = flag("enable_mllm")?;
     let rtm = flag("enable_rtm")?;
 
-    let token_expires_at = agent_token(token_str, tokens, channel, agent_uid, rtm)?;
+    let token_expires_at = agent_token(token_str, tokens, verified, channel, agent_uid, rtm)?;
 
     let mut max_history = 32;
     let mut tts_rate = None;
@@ -441,7 +446,7 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
         };
         let enabled = opt_bool(avatar, "enable", "properties.avatar")?.unwrap_or(true);
         if let (true, Some(params)) = (enabled, params) {
-            check_avatar_identity(params, channel, agent_uid, tokens)?;
+            check_avatar_identity(params, channel, agent_uid, tokens, verified)?;
         }
         if let (Some(required), Some(rate)) = (required, tts_rate) {
             if rate != required {
@@ -508,6 +513,7 @@ pub(crate) fn join_body<'a>(body: &'a Obj, tokens: &Validation) -> Result<Join<'
 pub(crate) fn agent_token(
     token_str: &str,
     tokens: &Validation,
+    verified: &VerifiedTokens,
     channel: &str,
     agent_uid: &str,
     rtm: bool,
@@ -516,7 +522,8 @@ pub(crate) fn agent_token(
     if rtm {
         v = v.require_service(ServiceType::Rtm);
     }
-    token::verify(token_str, &v)
+    verified
+        .verify(token_str, &v)
         .map(|content| content.expires_at())
         .map_err(|e| ApiError::invalid("properties.token", e))
 }
@@ -528,6 +535,7 @@ fn check_avatar_identity(
     channel: &str,
     agent_uid: &str,
     tokens: &Validation,
+    verified: &VerifiedTokens,
 ) -> Result<(), ApiError> {
     let uid = match opt(params, "agora_uid") {
         None => return Ok(()),
@@ -548,7 +556,8 @@ fn check_avatar_identity(
     }
     if let Some(t) = opt_str(params, "agora_token", "properties.avatar.params")? {
         let v = tokens.clone().require_rtc_join(channel, uid.as_str());
-        token::verify(t, &v)
+        verified
+            .verify(t, &v)
             .map_err(|e| ApiError::invalid("properties.avatar.params.agora_token", e))?;
     }
     Ok(())

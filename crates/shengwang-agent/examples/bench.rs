@@ -4,6 +4,9 @@
 //!   stop) in app-credentials mode (a header token per session channel, as the SDK caches
 //!   them), through the SDK or through a bare reqwest loop sending the same requests (the
 //!   ceiling).
+//! - `bench paired ROUNDS SLICE CONCURRENCY`: the SDK and the raw loop, in app-credentials
+//!   and Basic mode and over HTTP/2, plus a control, all in one process taking turns slice by slice (see
+//!   [`paired`]).
 //! - `bench memory SESSIONS`: bytes held per live started `Session`.
 //! - `bench cold`: one start and stop, for process-start-to-first-start timing.
 //!
@@ -11,6 +14,8 @@
 //! `EMU_CA` (a CA PEM file to trust, for an `https://` base), `EMU_AUTH=basic` (Basic auth
 //! with `EMU_CUSTOMER_ID`/`EMU_CUSTOMER_SECRET` instead of a token per request) and
 //! `EMU_HTTP2=1` (allow HTTP/2; otherwise both the SDK and the raw loop use HTTP/1.1).
+//! `paired` reads `EMU_CUSTOMER_ID`/`EMU_CUSTOMER_SECRET` always, and `EMU_ADMIN` and
+//! `EMU_PID` (the emulator's process id, for its CPU time per session) if set.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -61,7 +66,17 @@ fn rss_kib() -> u64 {
 
 /// CPU time this process has used (user + system), from `/proc/self/stat`, in µs.
 fn cpu_us() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
+    cpu_us_of("self")
+}
+
+/// CPU time the emulator has used, when `EMU_PID` names its process (same clock as
+/// [`cpu_us`]).
+fn server_cpu_us() -> Option<u64> {
+    std::env::var("EMU_PID").ok().map(|pid| cpu_us_of(&pid))
+}
+
+fn cpu_us_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
             // Fields after the command name (which may hold spaces) start at state.
@@ -89,15 +104,19 @@ fn http2() -> bool {
 }
 
 fn client() -> Client {
+    client_with(basic_auth(), http2())
+}
+
+fn client_with(basic: Option<(String, String)>, http2: bool) -> Client {
     let mut b = Client::builder()
         .app_id(env("EMU_APP_ID"))
         .app_certificate(env("EMU_APP_CERTIFICATE"))
         .base_url(env("EMU_BASE"))
-        .http2(http2());
+        .http2(http2);
     if let Some(pem) = ca() {
         b = b.add_root_certificate(pem);
     }
-    if let Some((id, secret)) = basic_auth() {
+    if let Some((id, secret)) = basic {
         b = b.basic(id, secret);
     }
     b.build().expect("client")
@@ -105,8 +124,12 @@ fn client() -> Client {
 
 /// The raw loop's client: what a careful hand-written integration would use.
 fn raw_http(pool: usize) -> reqwest::Client {
+    raw_http_with(pool, http2())
+}
+
+fn raw_http_with(pool: usize, http2: bool) -> reqwest::Client {
     let mut b = reqwest::Client::builder().pool_max_idle_per_host(pool);
-    if !http2() {
+    if !http2 {
         b = b.http1_only();
     }
     if let Some(pem) = ca() {
@@ -155,6 +178,7 @@ async fn raw_session(
     base: &str,
     app_id: &str,
     basic: Option<&str>,
+    pad: Option<&str>,
     i: usize,
 ) -> bool {
     let channel = format!("bench-{i}");
@@ -171,6 +195,11 @@ async fn raw_session(
         ),
     };
     let auth = || header.clone();
+    // A filler header as long as a token, for measuring what the bytes alone cost.
+    let padded = |rb: reqwest::RequestBuilder| match pad {
+        Some(p) => rb.header("x-padding", p),
+        None => rb,
+    };
     let body = json!({"name": format!("raw-{i}-{}", std::process::id()), "properties": {
         "channel": channel, "token": tokens.convo_ai(&channel, "1001").build().unwrap_or_default(),
         "agent_rtc_uid": "1001", "remote_rtc_uids": ["2002"],
@@ -178,8 +207,7 @@ async fn raw_session(
                 "system_messages": [{"role": "system", "content": "You are helpful."}], "params": {"model": "qwen-max"}, "vendor": "aliyun"},
         "tts": {"vendor": "minimax", "params": {"key": "mm-key", "model": "speech-02-turbo", "voice_setting": {"voice_id": "female-shaonv"}, "url": "wss://api.minimax.chat/ws/v1/t2a_v2"}},
         "asr": {"vendor": "fengming", "language": "zh-CN", "params": {}}}});
-    let Ok(r) = http
-        .post(format!("{base}/v2/projects/{app_id}/join"))
+    let Ok(r) = padded(http.post(format!("{base}/v2/projects/{app_id}/join")))
         .header("authorization", auth())
         .json(&body)
         .send()
@@ -207,21 +235,18 @@ async fn raw_session(
             _ => false,
         }
     }
-    ok(http
-        .post(format!("{agent}/speak"))
+    ok(padded(http.post(format!("{agent}/speak")))
         .header("authorization", auth())
         .json(&json!({"text": "hello"}))
         .send()
         .await)
     .await
-        && ok(http
-            .get(format!("{agent}/history"))
+        && ok(padded(http.get(format!("{agent}/history")))
             .header("authorization", auth())
             .send()
             .await)
         .await
-        && ok(http
-            .post(format!("{agent}/leave"))
+        && ok(padded(http.post(format!("{agent}/leave")))
             .header("authorization", auth())
             .send()
             .await)
@@ -232,14 +257,7 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
     let client = client();
     let agent = agent();
     let http = raw_http(concurrency);
-    let basic = basic_auth().map(|(id, secret)| {
-        use base64::Engine as _;
-        let pair = format!("{id}:{secret}");
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        )
-    });
+    let basic = basic_auth().map(|(id, secret)| basic_header(&id, &secret));
     let basic = basic.as_deref();
     let tokens = TokenBuilder::new(env("EMU_APP_ID"), env("EMU_APP_CERTIFICATE")).expect("tokens");
     let (base, app_id) = (env("EMU_BASE"), env("EMU_APP_ID"));
@@ -251,7 +269,7 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
             async move {
                 let t = Instant::now();
                 let ok = if mode == "raw" {
-                    raw_session(http, tokens, base, app_id, basic, i).await
+                    raw_session(http, tokens, base, app_id, basic, None, i).await
                 } else {
                     sdk_session(client, agent, i).await
                 };
@@ -272,6 +290,165 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
            "errors": results.iter().filter(|r| !r.0).count(),
            "sessions_per_s": n as f64 / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
            "client_cpu_us_per_session": cpu as f64 / n as f64})
+}
+
+fn basic_header(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("{id}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// One side of the paired comparison: who sends the sessions, how they authenticate, and
+/// which HTTP version they may use.
+struct Target {
+    name: &'static str,
+    raw: bool,
+    basic: bool,
+    http2: bool,
+    padded: bool,
+    client: Client,
+    http: reqwest::Client,
+    latencies_ms: Vec<f64>,
+    slices: Vec<f64>,
+    seconds: f64,
+    cpu_us: u64,
+    server_cpu_us: u64,
+    errors: usize,
+}
+
+/// Every target in one process, taking turns: each round runs one slice of `slice` sessions
+/// per target, in forward order on even rounds and reverse order on odd ones, so drift in the
+/// machine's speed (other tenants, frequency) falls on all targets alike. Ratios are then
+/// taken within a round, between slices that ran a fraction of a second apart.
+async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::Value {
+    let agent = agent();
+    let creds = || (env("EMU_CUSTOMER_ID"), env("EMU_CUSTOMER_SECRET"));
+    let tokens = TokenBuilder::new(env("EMU_APP_ID"), env("EMU_APP_CERTIFICATE")).expect("tokens");
+    let (base, app_id) = (env("EMU_BASE"), env("EMU_APP_ID"));
+    let (id, secret) = creds();
+    let basic_value = basic_header(&id, &secret);
+    // Basic auth plus a filler header that makes each request as long as with a token: what
+    // the token's bytes cost, apart from signing and checking it.
+    let token_header = format!(
+        "agora token={}",
+        tokens.convo_ai("bench-0", "1001").build().expect("token")
+    );
+    let pad = "x".repeat(
+        token_header
+            .len()
+            .saturating_sub(basic_value.len() + "x-padding: \r\n".len()),
+    );
+    let spec: [(&str, bool, bool, bool, bool); 7] = [
+        ("sdk_app", false, false, false, false),
+        ("sdk_basic", false, true, false, false),
+        ("raw_app", true, false, false, false),
+        ("raw_basic", true, true, false, false),
+        ("raw_basic_padded", true, true, false, true),
+        ("sdk_h2", false, false, true, false),
+        ("raw_h2", true, false, true, false),
+    ];
+    let mut targets: Vec<Target> = spec
+        .iter()
+        .map(|&(name, raw, basic, http2, padded)| Target {
+            name,
+            raw,
+            basic,
+            http2,
+            padded,
+            client: client_with(basic.then(creds), http2),
+            http: raw_http_with(concurrency, http2),
+            latencies_ms: Vec::new(),
+            slices: Vec::new(),
+            seconds: 0.0,
+            cpu_us: 0,
+            server_cpu_us: 0,
+            errors: 0,
+        })
+        .collect();
+    let mut next = 0usize;
+    // `EMU_ADMIN` (the emulator's root URL): its state is reset before each round, untimed,
+    // so stopped agents do not pile up over a long run.
+    let admin = std::env::var("EMU_ADMIN").ok();
+    let admin_http = raw_http_with(1, false);
+    // Round 0 warms every pool (connections, TLS sessions, per-thread token state) and is
+    // not counted.
+    for round in 0..=rounds {
+        if let Some(root) = &admin {
+            admin_http
+                .post(format!("{root}/_emulator/reset"))
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .expect("emulator reset");
+        }
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..targets.len()).collect()
+        } else {
+            (0..targets.len()).rev().collect()
+        };
+        for ti in order {
+            let t = &targets[ti];
+            let basic = t.basic.then_some(basic_value.as_str());
+            let first = next;
+            next += slice;
+            let (started, cpu0, server0) = (Instant::now(), cpu_us(), server_cpu_us());
+            let results: Vec<(bool, f64)> = stream::iter(first..first + slice)
+                .map(|i| {
+                    let (t, agent, tokens, base, app_id, pad) =
+                        (t, &agent, &tokens, &base, &app_id, &pad);
+                    async move {
+                        let at = Instant::now();
+                        let ok = if t.raw {
+                            let pad = t.padded.then_some(pad.as_str());
+                            raw_session(&t.http, tokens, base, app_id, basic, pad, i).await
+                        } else {
+                            sdk_session(&t.client, agent, i).await
+                        };
+                        (ok, at.elapsed().as_secs_f64() * 1000.0)
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu = cpu_us().saturating_sub(cpu0);
+            let server = server_cpu_us()
+                .zip(server0)
+                .map(|(b, a)| b.saturating_sub(a));
+            if round == 0 {
+                continue;
+            }
+            let t = &mut targets[ti];
+            t.seconds += elapsed;
+            t.cpu_us += cpu;
+            t.server_cpu_us += server.unwrap_or(0);
+            t.slices.push(slice as f64 / elapsed);
+            t.errors += results.iter().filter(|r| !r.0).count();
+            t.latencies_ms.extend(results.iter().map(|r| r.1));
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for t in &mut targets {
+        t.latencies_ms.sort_by(|a, b| a.total_cmp(b));
+        let lat = &t.latencies_ms;
+        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+        let n = rounds * slice;
+        out.insert(
+            t.name.into(),
+            json!({"mode": if t.raw { "raw" } else { "sdk" },
+                   "auth": if t.basic { "basic" } else { "app-credentials" }, "http2": t.http2,
+                   "sessions": n, "errors": t.errors, "sessions_per_s": n as f64 / t.seconds,
+                   "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                   "client_cpu_us_per_session": t.cpu_us as f64 / n as f64,
+                   "server_cpu_us_per_session": server_cpu_us().map(|_| t.server_cpu_us as f64 / n as f64),
+                   "slices_sessions_per_s": t.slices}),
+        );
+    }
+    json!({"rounds": rounds, "slice": slice, "concurrency": concurrency,
+           "tls": ca().is_some(), "targets": out})
 }
 
 async fn memory(n: usize) -> serde_json::Value {
@@ -339,10 +516,14 @@ async fn main() {
             )
             .await
         }
+        Some("paired") => paired(arg(1, 20), arg(2, 500), arg(3, 64)).await,
         Some("memory") => memory(arg(1, 10_000)).await,
         Some("cold") => cold().await,
         _ => {
-            eprintln!("usage: bench lifecycle sdk|raw N CONCURRENCY | memory N | cold");
+            eprintln!(
+                "usage: bench lifecycle sdk|raw N CONCURRENCY | paired ROUNDS SLICE CONCURRENCY \
+                 | memory N | cold"
+            );
             std::process::exit(2);
         }
     };

@@ -112,23 +112,47 @@ pub fn verify(token: &str, validation: &Validation) -> Result<AccessToken> {
     // `verify_slice` compares in constant time.
     mac.verify_slice(&decoded.signature)
         .map_err(|_| TokenError::SignatureMismatch)?;
-
-    let now = validation.now();
-    if now >= content.expires_at() {
-        return Err(TokenError::Expired {
-            expired_at: content.expires_at(),
-        }
-        .into());
-    }
-    for kind in &validation.services {
-        if content.service(*kind).is_none() {
-            return Err(TokenError::MissingService(*kind).into());
-        }
-    }
-    if let Some((channel, uid)) = &validation.rtc_join {
-        check_rtc_join(&content, channel, uid.as_deref(), now)?;
-    }
+    validation.check_verified(&content)?;
     Ok(content)
+}
+
+impl Validation {
+    /// Checks a token that [`verify`] accepted before against this validation's clock and
+    /// requirements: expiry, services, channel and uid, with the same errors as `verify`.
+    /// It does not check the app id or the signature again, which is what makes it cheap: use
+    /// it for a cache of tokens verified with the same app id and certificate, never on a
+    /// token that did not come out of [`verify`].
+    ///
+    /// ```
+    /// use shengwang_agent::token::{self, TokenBuilder, Validation};
+    ///
+    /// let (app_id, cert) = ("970CA35de60c44645bbae8a215061b33", "5CFd2fd1755d40ecb72977518be15d3b");
+    /// let t = TokenBuilder::new(app_id, cert)?.convo_ai("demo", "1001").build()?;
+    /// let v = Validation::new(app_id, cert)?;
+    /// let verified = token::verify(&t, &v)?;
+    /// // Later, for a request that must join "demo" as 1001:
+    /// v.clone().require_rtc_join("demo", "1001").check_verified(&verified)?;
+    /// assert!(v.require_rtc_join("demo", "1002").check_verified(&verified).is_err());
+    /// # Ok::<(), shengwang_agent::Error>(())
+    /// ```
+    pub fn check_verified(&self, content: &AccessToken) -> Result<()> {
+        let now = self.now();
+        if now >= content.expires_at() {
+            return Err(TokenError::Expired {
+                expired_at: content.expires_at(),
+            }
+            .into());
+        }
+        for kind in &self.services {
+            if content.service(*kind).is_none() {
+                return Err(TokenError::MissingService(*kind).into());
+            }
+        }
+        if let Some((channel, uid)) = &self.rtc_join {
+            check_rtc_join(content, channel, uid.as_deref(), now)?;
+        }
+        Ok(())
+    }
 }
 
 fn check_rtc_join(content: &AccessToken, channel: &str, uid: Option<&str>, now: u64) -> Result<()> {

@@ -246,7 +246,7 @@ impl Transport {
             let started = Instant::now();
             let outcome = match tokio::time::timeout(
                 per_attempt,
-                self.attempt(&base, call, header.clone(), per_attempt)
+                self.attempt(&base, call, header.clone())
                     .instrument(span.clone()),
             )
             .await
@@ -351,13 +351,11 @@ impl Transport {
         base: &str,
         call: &Call,
         header: HeaderValue,
-        timeout: Duration,
     ) -> std::result::Result<Response<Bytes>, Failure> {
         let mut req = self
             .http
             .request(call.method.clone(), format!("{base}/{}", call.path))
-            .header(AUTHORIZATION, header)
-            .timeout(timeout);
+            .header(AUTHORIZATION, header);
         if !call.query.is_empty() {
             req = req.query(&call.query);
         }
@@ -377,14 +375,19 @@ impl Transport {
         })?;
         let status = res.status().as_u16();
         let headers = std::mem::take(res.headers_mut());
-        let mut body = Vec::new();
+        // Most answers arrive in one chunk, which is kept as it is; only a body in several
+        // chunks is copied together. Either way no more than the bound is held.
+        let mut first: Option<Bytes> = None;
+        let mut rest = Vec::new();
+        let mut len = 0usize;
         loop {
             let chunk = res.chunk().await.map_err(|e| Failure::Transport {
                 error: transport_error(e),
                 sent: true,
             })?;
             let Some(chunk) = chunk else { break };
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            len += chunk.len();
+            if len > MAX_RESPONSE_BYTES {
                 return Err(Failure::Transport {
                     error: Error::Decode {
                         status,
@@ -394,12 +397,21 @@ impl Transport {
                     sent: true,
                 });
             }
-            body.extend_from_slice(&chunk);
+            match first.take() {
+                None if rest.is_empty() => first = Some(chunk),
+                None => rest.extend_from_slice(&chunk),
+                Some(head) => {
+                    rest.reserve(head.len() + chunk.len());
+                    rest.extend_from_slice(&head);
+                    rest.extend_from_slice(&chunk);
+                }
+            }
         }
+        let body = first.unwrap_or_else(|| rest.into());
         Ok(Response {
             http_status: status,
             http_headers: headers,
-            body: body.into(),
+            body,
         })
     }
 }
