@@ -292,6 +292,21 @@ async fn lifecycle(mode: &str, n: usize, concurrency: usize) -> serde_json::Valu
            "client_cpu_us_per_session": cpu as f64 / n as f64})
 }
 
+/// The emulator's TCP connection and TLS handshake counters (`GET /_emulator/connections`).
+async fn counters(http: &reqwest::Client, root: &str) -> (u64, u64) {
+    let v: serde_json::Value = http
+        .get(format!("{root}/_emulator/connections"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("emulator counters")
+        .json()
+        .await
+        .expect("emulator counters JSON");
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    (n("connections"), n("tls_handshakes"))
+}
+
 fn basic_header(id: &str, secret: &str) -> String {
     use base64::Engine as _;
     let pair = format!("{id}:{secret}");
@@ -316,6 +331,8 @@ struct Target {
     seconds: f64,
     cpu_us: u64,
     server_cpu_us: u64,
+    connections: u64,
+    handshakes: u64,
     errors: usize,
 }
 
@@ -365,6 +382,8 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             seconds: 0.0,
             cpu_us: 0,
             server_cpu_us: 0,
+            connections: 0,
+            handshakes: 0,
             errors: 0,
         })
         .collect();
@@ -394,6 +413,10 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             let basic = t.basic.then_some(basic_value.as_str());
             let first = next;
             next += slice;
+            let conns0 = match &admin {
+                Some(root) => Some(counters(&admin_http, root).await),
+                None => None,
+            };
             let (started, cpu0, server0) = (Instant::now(), cpu_us(), server_cpu_us());
             let results: Vec<(bool, f64)> = stream::iter(first..first + slice)
                 .map(|i| {
@@ -418,6 +441,13 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             let server = server_cpu_us()
                 .zip(server0)
                 .map(|(b, a)| b.saturating_sub(a));
+            let conns = match (&admin, conns0) {
+                (Some(root), Some((c0, h0))) => {
+                    let (c1, h1) = counters(&admin_http, root).await;
+                    (c1.saturating_sub(c0), h1.saturating_sub(h0))
+                }
+                _ => (0, 0),
+            };
             if round == 0 {
                 continue;
             }
@@ -425,6 +455,8 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             t.seconds += elapsed;
             t.cpu_us += cpu;
             t.server_cpu_us += server.unwrap_or(0);
+            t.connections += conns.0;
+            t.handshakes += conns.1;
             t.slices.push(slice as f64 / elapsed);
             t.errors += results.iter().filter(|r| !r.0).count();
             t.latencies_ms.extend(results.iter().map(|r| r.1));
@@ -444,6 +476,8 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
                    "p50_ms": pct(0.5), "p99_ms": pct(0.99),
                    "client_cpu_us_per_session": t.cpu_us as f64 / n as f64,
                    "server_cpu_us_per_session": server_cpu_us().map(|_| t.server_cpu_us as f64 / n as f64),
+                   "connections_per_1000": admin.as_ref().map(|_| t.connections as f64 * 1000.0 / n as f64),
+                   "handshakes_per_1000": admin.as_ref().map(|_| t.handshakes as f64 * 1000.0 / n as f64),
                    "slices_sessions_per_s": t.slices}),
         );
     }

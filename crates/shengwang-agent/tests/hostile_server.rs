@@ -672,3 +672,56 @@ mod path_property {
         }
     }
 }
+
+/// A chunked answer: every chunk-encoding frame as given, then the terminator.
+fn chunked(frames: &[&[u8]]) -> Vec<u8> {
+    let mut out =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            .to_vec();
+    for f in frames {
+        out.extend_from_slice(format!("{:x}\r\n", f.len()).as_bytes());
+        out.extend_from_slice(f);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[tokio::test]
+async fn an_answer_in_many_chunks_is_read_whole_and_still_bounded() {
+    // The JSON split at awkward places, one frame per piece, with the middle of a string
+    // in its own frame: the answer decodes exactly as if it came in one piece.
+    let body = br#"{"agent_id":"AGENT1","status":"RUNNING","start_ts":1,"stop_ts":0,"message":"split here"}"#;
+    let cuts = [1, 7, 8, 30, 31, 60, body.len()];
+    let mut frames = Vec::new();
+    let mut at = 0;
+    for c in cuts {
+        frames.push(body[at..c].to_vec());
+        at = c;
+    }
+    let bytes = chunked(&frames.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let server = Hostile::spawn(move |_| Act::Raw(bytes.clone())).await;
+    let info = app_client(&server.base())
+        .agents()
+        .get("AGENT1")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.agent_id, "AGENT1");
+    assert_eq!(info.message.as_deref(), Some("split here"));
+
+    // Many chunks that add up to more than the bound: refused once the bound is passed, with
+    // nothing of the body in the error.
+    let piece = vec![b'x'; 1 << 20];
+    let many: Vec<&[u8]> = std::iter::repeat_n(piece.as_slice(), 9).collect();
+    let huge = chunked(&many);
+    let server = Hostile::spawn(move |_| Act::Raw(huge.clone())).await;
+    let err = app_client(&server.base())
+        .agents()
+        .get("AGENT1")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("larger than"), "{text}");
+    assert!(!text.contains("xxxx"), "{text}");
+}
