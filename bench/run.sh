@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks this SDK against the Python SDK (agent-server-sdk==1.0.3) side by side, in one run,
 # on one release emulator, and writes bench/RESULTS.md and bench/results.json.
-# Usage: bench/run.sh [--quick]        (default run: a few minutes; --quick: under a minute)
+# Usage: bench/run.sh [--quick]        (default run: 6-10 minutes; --quick: about 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=0

@@ -173,6 +173,11 @@ impl Client {
             .adopt(identity, token, signed_at, lifetime);
     }
 
+    /// Drops the header token kept for `identity` (its session ended).
+    pub(crate) fn forget_header_token(&self, identity: &crate::identity::Identity) {
+        self.inner.transport.auth.forget(identity);
+    }
+
     /// Signs the tokens of this client's app.
     pub(crate) fn signer(&self) -> &TokenBuilder {
         &self.inner.signer

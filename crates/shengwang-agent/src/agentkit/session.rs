@@ -853,6 +853,9 @@ impl Session {
             Ok(stopped) => {
                 core.live = None;
                 self.inner.set_state(&mut core, SessionState::Stopped);
+                let b = &self.inner.cfg.b;
+                b.client
+                    .forget_header_token(&Identity::session(&b.channel, b.agent_uid.as_str()));
                 if let Some(id) = stopped {
                     self.inner
                         .events

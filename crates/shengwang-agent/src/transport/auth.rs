@@ -115,6 +115,17 @@ impl Auth {
         map.insert(identity.clone(), Cached { value, fresh_until });
     }
 
+    /// Drops `identity`'s header token: its session has ended, so the token is not kept in
+    /// memory for nothing, and the cache holds about one entry per live session.
+    pub fn forget(&self, identity: &Identity) {
+        if let Auth::App { cache, .. } = self {
+            cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(identity);
+        }
+    }
+
     pub fn mode(&self) -> &'static str {
         match self {
             Auth::Basic(_) => "basic",
@@ -201,6 +212,9 @@ mod tests {
         let other = Identity::session("room", "1002");
         auth.adopt(&other, "007short", now, HEADER_TOKEN_MARGIN_SECS);
         assert_ne!(token_of(&auth.header_at(&other, now).unwrap()), "007short");
+        // A forgotten identity signs afresh.
+        auth.forget(&who);
+        assert_ne!(token_of(&auth.header_at(&who, now).unwrap()), "007join");
         // Nor is anything in Basic mode.
         let basic = Auth::Basic(HeaderValue::from_static("Basic eDp5"));
         basic.adopt(&who, "007join", now, 7200);
