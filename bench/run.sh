@@ -350,7 +350,10 @@ if (pair["app_basic_sdk"]["median"] < 0.97 or pair["sdk_raw_app"]["median"] < 0.
            "sessions), mostly the same handshake work: both modes sign one token per session (in "
            "app-credentials mode it is also the header token). The emulator's CPU per session (row "
            "above) is higher in app-credentials mode: it reads a token instead of a short Basic "
-           "header on every request and checks each session's token in full once.", ""]
+           "header on every request and checks each session's token in full once. (Until "
+           "2026-12-01 both token caches also kept thousands of ended sessions' tokens, which "
+           "slowed every request in this mode by several percent; they now hold about the live "
+           "sessions.)", ""]
 if rt / pt > 0.10:
     md += ["## What limited the token figure", "",
            "Token strings must be byte-identical to the Python SDK's and AgoraIO/Tools' for the same "

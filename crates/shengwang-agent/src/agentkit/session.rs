@@ -673,11 +673,17 @@ impl Session {
         b.client.agents().as_agent(&b.channel, b.agent_uid.as_str())
     }
 
+    /// Whom this session's header tokens are signed for.
+    fn header_identity(&self) -> Identity {
+        let b = &self.inner.cfg.b;
+        Identity::session(&b.channel, b.agent_uid.as_str())
+    }
+
     /// The join token this session signed is for its channel and agent uid, the identity of
     /// its header token too: the header reuses it, so a session signs one token, not two.
     fn adopt_join_token(&self, request: &StartAgentRequest, signed_at: u64) {
         let b = &self.inner.cfg.b;
-        let header = Identity::session(&b.channel, b.agent_uid.as_str());
+        let header = self.header_identity();
         if b.token.is_some() || header != Identity::participant(&b.channel, b.agent_uid.as_str()) {
             return;
         }
@@ -853,9 +859,7 @@ impl Session {
             Ok(stopped) => {
                 core.live = None;
                 self.inner.set_state(&mut core, SessionState::Stopped);
-                let b = &self.inner.cfg.b;
-                b.client
-                    .forget_header_token(&Identity::session(&b.channel, b.agent_uid.as_str()));
+                self.client().forget_header_token(&self.header_identity());
                 if let Some(id) = stopped {
                     self.inner
                         .events

@@ -377,9 +377,7 @@ impl Transport {
         let headers = std::mem::take(res.headers_mut());
         // Most answers arrive in one chunk, which is kept as it is; only a body in several
         // chunks is copied together. Either way no more than the bound is held.
-        let mut first: Option<Bytes> = None;
-        let mut rest = Vec::new();
-        let mut len = 0usize;
+        let (mut chunks, mut len) = (Vec::<Bytes>::new(), 0usize);
         loop {
             let chunk = res.chunk().await.map_err(|e| Failure::Transport {
                 error: transport_error(e),
@@ -397,17 +395,12 @@ impl Transport {
                     sent: true,
                 });
             }
-            match first.take() {
-                None if rest.is_empty() => first = Some(chunk),
-                None => rest.extend_from_slice(&chunk),
-                Some(head) => {
-                    rest.reserve(head.len() + chunk.len());
-                    rest.extend_from_slice(&head);
-                    rest.extend_from_slice(&chunk);
-                }
-            }
+            chunks.push(chunk);
         }
-        let body = first.unwrap_or_else(|| rest.into());
+        let body = match chunks.len() {
+            1 => chunks.swap_remove(0),
+            _ => Bytes::from(chunks.concat()),
+        };
         Ok(Response {
             http_status: status,
             http_headers: headers,
