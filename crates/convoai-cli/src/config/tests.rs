@@ -262,7 +262,7 @@ fn every_sample_vendor_block_parses_in_place_of_the_active_one() {
     assert_eq!(of("avatar"), all(AVATAR_VENDORS));
     assert_eq!(of("llm").len(), 1);
     assert!(LLM_VENDORS.contains(&of("llm").iter().next().map_or("", |s| s.as_str())));
-    assert_eq!(of("mllm").len(), 1);
+    assert_eq!(of("mllm"), all(&["openai", "qwen_omni"]));
 }
 
 #[test]
@@ -954,6 +954,61 @@ extra = { something = [1] }
     assert_eq!(p["asr"]["params"]["b"], 2);
     assert_eq!(p["mllm"]["params"]["voice"], "alloy");
     assert_eq!(p["mllm"]["something"], json!([1]));
+}
+
+#[test]
+fn qwen_omni_reads_its_own_options() {
+    let text = r#"
+[advanced_features]
+enable_mllm = true
+[mllm]
+vendor = "qwen_omni"
+api_key = "sk-q"
+url = "wss://dashscope.example/realtime"
+model = "qwen-omni-turbo-realtime"
+voice = "Chelsie"
+instructions = "Be brief."
+greeting_message = "Hello"
+params = { voice = "ignored", temperature = 0.5 }
+extra = { top = true }
+"#;
+    let file = ok("agent.toml", text, &no_env);
+    let p = properties(&file);
+    let m = &p["mllm"];
+    assert_eq!(m["vendor"], "qwen_omni");
+    assert_eq!(m["api_key"], "sk-q");
+    assert_eq!(m["url"], "wss://dashscope.example/realtime");
+    assert_eq!(
+        m["params"],
+        json!({"model": "qwen-omni-turbo-realtime", "voice": "Chelsie",
+               "instructions": "Be brief.", "temperature": 0.5})
+    );
+    assert_eq!(m["greeting_message"], "Hello");
+    assert_eq!(m["top"], true);
+
+    // Its options are its own: the generic MLLM's `style` is refused, by name, and so is a
+    // missing key; neither message echoes a value.
+    let refused = err(
+        "agent.toml",
+        &text.replace("voice = \"Chelsie\"", &format!("style = \"{SECRET}\"")),
+        &no_env,
+    );
+    assert!(refused.contains("mllm.style"), "{refused}");
+    assert!(!refused.contains(SECRET), "{refused}");
+    let missing = err(
+        "agent.toml",
+        &text.replace("api_key = \"sk-q\"\n", ""),
+        &no_env,
+    );
+    assert!(missing.contains("api_key"), "{missing}");
+    assert!(!missing.contains("sk-q"), "{missing}");
+
+    // The SDK's checks run: an MCP server name the service would refuse.
+    let bad_mcp = format!(
+        "{text}mcp_servers = [{{ name = \"not ok!\", endpoint = \"https://mcp.example\" }}]\n"
+    );
+    let m = err("agent.toml", &bad_mcp, &no_env);
+    assert!(m.contains("mllm.mcp_servers.name"), "{m}");
 }
 
 /// Every failing case with the secret in the file and in every variable: the message is one

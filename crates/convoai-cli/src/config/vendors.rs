@@ -112,8 +112,17 @@ pub(super) fn avatar(agent: &Agent, mut table: Table) -> Result<Agent, String> {
     r.map_err(sdk)
 }
 
-/// Applies `[mllm]`; its `vendor` is free (`openai`, `vertexai`, …).
-pub(super) fn mllm(agent: &Agent, table: Table) -> Result<Agent, String> {
+/// `[mllm]`'s `vendor` with options of its own; any other vendor takes the generic ones.
+pub(super) const QWEN_OMNI: &str = "qwen_omni";
+
+/// Applies `[mllm]`: `vendor = "qwen_omni"` reads the SDK's `QwenOmni` options; any other
+/// vendor (`openai`, `vertexai`, …) the generic MLLM's.
+pub(super) fn mllm(agent: &Agent, mut table: Table) -> Result<Agent, String> {
+    if table.get("vendor").and_then(Value::as_str) == Some(QWEN_OMNI) {
+        table.remove("vendor");
+        let m: QwenOmni = opts("mllm", table, "the qwen_omni MLLM")?;
+        return agent.with_mllm(m).map_err(sdk);
+    }
     let m: Mllm = opts("mllm", table, "the MLLM")?;
     agent.with_mllm(m).map_err(sdk)
 }

@@ -483,7 +483,26 @@ impl MllmConfig for Mllm {
 /// assert_eq!(c["vendor"], "qwen_omni");
 /// assert_eq!(c["params"]["voice"], "Chelsie");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A configuration file's `[mllm]` table with `vendor = "qwen_omni"` reads into this type
+/// (the `vendor` key taken out first): `api_key` and `url` are required, the setters' names
+/// are the options, and `params` and `extra` are tables.
+///
+/// ```
+/// use shengwang_agent::vendors::{MllmConfig, QwenOmni};
+/// let q: QwenOmni = serde_json::from_value(serde_json::json!({
+///     "api_key": "sk-x", "url": "wss://dashscope.aliyuncs.com/api-ws/v1/realtime",
+///     "voice": "Chelsie", "params": { "temperature": 0.7 }
+/// }))?;
+/// assert_eq!(q, QwenOmni::new("sk-x", "wss://dashscope.aliyuncs.com/api-ws/v1/realtime")
+///     .voice("Chelsie").param("temperature", 0.7));
+/// assert!(serde_json::from_value::<QwenOmni>(serde_json::json!({
+///     "api_key": "sk-x", "url": "wss://x", "voise": "Chelsie"
+/// })).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "super::options::QwenOmniOptions")]
 #[must_use]
 pub struct QwenOmni {
     api_key: Secret,
@@ -501,6 +520,7 @@ pub struct QwenOmni {
     turn_detection: Option<MllmTurnDetection>,
     mcp_servers: Option<Vec<McpServer>>,
     tools: Option<Vec<LlmTool>>,
+    extras: Extras,
 }
 
 impl QwenOmni {
@@ -522,6 +542,7 @@ impl QwenOmni {
             turn_detection: None,
             mcp_servers: None,
             tools: None,
+            extras: Extras::default(),
         }
     }
     setter!(/// `params.model`.
@@ -553,9 +574,18 @@ impl QwenOmni {
         self.params.insert(key.into(), value.into());
         self
     }
+    /// An option this crate does not model (top level of `mllm`).
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extras.insert(key, value);
+        self
+    }
 }
 
 impl MllmConfig for QwenOmni {
+    fn validate(&self) -> Result<()> {
+        check_mcp("mllm", self.mcp_servers.as_deref())
+    }
+
     fn to_block(&self) -> MllmBlock {
         from_object({
             let mut params = self.params.clone();
@@ -572,7 +602,7 @@ impl MllmConfig for QwenOmni {
                     params.insert(k.into(), v);
                 }
             }
-            object([
+            let mut m = object([
                 ("vendor", text("qwen_omni")),
                 ("api_key", secret(&self.api_key)),
                 ("url", text(&self.url)),
@@ -603,7 +633,9 @@ impl MllmConfig for QwenOmni {
                 ),
                 ("mcp_servers", mcp_json(self.mcp_servers.as_deref())),
                 ("tools", self.tools.as_ref().map(|v| json!(v))),
-            ])
+            ]);
+            self.extras.append_to(&mut m);
+            m
         })
     }
 }

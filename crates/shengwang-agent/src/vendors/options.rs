@@ -155,6 +155,39 @@ impl From<MllmOptions> for Mllm {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct QwenOmniOptions {
+    api_key: Secret,
+    url: String,
+    model: Option<String>,
+    voice: Option<String>,
+    instructions: Option<String>,
+    input_audio_transcription: Option<Value>,
+    greeting_message: Option<String>,
+    input_modalities: Option<Vec<String>>,
+    output_modalities: Option<Vec<String>>,
+    messages: Option<Vec<Value>>,
+    failure_message: Option<String>,
+    turn_detection: Option<MllmTurnDetection>,
+    mcp_servers: Option<Vec<McpServer>>,
+    tools: Option<Vec<LlmTool>>,
+    params: Option<Config>,
+    extra: Option<Config>,
+}
+
+impl From<QwenOmniOptions> for QwenOmni {
+    fn from(o: QwenOmniOptions) -> QwenOmni {
+        let mut t = QwenOmni::new(o.api_key, o.url);
+        apply!(t, o; model, voice, instructions, input_audio_transcription, greeting_message,
+            input_modalities, output_modalities, messages, failure_message, turn_detection,
+            mcp_servers, tools);
+        each!(t, o.params, param);
+        each!(t, o.extra, extra);
+        t
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // TTS
 
