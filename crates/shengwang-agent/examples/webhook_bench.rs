@@ -89,14 +89,18 @@ async fn http(mode: &str, n: usize, conc: usize, receiver: Receiver) {
                 let Some((body, sig)) = input.get(i) else {
                     break;
                 };
-                let ok = client
+                // The answer is read whole, as the service does: a connection goes back to
+                // the pool only once its body has been read.
+                let ok = match client
                     .post(&url)
                     .header("Agora-Signature-V2", sig)
                     .body(body.clone())
                     .send()
                     .await
-                    .map(|r| r.status().as_u16() == 200)
-                    .unwrap_or(false);
+                {
+                    Ok(r) => r.status().as_u16() == 200 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 errors += usize::from(!ok);
             }
             errors
