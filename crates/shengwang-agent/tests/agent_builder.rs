@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use shengwang_agent::agentkit::{Agent, TokenSource};
+use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid, TokenSource};
 use shengwang_agent::token::{self, ServiceType, TokenBuilder};
 use shengwang_agent::types::config::AdvancedFeatures;
 use shengwang_agent::vendors::*;
@@ -49,7 +49,12 @@ fn seed_example_properties_match_what_the_python_sdk_sends() {
     let python: Value =
         serde_json::from_str(include_str!("fixtures/python_seed_start.json")).unwrap();
     let mut props = seed_agent()
-        .to_properties("room-42", "1001", &["2002"], &sign(86_400))
+        .to_properties(
+            "room-42",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &sign(86_400),
+        )
         .unwrap();
     props.idle_timeout = Some(30);
     let mut ours = serde_json::to_value(&props).unwrap();
@@ -74,7 +79,12 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
     assert_eq!(base.instructions(), Some("You are helpful."));
     assert_eq!(changed.instructions(), Some("Be terse."));
     let p = changed
-        .to_properties("c", "1", &["2"], &TokenSource::Given("t".into()))
+        .to_properties(
+            "c",
+            &AgentUid::from(1),
+            &[RemoteUid::from(2)],
+            &TokenSource::Given("t".into()),
+        )
         .unwrap();
     let llm = serde_json::to_value(p.llm.unwrap()).unwrap();
     assert_eq!(
@@ -95,7 +105,12 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
         .unwrap();
     let p = own
         .with_instructions("")
-        .to_properties("c", "1", &["2"], &TokenSource::Given("t".into()))
+        .to_properties(
+            "c",
+            &AgentUid::from(1),
+            &[RemoteUid::from(2)],
+            &TokenSource::Given("t".into()),
+        )
         .unwrap();
     assert_eq!(
         serde_json::to_value(p.llm.unwrap()).unwrap()["system_messages"][0]["content"],
@@ -144,14 +159,14 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(
-        field(Agent::new().to_properties("c", "1", &["2"], &given)),
+        field(Agent::new().to_properties("c", &AgentUid::from(1), &[RemoteUid::from(2)], &given)),
         "tts"
     );
     let tts_only = Agent::new()
         .with_tts(StepFunTts::new("k", "m", "v"))
         .unwrap();
     assert_eq!(
-        field(tts_only.to_properties("c", "1", &["2"], &given)),
+        field(tts_only.to_properties("c", &AgentUid::from(1), &[RemoteUid::from(2)], &given)),
         "llm"
     );
 
@@ -160,27 +175,35 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
         ..Default::default()
     };
     let mllm = Agent::new().with_advanced_features(mllm_on.clone());
-    assert_eq!(field(mllm.to_properties("c", "1", &["2"], &given)), "mllm");
+    assert_eq!(
+        field(mllm.to_properties("c", &AgentUid::from(1), &[RemoteUid::from(2)], &given)),
+        "mllm"
+    );
     let m = mllm.with_mllm(Mllm::new("wss://rt", "openai")).unwrap();
-    let p = m.to_properties("c", "1", &["2"], &given).unwrap();
+    let p = m
+        .to_properties("c", &AgentUid::from(1), &[RemoteUid::from(2)], &given)
+        .unwrap();
     assert_eq!(
         serde_json::to_value(p.mllm.unwrap()).unwrap()["vendor"],
         "openai"
     );
     assert!(p.llm.is_none() && p.tts.is_none());
     assert_eq!(
-        field(
-            m.with_instructions("x")
-                .to_properties("c", "1", &["2"], &given)
-        ),
+        field(m.with_instructions("x").to_properties(
+            "c",
+            &AgentUid::from(1),
+            &[RemoteUid::from(2)],
+            &given
+        )),
         "instructions"
     );
     assert_eq!(
-        field(
-            m.with_llm(Llm::custom("u"))
-                .unwrap()
-                .to_properties("c", "1", &["2"], &given)
-        ),
+        field(m.with_llm(Llm::custom("u")).unwrap().to_properties(
+            "c",
+            &AgentUid::from(1),
+            &[RemoteUid::from(2)],
+            &given
+        )),
         "llm"
     );
 }
@@ -189,20 +212,35 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
 fn signed_tokens_follow_expires_in_and_uid_zero_means_any_uid() {
     let agent = seed_agent();
     let p = agent
-        .to_properties("room", "1001", &["2"], &sign(600))
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2)],
+            &sign(600),
+        )
         .unwrap();
     let t = token::decode(&p.token).unwrap().content;
     assert_eq!(t.expire, 600);
     assert!(t.service(ServiceType::Rtm).is_some());
     let any = agent
-        .to_properties("room", "0", &["2"], &sign(600))
+        .to_properties(
+            "room",
+            &AgentUid::from(0),
+            &[RemoteUid::from(2)],
+            &sign(600),
+        )
         .unwrap();
     match &token::decode(&any.token).unwrap().content.services[0].body {
         token::ServiceBody::Rtc { uid, .. } => assert_eq!(uid, "", "a token for any uid"),
         other => panic!("{other:?}"),
     }
     for bad in [0, 86_401] {
-        match agent.to_properties("room", "1", &["2"], &sign(bad)) {
+        match agent.to_properties(
+            "room",
+            &AgentUid::from(1),
+            &[RemoteUid::from(2)],
+            &sign(bad),
+        ) {
             Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "expires_in"),
             other => panic!("{other:?}"),
         }
@@ -213,7 +251,12 @@ fn signed_tokens_follow_expires_in_and_uid_zero_means_any_uid() {
     };
     assert!(
         agent
-            .to_properties("room", "1", &["2"], &sub_second)
+            .to_properties(
+                "room",
+                &AgentUid::from(1),
+                &[RemoteUid::from(2)],
+                &sub_second
+            )
             .is_err(),
         "no 0-second token"
     );

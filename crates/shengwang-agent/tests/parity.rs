@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use convoai_emulator::Emulator;
 use serde_json::{json, Value};
-use shengwang_agent::agentkit::{Agent, TokenSource};
+use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid, TokenSource};
 use shengwang_agent::token::{self, TokenBuilder, Validation};
 use shengwang_agent::types::agents::{Preset, StartAgentRequest, StartProperties};
 use shengwang_agent::types::config::*;
@@ -310,7 +310,12 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
         .with_avatar(SpatiusAvatar::new("k", "a", "v", "3000"))
         .unwrap();
     let p = agent
-        .to_properties("room", "1001", &["2002"], &sign())
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &sign(),
+        )
         .unwrap();
     let params = &serde_json::to_value(p.avatar.as_ref().unwrap()).unwrap()["params"].clone();
     let avatar_token = params["agora_token"].as_str().unwrap();
@@ -324,7 +329,12 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
         .with_avatar(SpatiusAvatar::new("k", "a", "v", "3000").agora_token("007own"))
         .unwrap();
     let p = given
-        .to_properties("room", "1001", &["2002"], &sign())
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &sign(),
+        )
         .unwrap();
     assert_eq!(
         serde_json::to_value(p.avatar.unwrap()).unwrap()["params"]["agora_token"],
@@ -335,8 +345,8 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let err = agent
         .to_properties(
             "room",
-            "1001",
-            &["2002"],
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
             &TokenSource::Given("007t".into()),
         )
         .unwrap_err();
@@ -349,7 +359,12 @@ fn avatar_tokens_are_signed_for_the_avatars_uid() {
     let err = cascade()
         .with_avatar(SensetimeAvatar::new("007t", "1001", "a", "k", vec![]))
         .unwrap()
-        .to_properties("room", "1001", &["2002"], &sign())
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &sign(),
+        )
         .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidInput { field, .. } if field == "avatar.params.agora_uid"),
@@ -368,8 +383,8 @@ fn pipeline_and_presets_on_the_wire() {
     let p = agent
         .to_properties(
             "room",
-            "1001",
-            &["2002"],
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
             &TokenSource::Given("007t".into()),
         )
         .unwrap();
@@ -393,8 +408,8 @@ fn pipeline_and_presets_on_the_wire() {
         piped
             .to_properties(
                 "room",
-                "1001",
-                &["2002"],
+                &AgentUid::from(1001),
+                &[RemoteUid::from(2002)],
                 &TokenSource::Given("007t".into()),
             )
             .unwrap(),
@@ -407,7 +422,12 @@ fn pipeline_and_presets_on_the_wire() {
     );
     // Neither: the LLM and TTS are still required.
     assert!(Agent::new()
-        .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &TokenSource::Given("t".into())
+        )
         .is_err());
 }
 

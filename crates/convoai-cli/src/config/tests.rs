@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use shengwang_agent::agentkit::TokenSource;
+use shengwang_agent::agentkit::{AgentUid, RemoteUid, TokenSource};
 
 use super::tree::{self, Format};
 use super::vendors::{AVATAR_VENDORS, LLM_VENDORS, STT_VENDORS, TTS_VENDORS};
@@ -36,7 +36,12 @@ fn no_env(_: &str) -> Option<String> {
 fn properties(file: &AgentFile) -> Value {
     let p = file
         .agent
-        .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &TokenSource::Given("t".into()),
+        )
         .expect("properties");
     serde_json::to_value(p).expect("properties as JSON")
 }
@@ -1128,7 +1133,12 @@ fn a_pipeline_or_presets_make_the_vendor_tables_optional() {
     let req = f.agent.to_start_request(
         "n",
         f.agent
-            .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+            .to_properties(
+                "room",
+                &AgentUid::from(1001),
+                &[RemoteUid::from(2002)],
+                &TokenSource::Given("t".into()),
+            )
             .unwrap(),
     );
     let wire = serde_json::to_value(&req).unwrap();
@@ -1144,7 +1154,12 @@ fn a_pipeline_or_presets_make_the_vendor_tables_optional() {
     );
     let e = f
         .agent
-        .to_properties("room", "1001", &["2002"], &TokenSource::Given("t".into()))
+        .to_properties(
+            "room",
+            &AgentUid::from(1001),
+            &[RemoteUid::from(2002)],
+            &TokenSource::Given("t".into()),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("llm"), "{e}");
 }

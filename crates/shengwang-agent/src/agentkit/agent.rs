@@ -10,6 +10,7 @@ use crate::token::{self, TokenBuilder};
 use crate::types::agents::{Preset, PresetBlock, StartAgentRequest, StartProperties};
 use crate::types::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
 use crate::types::config::*;
+use crate::types::uid::{AgentUid, RemoteUid};
 use crate::vendors::{AvatarConfig, LlmConfig, MllmConfig, SttConfig, TtsConfig};
 use crate::{Error, Result};
 
@@ -29,7 +30,13 @@ use crate::{Error, Result};
 ///     .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk").model("qwen-max"))?
 ///     .with_tts(MiniMaxTts::new("mm-key", "speech-02-turbo", "female-shaonv"))?
 ///     .with_stt(FengmingStt::new())?;
-/// let props = agent.to_properties("room-42", "1001", &["2002"], &shengwang_agent::agentkit::TokenSource::Given("007…".into()))?;
+/// use shengwang_agent::agentkit::{AgentUid, RemoteUid, TokenSource};
+/// let props = agent.to_properties(
+///     "room-42",
+///     &AgentUid::from(1001),
+///     &[RemoteUid::from(2002)],
+///     &TokenSource::Given("007…".into()),
+/// )?;
 /// let llm = props.llm.unwrap();
 /// assert_eq!(llm.system_messages.unwrap()[0]["content"], "You are a helpful assistant.");
 /// # Ok::<(), shengwang_agent::Error>(())
@@ -379,10 +386,11 @@ impl Agent {
     pub fn to_properties(
         &self,
         channel: &str,
-        agent_uid: &str,
-        remote_uids: &[impl AsRef<str>],
+        agent_uid: &AgentUid,
+        remote_uids: &[RemoteUid],
         token: &TokenSource,
     ) -> Result<StartProperties> {
+        let agent_uid = agent_uid.as_str();
         self.check()?;
         let i = &*self.inner;
         // Signs a channel token for the participant joining as `uid`, when the credentials
@@ -417,7 +425,7 @@ impl Agent {
             channel: channel.to_owned(),
             token,
             agent_rtc_uid: agent_uid.to_owned(),
-            remote_rtc_uids: remote_uids.iter().map(|u| u.as_ref().to_owned()).collect(),
+            remote_rtc_uids: remote_uids.iter().map(|u| u.as_str().to_owned()).collect(),
             turn_detection: i.turn_detection.clone(),
             interruption: i.interruption.clone(),
             sal: i.sal.clone(),

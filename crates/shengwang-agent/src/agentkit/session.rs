@@ -819,10 +819,9 @@ impl Session {
                 expires_in: b.expires_in,
             },
         };
-        let remote: Vec<&str> = b.remote_uids.iter().map(RemoteUid::as_str).collect();
         let mut properties =
             b.agent
-                .to_properties(&b.channel, b.agent_uid.as_str(), &remote, &source)?;
+                .to_properties(&b.channel, &b.agent_uid, &b.remote_uids, &source)?;
         properties.idle_timeout = b.idle_timeout;
         properties.enable_string_uid = b.enable_string_uid;
         if !b.labels.is_empty() {

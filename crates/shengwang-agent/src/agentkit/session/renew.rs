@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::{Inner, Session};
-use crate::agentkit::{Operation, RemoteUid, SessionEvent, TokenSource};
+use crate::agentkit::{Operation, SessionEvent, TokenSource};
 use crate::types::agents::UpdateAgentRequest;
 use crate::{Error, Result};
 
@@ -59,10 +59,9 @@ impl Session {
             builder: b.client.signer().clone(),
             expires_in: lifetime,
         };
-        let remote: Vec<&str> = b.remote_uids.iter().map(RemoteUid::as_str).collect();
         let properties =
             b.agent
-                .to_properties(&b.channel, b.agent_uid.as_str(), &remote, &source)?;
+                .to_properties(&b.channel, &b.agent_uid, &b.remote_uids, &source)?;
         Ok(properties.token)
     }
 
