@@ -89,8 +89,8 @@ async fn http(mode: &str, n: usize, conc: usize, receiver: Receiver) {
                 let Some((body, sig)) = input.get(i) else {
                     break;
                 };
-                // The answer is read whole, as the service does: a connection goes back to
-                // the pool only once its body has been read.
+                // The answer is read whole, as the service does, so its connection can go
+                // back to the pool.
                 let ok = match client
                     .post(&url)
                     .header("Agora-Signature-V2", sig)

@@ -113,7 +113,7 @@ pub(super) fn avatar(agent: &Agent, mut table: Table) -> Result<Agent, String> {
 }
 
 /// `[mllm]`'s `vendor` with options of its own; any other vendor takes the generic ones.
-pub(super) const QWEN_OMNI: &str = "qwen_omni";
+const QWEN_OMNI: &str = "qwen_omni";
 
 /// Applies `[mllm]`: `vendor = "qwen_omni"` reads the SDK's `QwenOmni` options; any other
 /// vendor (`openai`, `vertexai`, …) the generic MLLM's.
