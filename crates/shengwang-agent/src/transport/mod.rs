@@ -375,9 +375,11 @@ impl Transport {
         })?;
         let status = res.status().as_u16();
         let headers = std::mem::take(res.headers_mut());
-        // Most answers arrive in one chunk, which is kept as it is; only a body in several
-        // chunks is copied together. Either way no more than the bound is held.
-        let (mut chunks, mut len) = (Vec::<Bytes>::new(), 0usize);
+        // Most answers arrive in one chunk, which is kept as it is. A body in several chunks
+        // is copied into one buffer as it arrives, never kept as a list of chunks: a server
+        // sending tiny frames would otherwise make us hold a handle (and the buffer behind
+        // it) per byte of body.
+        let (mut first, mut rest, mut len) = (None::<Bytes>, Vec::<u8>::new(), 0usize);
         loop {
             let chunk = res.chunk().await.map_err(|e| Failure::Transport {
                 error: transport_error(e),
@@ -395,12 +397,17 @@ impl Transport {
                     sent: true,
                 });
             }
-            chunks.push(chunk);
+            match first.take() {
+                None if rest.is_empty() => first = Some(chunk),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        rest.extend_from_slice(&earlier);
+                    }
+                    rest.extend_from_slice(&chunk);
+                }
+            }
         }
-        let body = match chunks.len() {
-            1 => chunks.swap_remove(0),
-            _ => Bytes::from(chunks.concat()),
-        };
+        let body = first.unwrap_or_else(|| Bytes::from(rest));
         Ok(Response {
             http_status: status,
             http_headers: headers,
