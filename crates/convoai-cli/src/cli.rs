@@ -91,6 +91,12 @@ pub enum Command {
     /// Receive notification callbacks locally and check their signatures.
     #[command(subcommand)]
     Webhooks(crate::commands::webhooks::WebhooksCommand),
+    /// Check credentials, area, base URL, TLS and tokens; with --live also the service's
+    /// clock, authentication and the behaviour the SDK relies on.
+    #[command(
+        after_help = "Exit status 0 when every check passed or only warned, 1 when one failed. --live starts and stops short-lived probe agents.\n\nExample:\n  convoai doctor\n  convoai doctor --live --json > doctor.json"
+    )]
+    Doctor(crate::commands::doctor::DoctorArgs),
     /// Run the local ConvoAI emulator until Ctrl-C.
     #[command(
         after_help = "Without --app-id/--app-certificate it uses development credentials and prints them as shell exports.\n\nExample:\n  convoai emulator --port 8080 --fault-rate 0.1"
@@ -243,14 +249,15 @@ pub enum AgentsCommand {
         /// The text.
         text: String,
     },
-    /// Change a running agent's prompt and LLM parameters from a config file.
+    /// Replace a running agent's prompt and LLM parameters with those of a config file.
     #[command(
-        after_help = "Only the LLM's system messages and params (or the MLLM's params) can change while an agent runs.\n\nExample:\n  convoai agents update 1NT29X10YHxxxxxWJOXLYHNYB --config agent.toml"
+        after_help = "Only the LLM's system messages and params (or the MLLM's params) can change while an agent runs.\n\nThis replaces, it does not merge: the service swaps the agent's params for the file's params as a whole, and a param the file leaves out is gone (the CLI cannot know what the agent started with). Put every param the agent needs in the file, e.g. the start config with your changes. (The SDK's Session::update merges instead.)\n\nExample:\n  convoai agents update 1NT29X10YHxxxxxWJOXLYHNYB --config agent.toml"
     )]
     Update {
         /// Agent id.
         id: String,
-        /// Agent config file with the new instructions / LLM params.
+        /// Agent config file with the new instructions and the complete LLM params (they
+        /// replace the agent's).
         #[arg(long, short = 'c', value_name = "FILE")]
         config: PathBuf,
     },

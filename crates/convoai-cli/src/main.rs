@@ -1,7 +1,8 @@
 //! `convoai`: agents, calls, phone numbers, tokens and the local emulator, from a shell.
 //!
-//! Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 API, network or verification
-//! failure, 2 usage or invalid input, 3 not found.
+//! Data goes to stdout, messages to stderr, both through `output`, which neutralises server
+//! text. Exit codes: 0 ok (also when the reader of stdout went away, as in `convoai … | head`),
+//! 1 API, network or verification failure, 2 usage or invalid input, 3 not found.
 
 mod cli;
 mod commands;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         Err(error::CliError::Closed) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = stdout.flush();
-            eprintln!("error: {e}");
+            output::stderr_line(&format!("error: {e}"));
             ExitCode::from(e.exit_code())
         }
     }
@@ -57,7 +58,7 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| output::LogWriter)
         .with_ansi(false)
         .init();
 }

@@ -593,62 +593,6 @@ fn completions_for_each_shell() {
     fails(bare().args(["completions", "tcsh"]), 2);
 }
 
-/// On a terminal (`script` gives the command a pseudo-terminal) tables are coloured and
-/// `start` shows a spinner; `NO_COLOR` turns the colours off. Skipped where util-linux
-/// `script` is missing.
-#[test]
-fn colours_and_spinner_only_on_a_terminal() {
-    if StdCommand::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` command");
-        return;
-    }
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "agent.toml", &agent_toml("K"));
-    // Slow enough for the spinner to draw at least once.
-    emu.set_latency(Duration::from_millis(400));
-    let bin = assert_cmd::cargo::cargo_bin("convoai");
-    let on_tty = |command: String, no_color: bool| {
-        let mut c = StdCommand::new("script");
-        c.args(["-qec", &command, "/dev/null"])
-            .envs(emulator_env(&emu))
-            .env("K", KEY)
-            .env("TEST_MODEL", "m")
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::null());
-        if no_color {
-            c.env("NO_COLOR", "1");
-        }
-        let out = c.output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let started = on_tty(
-        format!(
-            "{} agents start --channel tty --config {}",
-            bin.display(),
-            cfg.display()
-        ),
-        false,
-    );
-    assert!(started.contains("starting agent"), "spinner: {started:?}");
-    emu.set_latency(Duration::ZERO);
-    let coloured = on_tty(format!("{} agents list", bin.display()), false);
-    assert!(
-        coloured.contains("\x1b[1mAGENT ID"),
-        "bold header: {coloured:?}"
-    );
-    assert!(
-        coloured.contains("\x1b[32mRUNNING"),
-        "green status: {coloured:?}"
-    );
-    let plain = on_tty(format!("{} agents list", bin.display()), true);
-    assert!(
-        plain.contains("RUNNING") && !plain.contains('\x1b'),
-        "{plain:?}"
-    );
-}
-
 #[test]
 fn list_pages_limits_and_filters() {
     let emu = emulator();
@@ -697,47 +641,4 @@ fn json_and_yaml_config_files_start_the_same_agent() {
             .unwrap();
         assert_eq!(record.agent_rtc_uid, uid, "{name}");
     }
-}
-
-/// `stop --all` on a terminal asks; "y" stops, anything else stops nothing.
-#[test]
-fn stop_all_asks_on_a_terminal() {
-    if StdCommand::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` command");
-        return;
-    }
-    let emu = emulator();
-    let dir = tempfile::tempdir().unwrap();
-    started_agent(&emu, dir.path(), "room-ask");
-    let bin = assert_cmd::cargo::cargo_bin("convoai");
-    let answer = |reply: &str| {
-        let mut child = StdCommand::new("script")
-            .args([
-                "-qec",
-                &format!("{} agents stop --all --channel room-ask", bin.display()),
-                "/dev/null",
-            ])
-            .envs(emulator_env(&emu))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut prompt = Vec::new();
-        // The question ends with "[y/N] " and no newline: read up to the bracket.
-        stdout.read_until(b']', &mut prompt).unwrap();
-        assert!(
-            String::from_utf8_lossy(&prompt)
-                .contains("Stop 1 running agent(s) in channel room-ask? [y/N"),
-            "{}",
-            String::from_utf8_lossy(&prompt)
-        );
-        use std::io::Write as _;
-        writeln!(child.stdin.take().unwrap(), "{reply}").unwrap();
-        wait_exit(&mut child)
-    };
-    assert!(!answer("n").success(), "declined");
-    assert_eq!(emu.agents()[0].status, AgentStatus::Running);
-    assert!(answer("y").success());
-    assert_eq!(emu.agents()[0].status, AgentStatus::Stopped);
 }

@@ -91,7 +91,7 @@ fn no_secret_in_any_output_with_vv() {
             "agents",
             "list",
             "--base-url",
-            "http://127.0.0.1:9/x",
+            "http://127.0.0.1:9",
             "--timeout",
             "1",
         ],

@@ -16,12 +16,13 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::fault::{Fault, FaultRule};
 use crate::notify::{CallbackFault, CallbackFaultRule};
-use crate::state::{AgentStatus, StopReason};
+use crate::state::AgentStatus;
 use crate::Shared;
 
 mod agents;
 mod calls;
 mod log;
+mod status;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -41,6 +42,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/agents/:id/token-expiring", post(inject_expiry))
         .merge(agents::router())
         .merge(calls::router())
+        .merge(status::router())
         .merge(log::router())
         .merge(crate::ui::router())
         .route_layer(middleware::from_fn(same_origin))
@@ -146,6 +148,7 @@ async fn get_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "rate": f.rate, "latency_ms": latency_ms,
         "delay_ms": u64::try_from(f.delay.as_millis()).unwrap_or(u64::MAX),
+        "starting_ms": u64::try_from(f.starting.as_millis()).unwrap_or(u64::MAX),
         "rules": rules,
     }))
 }
@@ -190,6 +193,7 @@ struct FaultSettings {
     rate: Option<f64>,
     latency_ms: Option<u64>,
     delay_ms: Option<u64>,
+    starting_ms: Option<u64>,
 }
 
 async fn set_faults(
@@ -208,6 +212,9 @@ async fn set_faults(
     }
     if let Some(ms) = f.delay_ms {
         s.faults().delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = f.starting_ms {
+        s.faults().starting = Duration::from_millis(ms);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -431,11 +438,9 @@ pub(crate) fn agent_error(s: &Shared, id: &str, module: &str, code: i64, message
     })
 }
 
+/// Also a starting or recovering agent fails.
 pub(crate) fn fail_agent(s: &Shared, id: &str, message: &str) -> bool {
-    let now = s.clock.now();
-    with_running(s, id, |st| {
-        st.stop(id, now, StopReason::Failed(message));
-    })
+    s.fail_agent(id, message)
 }
 
 pub(crate) fn token_expiring(s: &Shared, id: &str) -> bool {

@@ -319,14 +319,12 @@ async fn join(State(s): Shr, Path(appid): Path<String>, Body(body): Body) -> Api
     );
     st.order.push(id.clone());
     st.names.insert(j.name.to_owned(), id.clone());
-    if let Some(a) = st.agents.get(&id) {
-        st.outbox.emit(101, Value::Object(a.payload()));
-    }
+    let status = crate::readiness::joined(&s, &mut st, &id);
     if let Some(t) = j.idle_timeout.filter(|t| *t > 0) {
         st.deadlines
             .push(std::cmp::Reverse((now.saturating_add(t), id.clone())));
     }
-    json(json!({"agent_id": id, "create_ts": now, "status": "RUNNING"}))
+    json(json!({"agent_id": id, "create_ts": now, "status": status}))
 }
 
 /// The join `properties` with every secret field replaced, kept for the dashboard.
@@ -437,10 +435,10 @@ async fn history(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> Ap
 
 async fn leave(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> ApiResult {
     s.project(&appid)?;
-    let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
+    let now_ms = s.clock.now_ms();
     let mut st = s.store();
-    running(&mut st, &id)?.turns.leave(now_ms);
-    st.stop(&id, now, StopReason::Leave);
+    crate::readiness::alive(&st, &id)?;
+    st.stop(&id, now_ms, StopReason::Leave);
     Ok(StatusCode::OK.into_response())
 }
 
@@ -726,20 +724,21 @@ async fn get_call(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> A
 
 async fn hangup(State(s): Shr, Path((appid, id)): Path<(String, String)>) -> ApiResult {
     s.project(&appid)?;
-    let now = s.clock.now();
+    let now_ms = s.clock.now_ms();
+    let now = now_ms / 1000;
     let mut st = s.store();
     let outbox = st.outbox.clone();
     match st.calls.get_mut(&id) {
         // An inbound call's agent ends the call by leaving: the call ends with it.
         Some(c) if c.state == "answered" && c.kind == CallKind::Inbound => {
-            st.stop(&id, now, StopReason::Leave);
+            st.stop(&id, now_ms, StopReason::Leave);
             json(json!({}))
         }
         Some(c) if c.state == "answered" => {
             c.state = "hangup";
             c.reason = Some("request");
             c.stop_ts = Some(now);
-            c.notify(&outbox, "HANGUP", s.clock.now_ms());
+            c.notify(&outbox, "HANGUP", now_ms);
             json(json!({}))
         }
         Some(_) => Err(ApiError::not_found(format!("call {id} has already ended"))),

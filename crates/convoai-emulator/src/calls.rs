@@ -172,9 +172,9 @@ pub(crate) fn receive(
 
 /// Ends the live inbound call `id` as `how` says; its agent leaves.
 pub(crate) fn end(s: &Shared, id: &str, how: CallEnd) -> Result<(), ApiError> {
-    let now = s.clock.now();
+    let now_ms = s.clock.now_ms();
     let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
-    st.expire_idle(now);
+    st.expire_idle(now_ms / 1000);
     match st.calls.get(id) {
         Some(c) if c.kind == CallKind::Inbound && c.state == "answered" => {}
         Some(c) if c.kind == CallKind::Inbound => {
@@ -190,6 +190,6 @@ pub(crate) fn end(s: &Shared, id: &str, how: CallEnd) -> Result<(), ApiError> {
         CallEnd::HangUp => StopReason::CallerHungUp,
         CallEnd::Transfer => StopReason::Transferred,
     };
-    st.stop(id, now, reason);
+    st.stop(id, now_ms, reason);
     Ok(())
 }

@@ -74,6 +74,10 @@ pub struct ServerArgs {
     /// How long a callback waits for the receiver's 200 before it is resent, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
+    /// How long new agents stay STARTING before they turn RUNNING and the agent-joined
+    /// callback is sent, in milliseconds (0 = RUNNING at once).
+    #[arg(long, default_value_t = 0)]
+    pub starting_ms: u64,
 }
 
 impl EmulatorArgs {
@@ -111,6 +115,7 @@ impl EmulatorArgs {
             .latency(Duration::from_millis(s.latency_ms))
             .idle_tick(Duration::from_millis(s.idle_tick_ms))
             .max_agents(s.max_agents)
+            .starting_time(Duration::from_millis(s.starting_ms))
             .tls(s.tls);
         let builder = builder.webhook_timeout(Duration::from_millis(s.webhook_timeout_ms.max(1)));
         match (&s.webhook_url, &s.webhook_secret) {
@@ -123,35 +128,43 @@ impl EmulatorArgs {
     /// where it listens and, with development credentials, the variables a client needs.
     pub async fn serve(&self) -> Result<(), crate::EmulatorError> {
         let mut shutdown = Shutdown::listen()?;
+        // Through a handle, errors ignored: a reader that goes away (`convoai emulator | head
+        // -1`) must not end the server, as a panicking `println!` would.
+        macro_rules! say {
+            ($($arg:tt)*) => {{
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout(), $($arg)*);
+            }};
+        }
         let emu = self.builder().spawn().await?;
-        println!("listening on {}", emu.url());
-        println!("base url (CN):     {}", emu.cn_base_url());
-        println!("base url (global): {}", emu.base_url());
+        say!("listening on {}", emu.url());
+        say!("base url (CN):     {}", emu.cn_base_url());
+        say!("base url (global): {}", emu.base_url());
         if let (Some(path), Some(pem)) = (emu.ca_path(), emu.ca_pem()) {
             // The PEM too, so a client on another machine or in a container can copy it.
-            println!("CA certificate: {}", path.display());
-            print!("{pem}");
+            say!("CA certificate: {}", path.display());
+            say!("{}", pem.trim_end());
         }
-        println!("dashboard:         {}", emu.ui_url());
+        say!("dashboard:         {}", emu.ui_url());
         if let Some(url) = &self.server.webhook_url {
-            println!("callbacks to:      {url}");
+            say!("callbacks to:      {url}");
         }
         if self.uses_dev_credentials() {
             // Printed as shell exports so a user can paste them into another terminal.
-            println!("development credentials (no SHENGWANG_* settings were given):");
-            println!("  export SHENGWANG_APP_ID={}", emu.app_id());
-            println!(
+            say!("development credentials (no SHENGWANG_* settings were given):");
+            say!("  export SHENGWANG_APP_ID={}", emu.app_id());
+            say!(
                 "  export SHENGWANG_APP_CERTIFICATE={}",
                 emu.app_certificate()
             );
-            println!("  export SHENGWANG_CUSTOMER_ID={}", emu.customer_id());
-            println!(
+            say!("  export SHENGWANG_CUSTOMER_ID={}", emu.customer_id());
+            say!(
                 "  export SHENGWANG_CUSTOMER_SECRET={}",
                 emu.customer_secret()
             );
-            println!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
+            say!("  export SHENGWANG_BASE_URL={}", emu.cn_base_url());
             if let Some(path) = emu.ca_path() {
-                println!("  export SHENGWANG_CA_CERT={}", path.display());
+                say!("  export SHENGWANG_CA_CERT={}", path.display());
             }
         }
         shutdown.wait().await;

@@ -120,6 +120,8 @@ pub(crate) struct Faults {
     pub rules: VecDeque<FaultRule>,
     pub rate: f64,
     pub delay: Duration,
+    /// How long new agents stay `STARTING` (0: `RUNNING` at once).
+    pub starting: Duration,
     rng: StdRng,
 }
 
@@ -129,6 +131,7 @@ impl Faults {
             rules: VecDeque::new(),
             rate,
             delay: Duration::from_millis(20),
+            starting: Duration::ZERO,
             rng: StdRng::seed_from_u64(seed),
         }
     }

@@ -28,6 +28,7 @@ mod clock;
 mod error;
 mod fault;
 mod notify;
+mod readiness;
 mod reqlog;
 mod state;
 mod stats;
@@ -140,10 +141,10 @@ impl Shared {
     /// Running → FAILED with `reason` as its message, as when the agent hits an error.
     /// Returns false when it was not running.
     pub fn fail_agent(&self, id: &str, reason: &str) -> bool {
-        let now = self.clock.now();
+        let now_ms = self.clock.now_ms();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.expire_idle(now);
-        st.fail(id, now, reason)
+        st.expire_idle(now_ms / 1000);
+        st.fail(id, now_ms, reason)
     }
 
     pub fn reset(&self) {
@@ -197,6 +198,7 @@ pub struct EmulatorBuilder {
     clock: Clock,
     tls: bool,
     webhook: WebhookConfig,
+    starting: Duration,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -233,6 +235,7 @@ impl Default for EmulatorBuilder {
             clock: Clock::system(),
             tls: false,
             webhook: WebhookConfig::default(),
+            starting: Duration::ZERO,
         }
     }
 }
@@ -337,6 +340,7 @@ impl EmulatorBuilder {
             .map_err(|e| EmulatorError::Config(e.to_string()))?;
         let mut faults = Faults::new(self.fault_rate, self.seed);
         faults.delay = self.fault_delay;
+        faults.starting = self.starting;
         if let Some(url) = &self.webhook.url {
             notify::check_url(url).map_err(EmulatorError::Config)?;
         }

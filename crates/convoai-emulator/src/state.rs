@@ -183,8 +183,8 @@ pub(crate) struct Call {
     pub stop_ts: Option<u64>,
     /// `properties.labels` of the call request, echoed in callbacks.
     pub labels: Option<Map<String, Value>>,
-    /// `report_ms` of its latest callback (0: none yet): later ones are later, even when
-    /// the change is known to the second only (a stop).
+    /// `report_ms` of its latest callback (0: none yet): later ones are later, even within
+    /// one millisecond.
     pub last_report_ms: u64,
 }
 
@@ -341,12 +341,7 @@ impl State {
             let Some(Reverse((deadline, id))) = self.deadlines.pop() else {
                 break;
             };
-            if let Some(a) = self.agents.get_mut(&id) {
-                if a.record.status == AgentStatus::Running {
-                    a.turns.leave(deadline.saturating_mul(1000));
-                }
-            }
-            self.stop(&id, deadline, StopReason::Idle);
+            self.stop(&id, deadline.saturating_mul(1000), StopReason::Idle);
         }
     }
 
@@ -382,21 +377,28 @@ impl State {
         self.log.push_back(entry);
     }
 
-    /// Running → failed, with `reason` as its message; frees the name. Returns false if the
-    /// agent was not running.
-    pub fn fail(&mut self, id: &str, now: u64, reason: &str) -> bool {
-        self.stop(id, now, StopReason::Failed(reason))
+    /// Running → failed at `now_ms`, with `reason` as its message; frees the name. Returns
+    /// false if the agent was not running.
+    pub fn fail(&mut self, id: &str, now_ms: u64, reason: &str) -> bool {
+        self.stop(id, now_ms, StopReason::Failed(reason))
     }
 
-    /// Running → stopped (or failed); frees the name and sends the after-stop callbacks
-    /// (left, history, metrics, turns). Returns false if the agent was not running.
-    pub fn stop(&mut self, id: &str, now: u64, reason: StopReason<'_>) -> bool {
+    /// Running → stopped (or failed) at `now_ms`; frees the name and sends the after-stop
+    /// callbacks (left, history, metrics, turns). Returns false if the agent was not running.
+    ///
+    /// However it stops, the agent leaves its turns at `now_ms`: what plays is cut there and
+    /// what is queued never starts. Its `stop_ts` is the first whole second at or after
+    /// `now_ms`, as its `create_ts` is the last one at or before its start, so every turn's
+    /// times (milliseconds) lie within `create_ts..=stop_ts`.
+    pub fn stop(&mut self, id: &str, now_ms: u64, reason: StopReason<'_>) -> bool {
         let Some(agent) = self.agents.get_mut(id) else {
             return false;
         };
-        if agent.record.status != AgentStatus::Running {
+        if !crate::readiness::is_alive(agent.record.status) {
             return false;
         }
+        agent.turns.leave(now_ms);
+        let now = now_ms.div_ceil(1000);
         let (status, message) = reason.rest();
         agent.record.status = status;
         agent.record.stop_ts = Some(now);
@@ -412,7 +414,7 @@ impl State {
                 call.state = "hangup";
                 call.reason = Some(why);
                 call.stop_ts = Some(now);
-                call.notify(&self.outbox, state, now.saturating_mul(1000));
+                call.notify(&self.outbox, state, now_ms);
             }
         }
         let base = || a.payload();

@@ -1,10 +1,14 @@
 //! The web dashboard in headless Chromium, driven through chromedriver: what a person sees
 //! after an SDK call, and what the page's controls do to the SDK's next call.
 //!
-//! Needs `chromium` and `chromedriver` (Debian's `chromium`, `chromium-driver`). Outside CI
-//! the test is skipped, with the reason printed, when they are missing or do not start; in CI
-//! (`CI=true`) it fails instead. Screenshots of each view go to
-//! `target/dashboard-screenshots/`.
+//! Needs `chromium` and `chromedriver` (Debian's `chromium`, `chromium-driver`; found on
+//! `PATH`, or where `$CHROMIUM` and `$CHROMEDRIVER` say). When they are missing or do not start
+//! the test is reported as ignored with the reason; in CI it fails instead (see
+//! `support/harness.rs`). Screenshots of each view go to `target/dashboard-screenshots/`.
+
+mod support {
+    pub mod harness;
+}
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -20,6 +24,7 @@ use shengwang_agent::types::agents::{
     AgentStatus, SpeakRequest, StartAgentRequest, StartProperties,
 };
 use shengwang_agent::Client;
+use support::harness::{self, needs, Missing};
 
 const SENTINEL: &str = "SENTINEL-VENDOR-KEY-7f3a";
 const TAB: &str = "\u{E004}";
@@ -35,34 +40,28 @@ impl Drop for Driver {
     }
 }
 
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
+fn main() {
+    harness::run(vec![
+        harness::ci_definition(),
+        needs("the_dashboard_shows_and_controls_what_the_sdk_does", || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(the_dashboard_shows_and_controls_what_the_sdk_does())
+        }),
+    ])
 }
 
-/// Skips outside CI (returning `None` after saying why); fails in CI.
-fn unavailable(why: String) -> Option<(Driver, Browser)> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("dashboard browser test cannot run in CI: {why}");
-    }
-    eprintln!("skipping the dashboard browser test: {why}");
-    None
-}
+const INSTALL: &str = "apt-get install chromium chromium-driver";
 
-async fn start_browser() -> Option<(Driver, Browser)> {
-    let Some(chromium) = find_program(&["chromium", "chromium-browser"]) else {
-        return unavailable("chromium is not installed".into());
-    };
-    let Some(chromedriver) = find_program(&["chromedriver"]) else {
-        return unavailable("chromedriver is not installed".into());
-    };
+async fn start_browser() -> Result<(Driver, Browser), Missing> {
+    let chromium = harness::program("CHROMIUM", &["chromium", "chromium-browser"], INSTALL)?;
+    let chromedriver = harness::program("CHROMEDRIVER", &["chromedriver"], INSTALL)?;
     let port = match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
         Ok(a) => a.port(),
-        Err(e) => return unavailable(format!("no free loopback port: {e}")),
+        Err(e) => return Err(Missing(format!("no free loopback port: {e}"))),
     };
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -72,7 +71,7 @@ async fn start_browser() -> Option<(Driver, Browser)> {
         .spawn();
     let driver = match child {
         Ok(c) => Driver(c),
-        Err(e) => return unavailable(format!("chromedriver does not start: {e}")),
+        Err(e) => return Err(Missing(format!("chromedriver does not start: {e}"))),
     };
     let caps = json!({
         "browserName": "chrome",
@@ -95,9 +94,9 @@ async fn start_browser() -> Option<(Driver, Browser)> {
             .connect(&url)
             .await
         {
-            Ok(browser) => return Some((driver, browser)),
+            Ok(browser) => return Ok((driver, browser)),
             Err(e) if Instant::now() > deadline => {
-                return unavailable(format!("chromium does not start: {e}"))
+                return Err(Missing(format!("chromium does not start: {e}")))
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -187,11 +186,8 @@ async fn page_has_no_secret(b: &Browser, view: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
-    let Some((_driver, b)) = start_browser().await else {
-        return;
-    };
+async fn the_dashboard_shows_and_controls_what_the_sdk_does() -> Result<(), Missing> {
+    let (_driver, b) = start_browser().await?;
     let emu = Emulator::builder().spawn().await.unwrap();
     let client = sdk(&emu);
     let agents = client.agents();
@@ -348,6 +344,40 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
         |v| v.as_str().is_some_and(|t| t.contains("api_speak")),
     )
     .await;
+    // The turns table shows the latencies the emulator reports for each turn, in milliseconds.
+    let reported = agents.turns(&id).page_size(100).all().await.unwrap().turns;
+    assert!(!reported.is_empty());
+    let mut expected = Vec::new();
+    for t in &reported {
+        let m = t.metrics.as_ref().expect("each turn has metrics");
+        expected.push(format!(
+            "{} ms",
+            m.e2e_latency_ms.expect("end-to-end latency")
+        ));
+        for seg in &m.segmented_latency_ms {
+            let name = serde_json::to_value(&seg.name).unwrap();
+            expected.push(format!("{} {} ms", name.as_str().unwrap(), seg.latency));
+        }
+    }
+    let turns_table =
+        "const h = [...document.querySelectorAll('h3')].find((h) => h.innerText === 'Turns'); \
+                       const n = h && h.nextElementSibling; return n ? n.innerText : null;";
+    let shown = until(
+        &b,
+        "turn latencies",
+        Duration::from_secs(5),
+        turns_table,
+        |v| {
+            v.as_str()
+                .is_some_and(|t| expected.iter().all(|e| t.contains(e.as_str())))
+        },
+    )
+    .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        !shown.contains("undefined") && !shown.contains("NaN"),
+        "{shown}"
+    );
     page_has_no_secret(&b, "agent view").await;
 
     // Speak from the page: the SDK reads it back in the history.
@@ -745,4 +775,5 @@ async fn the_dashboard_shows_and_controls_what_the_sdk_does() {
     screenshot(&b, "agents-narrow").await;
 
     b.close().await.unwrap();
+    Ok(())
 }

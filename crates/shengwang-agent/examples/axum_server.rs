@@ -3,7 +3,11 @@
 //!
 //! `cargo run -p shengwang-agent --example axum_server` serves on 127.0.0.1:3000 (against the
 //! in-process emulator unless `SHENGWANG_*` is set). `-- --demo` serves on an ephemeral port,
-//! creates and deletes one session through its own HTTP API, and exits.
+//! creates and deletes one session through its own HTTP API, checks that deleting an unknown
+//! session is a 404, and exits.
+//!
+//! `DELETE` of an id this server does not hold stops that agent by id (it may have been
+//! started before a restart); an id the service does not know either is a 404.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +41,7 @@ type Reply = (StatusCode, Json<Value>);
 fn failure(e: shengwang_agent::Error) -> Reply {
     let status = match &e {
         shengwang_agent::Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        e if e.is_not_found() => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_GATEWAY,
     };
     (status, Json(json!({"error": e.to_string()})))
@@ -75,12 +80,46 @@ async fn remove(State(app): State<App>, Path(id): Path<String>) -> Reply {
             Ok(()) => (StatusCode::OK, Json(json!({"stopped": id}))),
             Err(e) => failure(e),
         },
-        // Not ours (e.g. after a restart of this server): stop it by id anyway.
-        None => match app.client.stop_agent(&id).await {
+        // Not ours (e.g. after a restart of this server): stop it by id anyway. Unlike
+        // `Client::stop_agent`, `agents().stop` reports an agent the service does not know
+        // as not found, so a made-up id is a 404 rather than a success.
+        None => match app.client.agents().stop(&id).await {
             Ok(()) => (StatusCode::OK, Json(json!({"stopped": id}))),
+            Err(e) if e.is_not_found() => (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "no such session"})),
+            ),
             Err(e) => failure(e),
         },
     }
+}
+
+/// The backend's routes: `POST /sessions` and `DELETE /sessions/{agent_id}`, starting
+/// sessions of `agent` with `client`.
+pub(crate) fn router(client: Client, agent: Agent) -> Router {
+    let app = App {
+        client,
+        agent,
+        sessions: Arc::default(),
+    };
+    Router::new()
+        .route("/sessions", post(create))
+        .route("/sessions/:id", delete(remove))
+        .with_state(app)
+}
+
+/// The agent every session runs.
+pub(crate) fn support_agent() -> shengwang_agent::Result<Agent> {
+    Agent::new()
+        .with_name("support")
+        .with_instructions("You are a support agent.")
+        .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk-demo"))?
+        .with_tts(MiniMaxTts::new(
+            "mm-demo",
+            "speech-02-turbo",
+            "female-shaonv",
+        ))?
+        .with_stt(FengmingStt::new())
 }
 
 #[tokio::main]
@@ -98,24 +137,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (Some(emu), b)
         }
     };
-    let app = App {
-        client: builder.build()?,
-        agent: Agent::new()
-            .with_name("support")
-            .with_instructions("You are a support agent.")
-            .with_llm(Llm::aliyun("https://llm.example/v1/chat/completions").api_key("sk-demo"))?
-            .with_tts(MiniMaxTts::new(
-                "mm-demo",
-                "speech-02-turbo",
-                "female-shaonv",
-            ))?
-            .with_stt(FengmingStt::new())?,
-        sessions: Arc::default(),
-    };
-    let router = Router::new()
-        .route("/sessions", post(create))
-        .route("/sessions/:id", delete(remove))
-        .with_state(app);
+    let router = router(builder.build()?, support_agent()?);
     let listener = tokio::net::TcpListener::bind(if demo {
         "127.0.0.1:0"
     } else {
@@ -146,5 +168,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .json()
         .await?;
     println!("DELETE /sessions/{id} -> {deleted}");
+    let unknown = http
+        .delete(format!("http://{addr}/sessions/NOPE"))
+        .send()
+        .await?;
+    println!("DELETE /sessions/NOPE -> {}", unknown.status());
+    if unknown.status() != reqwest::StatusCode::NOT_FOUND {
+        return Err(format!("an unknown session answered {}, not 404", unknown.status()).into());
+    }
     Ok(())
 }

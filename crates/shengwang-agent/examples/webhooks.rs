@@ -32,10 +32,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             async move {
                 match &n.event {
                     Event::AgentJoined(j) => println!("  joined  {} in {}", j.agent_id, j.channel),
-                    Event::AgentLeft(l) => println!("  left    {} ({:?})", l.agent_id, l.reason()),
+                    Event::AgentLeft(l) => println!("  left    {} ({})", l.agent_id, l.message),
                     Event::AgentHistory(h) => println!("  history {} entries", h.contents.len()),
                     Event::AgentError(e) => {
-                        println!("  error   {:?}", e.errors.first().map(|x| &x.message))
+                        for x in &e.errors {
+                            println!("  error   {}: {}", x.module, x.message);
+                        }
                     }
                     other => println!("  {}", other.kind()),
                 }

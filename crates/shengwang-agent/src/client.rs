@@ -388,16 +388,19 @@ impl ClientBuilder {
                 ))
             }
         }
-        if let Some(url) = var(ENV_BASE_URL) {
-            named(ENV_BASE_URL, check_base_url(&url).map(drop))?;
-            b = b.base_url(url);
-        }
         if let Some(area) = var(ENV_AREA) {
             let area = area.parse().map_err(|e| match e {
                 Error::InvalidInput { reason, .. } => Error::invalid(ENV_AREA, reason),
                 other => other,
             })?;
             b = b.area(area);
+        }
+        if let Some(url) = var(ENV_BASE_URL) {
+            named(
+                ENV_BASE_URL,
+                crate::validate::base_url(&url, b.area).map(drop),
+            )?;
+            b = b.base_url(url);
         }
         Ok(b)
     }
@@ -433,6 +436,13 @@ impl ClientBuilder {
     }
     /// Send every request to this base URL (an emulator or a proxy) instead of the area's
     /// hosts. Call again to add failover URLs, tried in order.
+    ///
+    /// Give the host alone (`http://127.0.0.1:8080`: the area's API path is appended, e.g.
+    /// `/cn/api/conversational-ai-agent` in CN) or the host with an API path
+    /// (`/cn/api/conversational-ai-agent` or `/api/conversational-ai-agent`, used as they
+    /// are). Any other path, a user name or password, a query or a fragment fails
+    /// [`build`](Self::build). An `https://` URL needs a TLS feature (see
+    /// [`build`](Self::build)).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_urls.push(url.into());
         self
@@ -484,8 +494,8 @@ impl ClientBuilder {
     }
     /// Allow HTTP/2 (default off: HTTP/1.1 only). Over HTTPS, HTTP/2 is used when the server
     /// offers it in the TLS handshake (ALPN), else HTTP/1.1; all concurrent requests to a host
-    /// then share one connection. Plain `http://` URLs stay on HTTP/1.1. Needs the `rustls`,
-    /// `rustls-native-roots` or `native-tls` feature for HTTPS.
+    /// then share one connection. Plain `http://` URLs stay on HTTP/1.1. HTTPS needs the
+    /// `rustls`, `rustls-native-roots` or `native-tls` feature (see [`build`](Self::build)).
     pub fn http2(mut self, enabled: bool) -> Self {
         self.http2 = enabled;
         self
@@ -493,18 +503,26 @@ impl ClientBuilder {
     /// Use this reqwest client (its own headers apply; the call deadline and attempt
     /// timeout still do). Build it with `redirect(reqwest::redirect::Policy::none())`: the
     /// SDK refuses redirects it sees, but cannot stop a client that follows them itself.
+    /// Its TLS support is reqwest's, which `build` does not check.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
 
     /// Validates and builds.
-    pub fn build(self) -> Result<Client> {
+    ///
+    /// Fails with [`Error::Config`] when requests would go over HTTPS (an `https://` base
+    /// URL, or no base URL: the service's hosts are HTTPS only) and this build of the SDK
+    /// has no TLS feature (`rustls`, `rustls-native-roots` or `native-tls`), unless the
+    /// reqwest client comes from [`http_client`](Self::http_client).
+    pub fn build(mut self) -> Result<Client> {
         let app_id = self
             .app_id
+            .take()
             .ok_or_else(|| Error::invalid("app_id", "is required"))?;
         let certificate = self
             .app_certificate
+            .take()
             .ok_or_else(|| Error::invalid("app_certificate", "is required"))?;
         // Checks both values, once.
         let signer = Arc::new(TokenBuilder::new(&app_id, &certificate)?);
@@ -522,7 +540,34 @@ impl ClientBuilder {
         )?;
         let mut secrets = Scrubber::new();
         secrets.secret(&certificate);
-        let auth = match (self.basic, self.token) {
+        let auth = self.auth(&signer, &mut secrets)?;
+        let endpoints = self.endpoints()?;
+        let http = self.http(connect_timeout.min(attempt_timeout))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                app_id,
+                signer,
+                area: self.area,
+                transport: Transport {
+                    http,
+                    endpoints,
+                    auth,
+                    retry: self.retry,
+                    timeout,
+                    attempt_timeout,
+                    secrets,
+                },
+                sessions: Arc::default(),
+                applied: Default::default(),
+                users: AtomicUsize::new(1),
+            }),
+            user: true,
+        })
+    }
+
+    /// The auth mode the builder names; adds its secrets to `secrets`.
+    fn auth(&mut self, signer: &Arc<TokenBuilder>, secrets: &mut Scrubber) -> Result<Auth> {
+        Ok(match (self.basic.take(), self.token.take()) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
                     "choose one auth mode: basic(…) or token(…), not both".into(),
@@ -548,27 +593,41 @@ impl ClientBuilder {
                 )?)
             }
             (None, None) => Auth::app(signer.clone()),
-        };
-        let endpoints = if self.base_urls.is_empty() {
-            let resolver = self.resolver.unwrap_or_else(|| Arc::new(SystemResolver));
+        })
+    }
+
+    /// The base URLs checked (see [`base_url`](Self::base_url)), or the area's pool; refuses
+    /// HTTPS without a TLS feature when the SDK builds the HTTP client.
+    fn endpoints(&mut self) -> Result<Endpoints> {
+        let urls = self
+            .base_urls
+            .iter()
+            .map(|u| crate::validate::base_url(u, self.area))
+            .collect::<Result<Vec<_>>>()?;
+        if self.http.is_none() {
+            tls::require_for(&urls)?;
+        }
+        Ok(if urls.is_empty() {
+            let resolver = self
+                .resolver
+                .take()
+                .unwrap_or_else(|| Arc::new(SystemResolver));
             Endpoints::Area(Pool::new(self.area, resolver))
         } else {
-            Endpoints::fixed(
-                self.base_urls
-                    .iter()
-                    .map(|u| check_base_url(u))
-                    .collect::<Result<Vec<_>>>()?,
-            )
-        };
-        let http = match self.http {
-            Some(_) if !self.root_certificates.is_empty() || self.http2 => {
-                return Err(Error::Config(
-                    "add_root_certificate and http2 configure the SDK's own HTTP client; \
-                     set them on the reqwest client given to http_client instead"
-                        .into(),
-                ))
-            }
-            Some(h) => h,
+            Endpoints::fixed(urls)
+        })
+    }
+
+    /// The reqwest client given, or the SDK's own: no redirects, the headers and user agent
+    /// set, HTTP/1.1 unless HTTP/2 is allowed, the extra roots trusted.
+    fn http(&mut self, connect_timeout: Duration) -> Result<reqwest::Client> {
+        match self.http.take() {
+            Some(_) if !self.root_certificates.is_empty() || self.http2 => Err(Error::Config(
+                "add_root_certificate and http2 configure the SDK's own HTTP client; \
+                 set them on the reqwest client given to http_client instead"
+                    .into(),
+            )),
+            Some(h) => Ok(h),
             None => {
                 let mut headers = HeaderMap::new();
                 for (k, v) in &self.headers {
@@ -591,35 +650,15 @@ impl ClientBuilder {
                     // The API never redirects; following one could carry credentials or a
                     // join body (vendor keys, channel token) to another host.
                     .redirect(reqwest::redirect::Policy::none())
-                    .connect_timeout(connect_timeout.min(attempt_timeout));
+                    .connect_timeout(connect_timeout);
                 if !self.http2 {
                     http = http.http1_only();
                 }
                 tls::add_roots(http, &self.root_certificates)?
                     .build()
-                    .map_err(|e| tls::build_error(&e, &self.root_certificates))?
+                    .map_err(|e| tls::build_error(&e, &self.root_certificates))
             }
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                app_id,
-                signer,
-                area: self.area,
-                transport: Transport {
-                    http,
-                    endpoints,
-                    auth,
-                    retry: self.retry,
-                    timeout,
-                    attempt_timeout,
-                    secrets,
-                },
-                sessions: Arc::default(),
-                applied: Default::default(),
-                users: AtomicUsize::new(1),
-            }),
-            user: true,
-        })
+        }
     }
 }
 
@@ -642,31 +681,4 @@ fn check_timeout(field: &str, value: Option<Duration>, default: Duration) -> Res
         ));
     }
     Ok(d)
-}
-
-/// A base URL: `http` or `https`, a host, no credentials, query or fragment. Messages never
-/// repeat the URL, which may hold a password.
-fn check_base_url(url: &str) -> Result<String> {
-    let parsed = url::Url::parse(url.trim())
-        .map_err(|e| Error::invalid("base_url", format!("not a URL ({e})")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(Error::invalid(
-            "base_url",
-            "must be an http(s) URL with a host",
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid(
-            "base_url",
-            "must not contain a user name or password (use basic(...) for credentials)",
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::invalid(
-            "base_url",
-            "must not have a query or fragment",
-        ));
-    }
-    // The parsed form: normalised, so `..` or `\\` in the base cannot surprise later joins.
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }

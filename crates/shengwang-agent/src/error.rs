@@ -55,16 +55,35 @@ pub enum Error {
         /// error stays small on the happy path.
         body: Box<serde_json::Value>,
     },
-    /// The request or the response did not finish in time.
-    #[error("request timed out: {0}")]
-    Timeout(String),
+    /// The request or the response did not finish in time: the SDK's own deadline or
+    /// per-attempt timeout, or the HTTP library's. [`Error::is_timeout`] tells it apart.
+    #[error("request timed out: {message}")]
+    Timeout {
+        /// What timed out: one line, without secrets.
+        message: String,
+        /// The HTTP library's error (without the request's URL) when it reported the
+        /// timeout; `None` for the SDK's own deadlines.
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// No connection could be made (or it broke before an answer came).
-    #[error("connection failed: {0}")]
-    Connect(String),
+    /// [`Error::is_connect`] tells it apart.
+    #[error("connection failed: {message}")]
+    Connect {
+        /// What failed: one line, without secrets.
+        message: String,
+        /// The HTTP library's error, without the request's URL.
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// The TLS handshake failed: the server's certificate is not trusted (see
     /// `ClientBuilder::add_root_certificate`), has the wrong name, or the handshake broke.
-    #[error("TLS error: {0}")]
-    Tls(String),
+    #[error("TLS error: {message}")]
+    Tls {
+        /// The TLS library's refusal and the origin: one line, without secrets.
+        message: String,
+        /// The HTTP library's error (its chain ends in the TLS library's), without the
+        /// request's URL.
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// The server answered with a redirect. The API never redirects, so it is not followed:
     /// following it could send credentials or a request body to another host.
     #[error("unexpected redirect {status}{}", location_host.as_deref().map(|h| format!(" to {h}")).unwrap_or_default())]
@@ -101,9 +120,28 @@ pub enum Error {
         /// Why: not found, or its status.
         reason: String,
     },
-    /// The operation was refused because the client is shutting down.
-    #[error("the client is shutting down")]
-    ShuttingDown,
+    /// [`wait_ready`](crate::agentkit::Session::wait_ready) learned that the agent will not
+    /// join its channel: it failed, left (an agent-left notice, even one that came before
+    /// the agent-joined one) or is gone. Running out of time is [`Error::Timeout`] instead.
+    #[error("agent {agent_id} will not get ready: {cause}: {message}")]
+    NotReady {
+        /// The agent.
+        agent_id: String,
+        /// Why, as a kind.
+        cause: crate::agentkit::NotReadyCause,
+        /// What the service said (the status message or the leave reason), one line.
+        message: String,
+    },
+    /// An update would merge LLM or MLLM params onto the params the agent runs with, and the
+    /// session does not know them: it was resumed from an agent id (`SessionBuilder::resume`,
+    /// `resume_unchecked`) rather than started with its configuration. Nothing was sent.
+    /// Send the complete params with `Update::replace_params()`; after that the session
+    /// knows them and merges again.
+    #[error("cannot merge {field}: the session does not know the params its agent runs with (it was resumed, not started, here); send the complete params with update().replace_params()")]
+    UnknownMergeBase {
+        /// `llm.params` or `mllm.params`.
+        field: String,
+    },
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {
@@ -289,11 +327,33 @@ impl Error {
     }
 
     /// True for failures that may succeed if sent again: timeouts, connection failures,
-    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying).
+    /// 408, 429 and 5xx. Never 409 (a name conflict does not go away by retrying), a TLS
+    /// refusal or a response too large to read. The one definition of "transient": the
+    /// client's retries use it too.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Timeout(_) | Error::Connect(_) => true,
+            Error::Timeout { .. } | Error::Connect { .. } => true,
             Error::Api { status, .. } => matches!(status, 408 | 429) || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// True when the request or its response did not finish in time: the SDK's deadline or
+    /// per-attempt timeout, or the HTTP library's (also inside [`Error::OutcomeUnknown`]).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::OutcomeUnknown { source } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// True when no connection could be made or it broke before an answer came (also inside
+    /// [`Error::OutcomeUnknown`]). A refused TLS handshake is [`Error::Tls`], not this.
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Connect { .. } => true,
+            Error::OutcomeUnknown { source } => source.is_connect(),
             _ => false,
         }
     }
@@ -316,6 +376,14 @@ impl Error {
         match self {
             Error::InvalidInput { reason, .. } => Error::invalid(field, reason),
             other => other,
+        }
+    }
+
+    /// [`Error::Timeout`] of the SDK's own deadline: no underlying error.
+    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+        Error::Timeout {
+            message: message.into(),
+            source: None,
         }
     }
 

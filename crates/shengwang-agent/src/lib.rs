@@ -13,11 +13,13 @@
 //!
 //! # Getting started
 //!
-//! Add the SDK and an async runtime to `Cargo.toml` (Rust 1.88 or newer):
+//! Add the SDK and an async runtime to `Cargo.toml` (Rust 1.88 or newer). The crate is not on
+//! crates.io yet: depend on a clone of its repository by path (the README's "Add to Cargo.toml"
+//! shows the layout); once published, the first line reads `shengwang-agent = "0.2"`.
 //!
 //! ```toml
 //! [dependencies]
-//! shengwang-agent = "0.1"
+//! shengwang-agent = { path = "../shengwang-agent-rust/crates/shengwang-agent" }
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
 //!
@@ -29,19 +31,24 @@
 #![cfg_attr(not(shengwang_workspace), doc = "```ignore")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # // This example runs against the in-process emulator, which plays the service.
-//! # let emulator = convoai_emulator::Emulator::builder().spawn().await?;
-//! # let (app_id, app_certificate) = (emulator.app_id(), emulator.app_certificate());
-//! # let base_url = emulator.base_url();
 //! use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid};
 //! use shengwang_agent::vendors::{Llm, MiniMaxTts};
 //! use shengwang_agent::Client;
 //!
-//! // Or `Client::from_env()?`, from SHENGWANG_APP_ID and SHENGWANG_APP_CERTIFICATE.
+//! // The credentials and where requests go. Here the in-process emulator (the
+//! // `convoai-emulator` crate, a dev-dependency) plays the service; for a real project use
+//! // the app id and app certificate from the Shengwang console, and no base URL.
+//! let emulator = convoai_emulator::Emulator::builder().spawn().await?;
+//! let app_id = emulator.app_id();
+//! let app_certificate = emulator.app_certificate();
+//! let base_url = emulator.url(); // http://127.0.0.1:PORT; the SDK adds the API path
+//!
+//! // Or `Client::from_env()?`, from SHENGWANG_APP_ID, SHENGWANG_APP_CERTIFICATE and
+//! // (optionally) SHENGWANG_BASE_URL.
 //! let client = Client::builder()
 //!     .app_id(app_id)
 //!     .app_certificate(app_certificate)
-//!     .base_url(base_url) // the emulator here; leave it out for the real service
+//!     .base_url(base_url) // leave it out for the real service
 //!     .build()?;
 //!
 //! let agent = Agent::new()
@@ -60,18 +67,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The same steps as a program that prints what it does, against the emulator unless
+//! `SHENGWANG_APP_ID` is set: `cargo run -p shengwang-agent --example quickstart` in a clone
+//! of the repository.
+//!
 //! The README shows the REST client and tokens on their own; every one of its examples is
 //! compiled and run as a test of this crate.
 //!
 //! # Trying it without an account
 //!
-//! The [`convoai-emulator`](https://docs.rs/convoai-emulator) crate is a local, stateful
+//! The `convoai-emulator` crate (in the same repository) is a local, stateful
 //! ConvoAI REST API (authentication, validation, agents, history, telephony, fault injection).
 //! As a dev-dependency it lets tests run against it in-process:
 //! `convoai_emulator::Emulator::builder().spawn().await?` gives its `base_url()` and
-//! development credentials. The [`convoai-cli`](https://docs.rs/convoai-cli) crate installs
-//! the `convoai` command: tokens, agents, calls and phone numbers from a shell, and
-//! `convoai emulator` to run the emulator on a port.
+//! development credentials. The `convoai-cli` crate installs the `convoai` command
+//! (`cargo install --locked --path crates/convoai-cli` in the clone): tokens, agents, calls and
+//! phone numbers from a shell, `convoai doctor` to check a setup, and `convoai emulator` to run
+//! the emulator on a port. In the clone, `cargo run -p shengwang-agent --example quickstart`
+//! runs a whole session against the emulator, with no account.
 //!
 //! # Cargo features
 //!
@@ -81,8 +94,11 @@
 //! | `rustls` | yes | HTTPS with rustls and Mozilla's roots built in (see [TLS](#tls)) |
 //! | `rustls-native-roots` | no | HTTPS with rustls and the operating system's trust store |
 //! | `native-tls` | no | HTTPS with the operating system's TLS library and trust store |
+//! | `axum` | no | `webhooks::axum`: a ready-made axum handler for the service's callbacks |
+//! | `redis` | no | `webhooks::RedisStore`: callback de-duplication shared by a fleet through Redis |
 //!
-//! With `default-features = false` the crate is the async SDK alone. It enables only the
+//! With `default-features = false` the crate is the async SDK alone, without TLS: add one of
+//! the TLS features to reach the service (see [TLS](#tls)). It enables only the
 //! tokio features it uses (`rt`, `time`, `sync`, `net`, and `rt-multi-thread` for
 //! `blocking`); your application picks its own (`macros`, `signal`, …).
 //!
@@ -97,8 +113,10 @@
 //! | `native-tls` | the operating system's (OpenSSL, Secure Transport, SChannel) | the operating system's |
 //!
 //! To use the OS library, turn the default off:
-//! `shengwang-agent = { version = "0.1", default-features = false, features = ["native-tls"] }`
-//! (with both on, `native-tls` is used). Without any of them only `http://` URLs work.
+//! `shengwang-agent = { path = "…", default-features = false, features = ["native-tls"] }`
+//! (with both on, `native-tls` is used). Without any of them only `http://` URLs work:
+//! [`ClientBuilder::build`] refuses an `https://` base URL, or no base URL (the service's
+//! hosts are HTTPS only), with an [`Error::Config`] naming the three features.
 //!
 //! A proxy or test server with a private certificate authority is trusted with
 //! [`ClientBuilder::add_root_certificate`]; a PEM that holds no valid certificate fails at
@@ -163,6 +181,7 @@ pub use agentkit::{Session, SessionBuilder, ShutdownReport};
 pub use area::Area;
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorReason, Result, TokenError};
+pub use tls::tls_backend;
 pub use transport::{Response, RetryPolicy};
 
 pub use futures::stream::{BoxStream, Stream};

@@ -97,7 +97,20 @@ pub(crate) struct Registry {
     /// The same signal for threads that cannot await.
     idle_sync: (Mutex<()>, Condvar),
     worker: OnceLock<Option<Worker>>,
+    /// Which agents the service said joined their channel, per session.
+    joins: Joins,
 }
+
+/// Per session key: the agent an agent-joined notice (`101`) named, and the agent a
+/// `Ready` event was emitted for; waiters are woken on every change.
+#[derive(Default)]
+struct Joins {
+    marks: Mutex<Marks>,
+    changed: tokio::sync::Notify,
+}
+
+/// Session key → (joined agent, announced agent).
+type Marks = HashMap<u64, (Option<String>, Option<String>)>;
 
 /// The cleanup runtime's threads are named so, and never wait for themselves.
 const WORKER_THREAD: &str = "shengwang-agent-cleanup";
@@ -139,6 +152,59 @@ impl Registry {
 
     pub fn remove(&self, key: u64) {
         self.lock().remove(&key);
+        self.marks().remove(&key);
+    }
+
+    fn marks(&self) -> std::sync::MutexGuard<'_, Marks> {
+        self.joins.marks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that `agent_id` joined its channel for the live session running it: by id, or,
+    /// while a session's start has not told it the id yet, by `name` and `channel` (names
+    /// are unique among running agents). True if a session runs it.
+    pub fn note_joined(&self, agent_id: &str, name: Option<&str>, channel: &str) -> bool {
+        let weak: Vec<_> = self.lock().iter().map(|(k, w)| (*k, w.clone())).collect();
+        let owner = weak.into_iter().find_map(|(key, w)| {
+            let s = w.upgrade()?;
+            let ours = match s.live_agent_id() {
+                Some(id) => id == agent_id,
+                None => {
+                    s.may_have_agent()
+                        && name == Some(s.session_name())
+                        && s.session_channel() == channel
+                }
+            };
+            ours.then_some(key)
+        });
+        let Some(key) = owner else {
+            return false;
+        };
+        self.marks().entry(key).or_default().0 = Some(agent_id.to_owned());
+        self.joins.changed.notify_waiters();
+        true
+    }
+
+    /// True when the session `key` was told that `agent_id` joined its channel.
+    pub fn has_joined(&self, key: u64, agent_id: &str) -> bool {
+        self.marks()
+            .get(&key)
+            .is_some_and(|m| m.0.as_deref() == Some(agent_id))
+    }
+
+    /// Marks `agent_id` as announced ready for session `key`; false if it already was.
+    pub fn announce_ready(&self, key: u64, agent_id: &str) -> bool {
+        let mut marks = self.marks();
+        let mark = &mut marks.entry(key).or_default().1;
+        if mark.as_deref() == Some(agent_id) {
+            return false;
+        }
+        *mark = Some(agent_id.to_owned());
+        true
+    }
+
+    /// Resolves at the next [`note_joined`](Self::note_joined) after it is enabled.
+    pub fn joined_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.joins.changed.notified()
     }
 
     /// Every live session. Upgraded outside the lock's scope of use: dropping the last handle

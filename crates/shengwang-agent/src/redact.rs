@@ -239,11 +239,19 @@ fn escape_into(out: &mut String, c: char) {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
-        c if c.is_control() || is_bidi_control(c) => {
+        c if needs_escape(c) => {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         }
         c => out.push(c),
     }
+}
+
+/// True for a character that must not reach a terminal as it is: the C0 controls (ESC, BEL,
+/// CR, LF, …), DEL, the C1 controls U+0080–U+009F (U+009B is a one-character CSI) and the
+/// Unicode controls that reorder text (used to disguise what a line says). The one rule of
+/// this module, [`escape`] and [`sanitize`] for what to escape.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
 }
 
 /// Unicode controls that reorder text on a terminal (used to disguise what a line says).
@@ -251,7 +259,21 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
-/// Escapes and caps untrusted text that carries no secret (see [`Scrubber::text`]).
+/// Untrusted text made safe for one line of a terminal, nothing cut: every character of
+/// [`needs_escape`] written as a visible escape (`\n`, `\r`, `\t`, `\u{1b}`, `\u{9b}`). The
+/// result holds no control character, so escaping it again changes nothing. Borrowed when
+/// there is nothing to escape.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    text.chars().for_each(|c| escape_into(&mut out, c));
+    std::borrow::Cow::Owned(out)
+}
+
+/// Escapes ([`escape`]) and caps untrusted text that carries no secret (see
+/// [`Scrubber::text`]).
 pub fn sanitize(text: &str) -> String {
     Scrubber::new().text(text)
 }
@@ -294,6 +316,20 @@ mod tests {
         // Multi-byte text is cut on a character boundary.
         let out = s.text(&"é".repeat(2000));
         assert!(out.starts_with("éé"));
+    }
+
+    #[test]
+    fn escape_leaves_no_control_and_is_idempotent() {
+        let hostile = "a\u{1b}[31mb\u{1b}]0;title\u{7}\r\n\u{9b}2J\u{7f}\u{202e}z é";
+        let once = escape(hostile);
+        assert!(!once.chars().any(needs_escape), "{once}");
+        assert_eq!(
+            once,
+            "a\\u{1b}[31mb\\u{1b}]0;title\\u{7}\\r\\n\\u{9b}2J\\u{7f}\\u{202e}z é"
+        );
+        assert_eq!(escape(&once), once);
+        assert!(matches!(escape("plain é"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(sanitize(hostile), once);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Every input rule the SDK checks before it signs or sends anything: ids that go into URL
-//! paths, channel names, accounts (string uids), app ids and certificates, phone numbers and
-//! lifetimes. Messages name the field and never echo a secret.
+//! paths, channel names, accounts (string uids), app ids and certificates, phone numbers,
+//! lifetimes, the client's base URL and the URLs in vendor options. Messages name the field
+//! and never echo a secret.
 //!
 //! Ids from a caller's own users often reach [`Client`](crate::Client) methods unchanged
 //! (`stop_agent(id_from_the_request)`), so an id must never be able to change which endpoint
@@ -11,6 +12,7 @@ use std::fmt;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::area::Area;
 use crate::{Error, Result};
 
 /// Longest channel name, in bytes.
@@ -55,7 +57,9 @@ pub(crate) fn id_segment(field: &str, value: &str) -> Result<Segment> {
     Ok(Segment(utf8_percent_encode(value, SEGMENT).to_string()))
 }
 
-/// The rule of [`id_segment`], for callers that only need the check.
+/// Checks an agent id, call id or similar service-assigned id that goes into a URL path:
+/// 1 to [`MAX_ID_LEN`] bytes of printable ASCII except space and `/ \ ? # %`, and neither
+/// `.` nor `..`.
 pub fn check_id(field: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
@@ -241,6 +245,114 @@ pub fn validate_privilege_expire(field: &str, secs: u32) -> Result<()> {
     Ok(())
 }
 
+/// Checks a base URL ([`ClientBuilder::base_url`](crate::ClientBuilder::base_url),
+/// `SHENGWANG_BASE_URL`) and returns it as requests use it: `http` or `https`, a host, no
+/// user name, password, query or fragment, and one of these paths:
+///
+/// - none (or `/`): the API path of `area` is appended, so `http://127.0.0.1:8080` means
+///   `http://127.0.0.1:8080/cn/api/conversational-ai-agent` in the CN area;
+/// - exactly an API path, `/cn/api/conversational-ai-agent` or `/api/conversational-ai-agent`
+///   (either, whatever the area: the emulator and proxies serve both), a trailing `/`
+///   allowed: used as it is.
+///
+/// Any other path is refused with the two accepted shapes. Messages never repeat the user
+/// name, password, query or fragment (they may hold a secret).
+pub(crate) fn base_url(url: &str, area: Area) -> Result<String> {
+    let field = "base_url";
+    let parsed = url::Url::parse(url.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => Error::invalid(
+            field,
+            "has no scheme: write the whole URL, such as http://127.0.0.1:8080",
+        ),
+        e => Error::invalid(field, format!("not a URL ({e})")),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(Error::invalid(field, "must be an http(s) URL with a host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            field,
+            "must not contain a user name or password (use basic(...) for credentials)",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::invalid(field, "must not have a query or fragment"));
+    }
+    // The parsed form: normalised, so `..` or `\\` in the base cannot surprise later joins.
+    let origin = parsed.origin().ascii_serialization();
+    let path = parsed.path().trim_end_matches('/');
+    if path.is_empty() {
+        return Ok(format!("{origin}{}", area.path()));
+    }
+    if API_AREAS.iter().any(|a| a.path() == path) {
+        return Ok(format!("{origin}{path}"));
+    }
+    // The parser percent-encodes the path, so it holds no control character; long ones are cut.
+    let shown: String = path.chars().take(64).collect();
+    let cut = if shown.len() < path.len() { "…" } else { "" };
+    Err(Error::invalid(
+        field,
+        format!(
+            "path `{shown}{cut}` is not the API path; use `{origin}` or `{origin}{}`",
+            area.path()
+        ),
+    ))
+}
+
+/// Areas whose API paths a base URL may end with (together, every distinct path).
+const API_AREAS: [Area; 4] = [Area::Cn, Area::Us, Area::Eu, Area::Ap];
+
+/// Checks a URL option of a vendor configuration that the service calls over HTTP (an LLM's
+/// `url`, `greeting_audio_url`, an MCP server's `endpoint`, a tool server's `url`): an
+/// `http://` or `https://` URL with a host. The message names `field`, never the value (a
+/// URL may carry a key in its query).
+pub fn validate_http_url(field: &str, url: &str) -> Result<()> {
+    check_url(field, url, &["http", "https"])
+}
+
+/// Checks a URL option that the service opens as a WebSocket (an MLLM's `url`, MiniMax's
+/// `url`): a `ws://` or `wss://` URL with a host. `http://` and `https://` are accepted too
+/// (a WebSocket starts as an HTTP request, and some vendors document their endpoints that way);
+/// what this catches is a URL without a scheme or host. The message names `field`, never the
+/// value.
+pub fn validate_ws_url(field: &str, url: &str) -> Result<()> {
+    check_url(field, url, &["ws", "wss", "http", "https"])
+}
+
+fn check_url(field: &str, url: &str, schemes: &[&str]) -> Result<()> {
+    let shape = schemes
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    if url.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if url.trim() != url {
+        return Err(Error::invalid(
+            field,
+            "must not start or end with white space",
+        ));
+    }
+    let parsed = match url::Url::parse(url) {
+        Ok(p) => p,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(Error::invalid(
+                field,
+                format!("has no scheme: write the whole URL, starting with {shape}"),
+            ))
+        }
+        Err(e) => return Err(Error::invalid(field, format!("not a URL ({e})"))),
+    };
+    if !schemes.contains(&parsed.scheme()) || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid(
+            field,
+            format!("must start with {shape} and name a host"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +394,93 @@ mod tests {
             id_segment("id", "a:b@c+d").unwrap().to_string(),
             "a%3Ab%40c%2Bd"
         );
+    }
+
+    #[test]
+    fn vendor_urls_need_their_scheme_and_a_host_and_are_never_echoed() {
+        for ok in [
+            "https://llm.example/v1/chat/completions",
+            "http://127.0.0.1:8000",
+        ] {
+            assert!(validate_http_url("llm.url", ok).is_ok(), "{ok}");
+        }
+        for ok in ["wss://api.minimax.chat/ws/v1/t2a_v2", "ws://127.0.0.1:9/rt"] {
+            assert!(validate_ws_url("mllm.url", ok).is_ok(), "{ok}");
+        }
+        let no_scheme = validate_http_url("llm.url", "llm.example/SENTINEL")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            no_scheme,
+            "invalid llm.url: has no scheme: write the whole URL, starting with http:// or https://"
+        );
+        for bad in [
+            "",
+            " https://llm.example",
+            "ftp://llm.example/SENTINEL",
+            "wss://llm.example/SENTINEL",
+            "https://",
+            "localhost:8080/SENTINEL",
+            "file:///SENTINEL",
+        ] {
+            let e = validate_http_url("llm.url", bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid llm.url: "), "{bad:?}: {e}");
+            assert!(!e.contains("SENTINEL"), "{e}");
+        }
+        assert!(validate_ws_url("tts.params.url", "https://api.minimax.chat").is_ok());
+        assert!(validate_ws_url("tts.params.url", "ftp://api.minimax.chat").is_err());
+        assert!(validate_ws_url("tts.params.url", "api.minimax.chat/ws").is_err());
+    }
+
+    #[test]
+    fn a_host_only_base_url_gets_the_area_path_and_api_paths_stay() {
+        let cn = "http://127.0.0.1:8080/cn/api/conversational-ai-agent";
+        let global = "http://127.0.0.1:8080/api/conversational-ai-agent";
+        for host_only in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            " http://127.0.0.1:8080 ",
+        ] {
+            assert_eq!(base_url(host_only, Area::Cn).unwrap(), cn);
+            assert_eq!(base_url(host_only, Area::Us).unwrap(), global);
+        }
+        for area in [Area::Cn, Area::Eu] {
+            assert_eq!(base_url(cn, area).unwrap(), cn);
+            assert_eq!(base_url(&format!("{global}/"), area).unwrap(), global);
+        }
+        assert_eq!(
+            base_url("https://[::1]:443/", Area::Ap).unwrap(),
+            "https://[::1]/api/conversational-ai-agent"
+        );
+    }
+
+    #[test]
+    fn any_other_base_url_path_is_refused_with_the_expected_shape() {
+        let e = base_url("http://127.0.0.1:8080/foo", Area::Cn)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid base_url: path `/foo` is not the API path; use `http://127.0.0.1:8080` or \
+             `http://127.0.0.1:8080/cn/api/conversational-ai-agent`"
+        );
+        for bad in [
+            "http://h/api",
+            "http://h/cn/api/conversational-ai-agent/v2",
+            "http://h//api/conversational-ai-agent",
+        ] {
+            assert!(base_url(bad, Area::Cn).is_err(), "{bad}");
+        }
+        let long = format!("http://h/{}", "p".repeat(500));
+        assert!(base_url(&long, Area::Cn).unwrap_err().to_string().len() < 200);
+        assert!(base_url("127.0.0.1:8080", Area::Cn)
+            .unwrap_err()
+            .to_string()
+            .contains("has no scheme"));
+        let creds = base_url("http://user:SENTINEL@h/foo", Area::Cn)
+            .unwrap_err()
+            .to_string();
+        assert!(!creds.contains("SENTINEL"), "{creds}");
     }
 
     #[test]

@@ -98,7 +98,8 @@ fn with_returns_a_new_agent_and_leaves_the_original() {
     // Without instructions the LLM's own system messages stay.
     let own = Agent::new()
         .with_llm(
-            Llm::custom("u").system_messages(vec![json!({"role": "system", "content": "vendor"})]),
+            Llm::custom("https://llm.example/v1")
+                .system_messages(vec![json!({"role": "system", "content": "vendor"})]),
         )
         .unwrap()
         .with_tts(StepFunTts::new("k", "m", "v"))
@@ -198,12 +199,11 @@ fn cascade_needs_tts_then_llm_and_mllm_mode_refuses_what_it_would_drop() {
         "instructions"
     );
     assert_eq!(
-        field(m.with_llm(Llm::custom("u")).unwrap().to_properties(
-            "c",
-            &AgentUid::from(1),
-            &[RemoteUid::from(2)],
-            &given
-        )),
+        field(
+            m.with_llm(Llm::custom("https://llm.example/v1"))
+                .unwrap()
+                .to_properties("c", &AgentUid::from(1), &[RemoteUid::from(2)], &given)
+        ),
         "llm"
     );
 }
@@ -265,6 +265,6 @@ fn signed_tokens_follow_expires_in_and_uid_zero_means_any_uid() {
 #[test]
 fn an_invalid_llm_is_refused_when_added() {
     assert!(Agent::new()
-        .with_llm(Llm::aliyun("u").temperature(3.0))
+        .with_llm(Llm::aliyun("https://llm.example/v1").temperature(3.0))
         .is_err());
 }

@@ -28,8 +28,8 @@ fn kind<T>(r: shengwang_agent::Result<T>) -> String {
         Err(Error::Token(e)) => format!("Token({})", token_kind(&e)),
         Err(Error::Api { status, .. }) => format!("Api({status})"),
         Err(Error::Decode { status, .. }) => format!("Decode({status})"),
-        Err(Error::Timeout(_)) => "Timeout".into(),
-        Err(Error::Connect(_)) => "Connect".into(),
+        Err(Error::Timeout { .. }) => "Timeout".into(),
+        Err(Error::Connect { .. }) => "Connect".into(),
         Err(e) => format!("other: {e:?}"),
     }
 }
@@ -120,7 +120,7 @@ async fn every_bad_input_gets_its_exact_error() {
         .build()
         .unwrap();
     let agent = Agent::new()
-        .with_llm(Llm::custom("u"))
+        .with_llm(Llm::custom("https://llm.example/v1"))
         .unwrap()
         .with_tts(StepFunTts::new("k", "m", "v"))
         .unwrap();

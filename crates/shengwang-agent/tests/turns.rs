@@ -217,7 +217,7 @@ async fn hostile(mode: &'static str) -> (String, Arc<AtomicU64>) {
     let hits = Arc::new(AtomicU64::new(0));
     let counter = hits.clone();
     let app = axum::Router::new().route(
-        "/v2/projects/:appid/agents/:id/turns",
+        "/api/conversational-ai-agent/v2/projects/:appid/agents/:id/turns",
         get(
             move |Query(q): Query<std::collections::HashMap<String, String>>| {
                 let counter = counter.clone();
@@ -244,7 +244,7 @@ async fn hostile(mode: &'static str) -> (String, Arc<AtomicU64>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), hits)
+    (format!("http://{addr}/api/conversational-ai-agent"), hits)
 }
 
 fn basic_client(base: &str) -> Client {

@@ -70,20 +70,21 @@ fn llm_vendors_and_params_assembly() {
 
 #[test]
 fn llm_ranges_are_validated() {
-    assert!(Llm::aliyun("u")
+    let u = "https://llm.example/v1/chat/completions";
+    assert!(Llm::aliyun(u)
         .temperature(2.0)
         .top_p(1.0)
         .max_tokens(1)
         .validate()
         .is_ok());
     for (llm, field) in [
-        (Llm::aliyun("u").temperature(2.1), "llm.temperature"),
-        (Llm::aliyun("u").temperature(-0.1), "llm.temperature"),
-        (Llm::aliyun("u").top_p(1.5), "llm.top_p"),
-        (Llm::aliyun("u").max_tokens(0), "llm.max_tokens"),
+        (Llm::aliyun(u).temperature(2.1), "llm.temperature"),
+        (Llm::aliyun(u).temperature(-0.1), "llm.temperature"),
+        (Llm::aliyun(u).top_p(1.5), "llm.top_p"),
+        (Llm::aliyun(u).max_tokens(0), "llm.max_tokens"),
         (Llm::aliyun(" "), "llm.url"),
         (
-            Llm::aliyun("u").mcp_servers(vec![McpServer::new("bad name!", "e")]),
+            Llm::aliyun(u).mcp_servers(vec![McpServer::new("bad name!", "e")]),
             "llm.mcp_servers.name",
         ),
     ] {
@@ -92,6 +93,68 @@ fn llm_ranges_are_validated() {
             other => panic!("{field}: {other:?}"),
         }
     }
+}
+
+/// `LLM_URL=llm.example` used to pass every check and reach the service: each URL option
+/// needs its scheme and a host, and the error names the option, never the value.
+#[test]
+fn vendor_urls_without_a_scheme_are_refused_naming_the_option() {
+    use shengwang_agent::agentkit::Agent;
+    use shengwang_agent::types::llm::{LlmTool, ToolMethod};
+    let u = "https://llm.example/v1/chat/completions";
+    let tool = |url: &str| LlmTool::new("w", Default::default(), ToolMethod::Get, url);
+    let llms = [
+        (Llm::custom("llm.example"), "llm.url"),
+        (Llm::aliyun("ftp://llm.example/v1"), "llm.url"),
+        (
+            Llm::deepseek(u).greeting_audio_url("cdn.example/hi.wav"),
+            "llm.greeting_audio_url",
+        ),
+        (
+            Llm::tencent(u).mcp_servers(vec![McpServer::new("kb", "mcp.example")]),
+            "llm.mcp_servers.endpoint",
+        ),
+        (
+            Llm::bytedance(u).tools(vec![tool("tools.example/w")]),
+            "llm.tools.server.url",
+        ),
+    ];
+    for (llm, field) in llms {
+        let e = Agent::new().with_llm(llm).unwrap_err();
+        assert!(
+            matches!(&e, shengwang_agent::Error::InvalidInput { field: f, .. } if f == field),
+            "{field}: {e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("http://") && !text.contains(".example"),
+            "{text}"
+        );
+    }
+    let m = Agent::new().with_mllm(Mllm::new("realtime.example/v1", "openai"));
+    assert!(m.unwrap_err().to_string().starts_with("invalid mllm.url: "));
+    let q = Agent::new().with_mllm(QwenOmni::new("k", "dashscope.example/realtime"));
+    assert!(q.unwrap_err().to_string().starts_with("invalid mllm.url: "));
+    let mm = MiniMaxTts::new("k", "m", "v").url("api.minimax.chat/ws");
+    assert!(Agent::new()
+        .with_tts(mm)
+        .unwrap_err()
+        .to_string()
+        .starts_with("invalid tts.url: "));
+    // What the URLs look like in practice passes.
+    Agent::new()
+        .with_llm(
+            Llm::custom(u)
+                .greeting_audio_url("https://cdn.example/hi.wav")
+                .mcp_servers(vec![McpServer::new("kb", "http://127.0.0.1:9000/mcp")])
+                .tools(vec![tool("https://tools.example/w")]),
+        )
+        .unwrap()
+        .with_tts(MiniMaxTts::new("k", "m", "v"))
+        .unwrap();
+    Agent::new()
+        .with_mllm(Mllm::new("wss://rt.example/v1", "openai"))
+        .unwrap();
 }
 
 #[test]

@@ -1,15 +1,40 @@
 //! The Redis de-duplication store against a real `redis-server` started on a free loopback
-//! port (persistence off). Outside CI a missing server skips the tests with a printed reason;
-//! with `CI=true` it fails them.
+//! port (persistence off). Where redis-server is missing (or `$REDIS_SERVER` names none) the
+//! tests are reported as ignored with the reason; in CI they fail (see the harness).
+
+#[path = "../../convoai-emulator/tests/support/harness.rs"]
+mod harness;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use harness::{needs, Missing};
 use shengwang_agent::webhooks::{
     self, sign_v2, DedupeStore, Notification, Receiver, RedisStore, Verifier,
 };
+
+fn main() {
+    harness::run(vec![
+        needs("redis_store_claims_once_releases_and_expires", || {
+            with_redis(false, redis_store_claims_once_releases_and_expires)
+        }),
+        needs("redis_down_is_a_store_error_not_a_hang", || {
+            with_redis(false, redis_down_is_a_store_error_not_a_hang)
+        }),
+        needs(
+            "two_receivers_sharing_redis_handle_every_notice_exactly_once",
+            || {
+                with_redis(
+                    true,
+                    two_receivers_sharing_redis_handle_every_notice_exactly_once,
+                )
+            },
+        ),
+    ])
+}
 
 struct Redis {
     child: Child,
@@ -23,27 +48,33 @@ impl Drop for Redis {
     }
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+/// Starts redis-server, then runs `test` with it on a Tokio runtime (two workers if `multi`).
+fn with_redis<F, Fut>(multi: bool, test: F) -> Result<(), Missing>
+where
+    F: FnOnce(Redis) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let redis = start()?;
+    let mut rt = if multi {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    rt.enable_all().build().unwrap().block_on(test(redis));
+    Ok(())
 }
 
-/// Starts redis-server, or returns None (outside CI) with the reason printed.
-async fn redis() -> Option<Redis> {
-    match start().await {
-        Ok(r) => Some(r),
-        Err(reason) if in_ci() => panic!("redis-server is required in CI: {reason}"),
-        Err(reason) => {
-            eprintln!("skipping Redis webhook test: {reason}");
-            None
-        }
-    }
-}
-
-async fn start() -> Result<Redis, String> {
-    let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+fn start() -> Result<Redis, Missing> {
+    let bin = harness::program(
+        "REDIS_SERVER",
+        &["redis-server"],
+        "apt-get install redis-server",
+    )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
+        .map_err(|e| Missing::new(format_args!("no free loopback port: {e}")))?
         .port();
     let child = Command::new(&bin)
         .args([
@@ -60,27 +91,25 @@ async fn start() -> Result<Redis, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot run {bin}: {e}"))?;
+        .map_err(|e| Missing::new(format_args!("cannot run {}: {e}", bin.display())))?;
     let r = Redis {
         child,
         url: format!("redis://127.0.0.1:{port}/"),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(r);
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        std::thread::sleep(Duration::from_millis(20));
     }
-    Err(format!("{bin} did not listen on port {port} within 10 s"))
+    Err(Missing::new(format_args!(
+        "{} did not listen on port {port} within 10 s",
+        bin.display()
+    )))
 }
 
-#[tokio::test]
-async fn redis_store_claims_once_releases_and_expires() {
-    let Some(redis) = redis().await else { return };
+async fn redis_store_claims_once_releases_and_expires(redis: Redis) {
     let a = RedisStore::connect(&redis.url).await.unwrap().prefix("t1:");
     let b = RedisStore::connect(&redis.url).await.unwrap().prefix("t1:");
     assert!(a.claim("17:n1", Duration::from_secs(60)).await.unwrap());
@@ -102,9 +131,7 @@ async fn redis_store_claims_once_releases_and_expires() {
     assert!(!format!("{a:?}").contains("redis://"));
 }
 
-#[tokio::test]
-async fn redis_down_is_a_store_error_not_a_hang() {
-    let Some(redis) = redis().await else { return };
+async fn redis_down_is_a_store_error_not_a_hang(redis: Redis) {
     let store = RedisStore::connect(&redis.url)
         .await
         .unwrap()
@@ -122,9 +149,7 @@ async fn redis_down_is_a_store_error_not_a_hang() {
     assert!(RedisStore::connect("not a url").await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_receivers_sharing_redis_handle_every_notice_exactly_once() {
-    let Some(redis) = redis().await else { return };
+async fn two_receivers_sharing_redis_handle_every_notice_exactly_once(redis: Redis) {
     const SECRET: &str = "fleet-secret";
     let handled: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let mut urls = Vec::new();

@@ -7,8 +7,9 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde_json::json;
 use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::agentkit::{Session, SessionBuilder, SessionEvent};
+use shengwang_agent::api::ListAgents;
 use shengwang_agent::types::agents::{
-    AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
+    AgentInfo, AgentStatus, Priority, SpeakRequest, ThinkRequest, UpdateAgentRequest,
 };
 use shengwang_agent::types::turns::{AgentTurns, Turn};
 use shengwang_agent::Client;
@@ -50,55 +51,17 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
             if let Some(s) = state {
                 q = q.state(status(s));
             }
-            let items = if all {
-                q.stream().try_collect::<Vec<_>>().await?
-            } else {
-                let limit = limit.unwrap_or(20);
-                let mut items = q.limit(limit).page().await?.items;
-                items.truncate(limit as usize);
-                items
-            };
-            if ctx.out.json {
-                for a in &items {
-                    ctx.out.json_line(out, a)?;
-                }
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|a| {
-                    vec![
-                        a.agent_id.clone(),
-                        ctx.out
-                            .status(a.status.as_ref().map_or("-", AgentStatus::as_str)),
-                        output::time(a.start_ts),
-                    ]
-                })
-                .collect();
-            ctx.out
-                .table(out, &["AGENT ID", "STATUS", "STARTED"], &rows)
+            list(ctx, q, limit, all, out).await
         }
-        AgentsCommand::Get { id } => {
-            let info = agents.get(&id).await?.into_inner();
-            if ctx.out.json {
-                return ctx.out.json_line(out, &info);
-            }
-            writeln!(out, "agent id: {}", info.agent_id)?;
-            writeln!(out, "status:   {}", ctx.out.status(info.status.as_str()))?;
-            writeln!(out, "started:  {}", output::time(info.start_ts))?;
-            writeln!(out, "stopped:  {}", output::time(info.stop_ts))?;
-            if let Some(m) = info.message.as_deref().filter(|m| !m.is_empty()) {
-                writeln!(out, "message:  {m}")?;
-            }
-            Ok(())
-        }
+        AgentsCommand::Get { id } => get(ctx, &agents.get(&id).await?.into_inner(), out),
         AgentsCommand::History { id } => {
             let history = agents.history(&id).await?.into_inner();
             if ctx.out.json {
                 return ctx.out.json_line(out, &history);
             }
             for entry in &history.contents {
-                writeln!(out, "{}: {}", entry.role.as_str(), entry.content)?;
+                let line = format!("{}: {}", entry.role.as_str(), entry.content);
+                ctx.out.line(out, &line)?;
             }
             Ok(())
         }
@@ -185,6 +148,60 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
     }
 }
 
+/// `agents list`: one page (or `--all` of them) as JSON lines or a table.
+async fn list(
+    ctx: &Ctx,
+    q: ListAgents<'_>,
+    limit: Option<u32>,
+    all: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let items = if all {
+        q.stream().try_collect::<Vec<_>>().await?
+    } else {
+        let limit = limit.unwrap_or(20);
+        let mut items = q.limit(limit).page().await?.items;
+        items.truncate(limit as usize);
+        items
+    };
+    if ctx.out.json {
+        for a in &items {
+            ctx.out.json_line(out, a)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|a| {
+            let status = a.status.as_ref().map_or("-", AgentStatus::as_str);
+            vec![
+                a.agent_id.clone(),
+                status.to_owned(),
+                output::time(a.start_ts),
+            ]
+        })
+        .collect();
+    ctx.out
+        .table(out, &["AGENT ID", "STATUS", "STARTED"], &rows)
+}
+
+/// `agents get`: JSON, or one `label: value` line per field.
+fn get(ctx: &Ctx, info: &AgentInfo, out: &mut dyn Write) -> Result<(), CliError> {
+    if ctx.out.json {
+        return ctx.out.json_line(out, info);
+    }
+    let mut fields = vec![
+        ("agent id", info.agent_id.clone()),
+        ("status", info.status.as_str().to_owned()),
+        ("started", output::time(info.start_ts)),
+        ("stopped", output::time(info.stop_ts)),
+    ];
+    if let Some(m) = info.message.as_ref().filter(|m| !m.is_empty()) {
+        fields.push(("message", m.clone()));
+    }
+    ctx.out.fields(out, &fields)
+}
+
 /// A session of the file's agent: flags win over the file's `[session]` table.
 /// `default_channel` stands in when neither names a channel (for `config check`).
 pub(super) fn build_session(
@@ -265,7 +282,7 @@ async fn start(
             &json!({"agent_id": id, "name": session.name(), "status": "RUNNING"}),
         )?;
     } else {
-        writeln!(out, "{id}")?;
+        ctx.out.line(out, &id)?;
     }
     let Some(shutdown) = shutdown.as_mut() else {
         return Ok(());
@@ -305,7 +322,7 @@ async fn start(
                     AgentStatus::Failed => {
                         return Err(CliError::Failed(format!(
                             "agent {id} failed: {}",
-                            info.message.as_deref().unwrap_or("no reason given")
+                            output::clean(info.message.as_deref().unwrap_or("no reason given"))
                         )))
                     }
                     _ => {}
@@ -351,7 +368,7 @@ fn report(
     if ctx.out.json {
         ctx.out.json_line(out, value)?;
     } else {
-        writeln!(out, "{text}")?;
+        ctx.out.line(out, text)?;
     }
     out.flush()?;
     Ok(())
@@ -384,7 +401,9 @@ fn status(s: StateArg) -> AgentStatus {
 }
 
 /// What `update` may change on a running agent: the LLM's system messages and params, or
-/// the MLLM's params, taken from the join request the file describes.
+/// the MLLM's params, taken from the join request the file describes. Sent as they are: the
+/// service replaces the agent's params with them (the CLI cannot know what the agent started
+/// with, so it cannot merge as a `Session` does).
 fn update_request(client: &Client, file: &AgentFile) -> Result<UpdateAgentRequest, CliError> {
     let session = build_session(client, file, &SessionFlags::default(), Some("update"))?;
     let props = session.build().start_request()?.properties;
@@ -479,7 +498,7 @@ async fn stop_all(
         return Ok(());
     };
     for (id, e) in &failures {
-        eprintln!("error: {id}: {e}");
+        output::stderr_line(&format!("error: {id}: {e}"));
     }
     let summary = if failures.is_empty() {
         format!("{last_id}: {last}")
@@ -527,7 +546,9 @@ fn print_turns(
         if p.is_last_page == Some(false) {
             let (index, total) = (p.page_index.unwrap_or(1), p.total_pages);
             let of = total.map_or(String::new(), |t| format!(" of {t}"));
-            eprintln!("page {index}{of}; --all shows every turn, --page N another page");
+            o.note(&format!(
+                "page {index}{of}; --all shows every turn, --page N another page"
+            ));
         }
     }
     Ok(())
@@ -545,7 +566,7 @@ fn turn_row(t: &Turn) -> Vec<String> {
         });
     let start = t
         .start_kind()
-        .map_or("-".to_owned(), |k| printable(k.as_str()));
+        .map_or("-".to_owned(), |k| k.as_str().to_owned());
     let cause = t
         .end
         .as_ref()
@@ -558,8 +579,8 @@ fn turn_row(t: &Turn) -> Vec<String> {
         });
     let end = match (t.end_kind(), cause) {
         (None, _) => "-".to_owned(),
-        (Some(k), None) => printable(k.as_str()),
-        (Some(k), Some(c)) => format!("{} ({})", printable(k.as_str()), printable(&c)),
+        (Some(k), None) => k.as_str().to_owned(),
+        (Some(k), Some(c)) => format!("{} ({c})", k.as_str()),
     };
     vec![
         num(t.turn_id),
@@ -569,13 +590,4 @@ fn turn_row(t: &Turn) -> Vec<String> {
         num(t.e2e_latency_ms()),
         num(t.duration_ms()),
     ]
-}
-
-/// A value from the service, safe for a terminal: control characters (escape sequences)
-/// become `?`, and a runaway length is cut.
-fn printable(s: &str) -> String {
-    s.chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

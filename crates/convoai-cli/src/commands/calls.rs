@@ -62,13 +62,7 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             }
             let rows: Vec<Vec<String>> = calls
                 .iter()
-                .map(|c| {
-                    fields(ctx, c)
-                        .into_iter()
-                        .take(LISTED)
-                        .map(|f| f.1)
-                        .collect()
-                })
+                .map(|c| fields(c).into_iter().take(LISTED).map(|f| f.1).collect())
                 .collect();
             ctx.out.table(
                 out,
@@ -81,10 +75,7 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             if ctx.out.json {
                 return ctx.out.json_line(out, &call);
             }
-            for (label, text) in fields(ctx, &call) {
-                writeln!(out, "{:<9} {text}", format!("{label}:"))?;
-            }
-            Ok(())
+            ctx.out.fields(out, &fields(&call))
         }
         CallsCommand::Create(args) => {
             let request = call_request(ctx, &client, args)?;
@@ -97,8 +88,7 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             if ctx.out.json {
                 ctx.out.json_line(out, &created)
             } else {
-                writeln!(out, "{}", created.agent_id)?;
-                Ok(())
+                ctx.out.line(out, &created.agent_id)
             }
         }
         CallsCommand::Hangup { id } => {
@@ -118,14 +108,11 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
 const LISTED: usize = 6;
 
 /// A call's fields as (label, text), in the order `get` prints them.
-fn fields(ctx: &Ctx, c: &CallInfo) -> Vec<(&'static str, String)> {
+fn fields(c: &CallInfo) -> Vec<(&'static str, String)> {
     let text = |v: Option<&str>| v.unwrap_or("-").to_owned();
     vec![
         ("call id", c.agent_id.clone()),
-        (
-            "state",
-            ctx.out.status(c.state.as_ref().map_or("-", |s| s.as_str())),
-        ),
+        ("state", text(c.state.as_ref().map(|s| s.as_str()))),
         ("type", text(c.kind.as_ref().map(|k| k.as_str()))),
         ("to", text(c.to_number.as_deref())),
         ("from", text(c.from_number.as_deref())),

@@ -3,6 +3,7 @@
 mod agents;
 mod calls;
 mod config;
+pub(crate) mod doctor;
 mod numbers;
 mod token;
 pub(crate) mod webhooks;
@@ -24,14 +25,27 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// App id and certificate, or a usage error naming the flag and the variable.
+    /// App id and certificate, or a usage error naming the flag and the variable (and, with
+    /// customer credentials given, why they do not replace the certificate).
     pub fn app_credentials(&self) -> Result<(&str, &str), CliError> {
-        let app_id = required(&self.global.app_id, "--app-id", "SHENGWANG_APP_ID")?;
+        let g = &self.global;
+        let app_id = required(&g.app_id, "--app-id", "SHENGWANG_APP_ID")?;
         let cert = required(
-            &self.global.app_certificate,
+            &g.app_certificate,
             "--app-certificate",
             "SHENGWANG_APP_CERTIFICATE",
-        )?;
+        )
+        .map_err(|e| match (&g.customer_id, &g.customer_secret) {
+            (Some(_), Some(_)) => {
+                let why = format!(
+                    "{e}: the customer ID and secret only authenticate the requests (Basic \
+                     auth); the CLI still signs the token the agent joins its channel with, \
+                     and that takes the app certificate"
+                );
+                e.with_message(why)
+            }
+            _ => e,
+        })?;
         Ok((app_id, cert))
     }
 
@@ -98,6 +112,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(&ctx, cmd, out),
         Command::Config(cmd) => config::run(&ctx, cmd, out),
         Command::Webhooks(cmd) => webhooks::run(&ctx, cmd, out).await,
+        Command::Doctor(args) => doctor::run(&ctx, args, out).await,
         Command::Emulator(server) => {
             let g = &ctx.global;
             let args = convoai_emulator::cli::EmulatorArgs {
@@ -114,7 +129,10 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 .map_err(|e| CliError::Invalid(e.to_string()))
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "convoai", out);
+            // Into memory first: clap_complete panics when a write fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "convoai", &mut script);
+            out.write_all(&script)?;
             Ok(())
         }
     }

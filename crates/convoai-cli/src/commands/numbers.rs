@@ -35,16 +35,13 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
             if ctx.out.json {
                 return ctx.out.json_line(out, &n);
             }
-            let cells = row(&n);
-            for (label, cell) in [
+            let fields: Vec<(&str, String)> = [
                 "number", "provider", "label", "inbound", "outbound", "pipeline",
             ]
-            .iter()
-            .zip(cells)
-            {
-                writeln!(out, "{:<9} {cell}", format!("{label}:"))?;
-            }
-            Ok(())
+            .into_iter()
+            .zip(row(&n))
+            .collect();
+            ctx.out.fields(out, &fields)
         }
         NumbersCommand::Add {
             number,
@@ -87,8 +84,7 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
             if ctx.out.json {
                 ctx.out.json_line(out, &created)
             } else {
-                writeln!(out, "{}", created.phone_number)?;
-                Ok(())
+                ctx.out.line(out, &created.phone_number)
             }
         }
         NumbersCommand::Update {

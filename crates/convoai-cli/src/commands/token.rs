@@ -10,6 +10,7 @@ use shengwang_agent::token::{
 use super::Ctx;
 use crate::cli::{Reproducible, Role, TokenCommand};
 use crate::error::CliError;
+use crate::output::Output;
 
 pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliError> {
     match cmd {
@@ -71,7 +72,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             if ctx.out.json {
                 ctx.out.json_line(out, &to_json(&content))?;
             } else {
-                write_text(&content, out)?;
+                write_text(&ctx.out, &content, out)?;
             }
         }
         TokenCommand::Verify {
@@ -212,17 +213,21 @@ fn to_json(c: &AccessToken) -> serde_json::Value {
     })
 }
 
-fn write_text(c: &AccessToken, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "app_id:   {}", c.app_id)?;
-    writeln!(out, "issue_ts: {}", c.issue_ts)?;
-    writeln!(
+/// A decoded token for people; its strings come from whoever made the token, so each line goes
+/// through [`Output::line`].
+fn write_text(o: &Output, c: &AccessToken, out: &mut dyn Write) -> Result<(), CliError> {
+    o.line(out, &format!("app_id:   {}", c.app_id))?;
+    o.line(out, &format!("issue_ts: {}", c.issue_ts))?;
+    o.line(
         out,
-        "expire:   {} s (until unix time {})",
-        c.expire,
-        c.expires_at()
+        &format!(
+            "expire:   {} s (until unix time {})",
+            c.expire,
+            c.expires_at()
+        ),
     )?;
-    writeln!(out, "salt:     {}", c.salt)?;
-    writeln!(out, "services:")?;
+    o.line(out, &format!("salt:     {}", c.salt))?;
+    o.line(out, "services:")?;
     for s in &c.services {
         let kind = s.service_type();
         let described: Vec<String> = fields(&s.body)
@@ -232,15 +237,20 @@ fn write_text(c: &AccessToken, out: &mut dyn Write) -> std::io::Result<()> {
                 other => format!("{k}={other}"),
             })
             .collect();
-        writeln!(
+        o.line(
             out,
-            "  {} ({}) {}",
-            kind.name(),
-            kind.code(),
-            described.join(" ")
+            &format!(
+                "  {} ({}) {}",
+                kind.name(),
+                kind.code(),
+                described.join(" ")
+            ),
         )?;
         for (id, expire) in &s.privileges {
-            writeln!(out, "    {} ({id}): {expire} s", privilege_name(kind, *id))?;
+            o.line(
+                out,
+                &format!("    {} ({id}): {expire} s", privilege_name(kind, *id)),
+            )?;
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use clap::{Args, Subcommand};
+use shengwang_agent::redact::sanitize;
 use shengwang_agent::webhooks::{
     parse, Event, MemoryStore, Notification, Signatures, Verifier, WebhookError, DEFAULT_MAX_BODY,
     DEFAULT_TTL,
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::commands::Ctx;
 use crate::error::CliError;
+use crate::output::{json_text, stderr_line};
 
 /// Receive and check notification callbacks.
 #[derive(Subcommand)]
@@ -175,7 +177,7 @@ async fn listen(json: bool, args: ListenArgs, out: &mut dyn Write) -> Result<(),
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::Failed(format!("cannot listen: {e}")))?;
-    eprintln!("listening on http://{addr} (Ctrl-C to stop)");
+    stderr_line(&format!("listening on http://{addr} (Ctrl-C to stop)"));
     let mut shutdown = convoai_emulator::cli::Shutdown::listen()
         .map_err(|e| CliError::Failed(format!("cannot watch for Ctrl-C: {e}")))?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -213,19 +215,21 @@ async fn receive(
     let body = match body {
         Ok(b) => b,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            eprintln!("rejected: body larger than {DEFAULT_MAX_BODY} bytes (413)");
+            stderr_line(&format!(
+                "rejected: body larger than {DEFAULT_MAX_BODY} bytes (413)"
+            ));
             return reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
         }
         Err(_) => return reply(StatusCode::BAD_REQUEST, "unreadable body"),
     };
     if let Err(e) = l.verifier.verify_headers(&headers, &body) {
-        eprintln!("rejected: {e} (401)");
+        stderr_line(&format!("rejected: {e} (401)"));
         return reply(StatusCode::UNAUTHORIZED, "invalid signature");
     }
     let n = match parse(&body) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("rejected: {e} (400)");
+            stderr_line(&format!("rejected: {e} (400)"));
             return reply(StatusCode::BAD_REQUEST, "malformed body");
         }
     };
@@ -293,39 +297,31 @@ async fn forward(
             } else {
                 "request failed"
             };
-            eprintln!(
+            stderr_line(&format!(
                 "forward to {} failed: {why} (502)",
                 target.host_str().unwrap_or("?")
-            );
+            ));
             reply(StatusCode::BAD_GATEWAY, "forward failed")
         }
     }
 }
 
 /// The body as received when it is one line; otherwise compact JSON of it, so each
-/// notice stays one line.
+/// notice stays one line. Either way, what a terminal would act on is escaped ([`json_text`]).
 fn json_line(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
+    let text = match std::str::from_utf8(body) {
         Ok(s) if !s.contains(['\n', '\r']) => s.to_owned(),
         _ => serde_json::from_slice::<serde_json::Value>(body)
             .map(|v| v.to_string())
             .unwrap_or_default(),
-    }
-}
-
-/// Untrusted text made safe for one terminal line: control characters escaped, length capped.
-fn clean(s: &str) -> String {
-    let mut out: String = s.chars().take(200).flat_map(char::escape_default).collect();
-    if s.chars().count() > 200 {
-        out.push('…');
-    }
-    out
+    };
+    json_text(text)
 }
 
 fn text_line(n: &Notification) -> String {
     let mut line = format!(
         "{} {} {}",
-        clean(n.notice_id.as_str()),
+        sanitize(n.notice_id.as_str()),
         n.event_type,
         n.event.kind()
     );
@@ -333,28 +329,28 @@ fn text_line(n: &Notification) -> String {
         line.push_str(&format!(" product={}", n.product_id));
     }
     if let Some(a) = n.agent_id() {
-        line.push_str(&format!(" agent={}", clean(a.as_str())));
+        line.push_str(&format!(" agent={}", sanitize(a.as_str())));
     }
     if let Some(c) = n.channel() {
-        line.push_str(&format!(" channel={}", clean(c)));
+        line.push_str(&format!(" channel={}", sanitize(c)));
     }
     match &n.event {
         Event::AgentLeft(l) => line.push_str(&format!(
             " status={} message={:?}",
-            clean(l.status.as_str()),
-            clean(&l.message)
+            sanitize(l.status.as_str()),
+            sanitize(&l.message)
         )),
         Event::AgentError(e) => {
             for err in &e.errors {
                 line.push_str(&format!(
                     " error={}:{}",
-                    clean(err.module.as_str()),
+                    sanitize(err.module.as_str()),
                     err.code.unwrap_or_default()
                 ));
             }
         }
         Event::InboundCall(c) | Event::OutboundCall(c) => {
-            line.push_str(&format!(" state={}", clean(c.state.as_str())))
+            line.push_str(&format!(" state={}", sanitize(c.state.as_str())))
         }
         _ => {}
     }

@@ -19,8 +19,14 @@ fn sample_env(var: &str) -> Option<String> {
     }
 }
 
-/// Every variable is set, to a value that names it.
+/// Every variable is set, to a value that names it (a URL for `…_URL`).
 fn any_env(var: &str) -> Option<String> {
+    if var.ends_with("_URL") {
+        return Some(format!(
+            "https://value-of-{}.example",
+            var.to_ascii_lowercase()
+        ));
+    }
     Some(format!("value-of-{var}"))
 }
 
@@ -550,7 +556,7 @@ fn yaml_merge_keys_and_empty_files() {
 
 #[test]
 fn file_order_is_kept() {
-    let text = "[llm]\nvendor = \"custom\"\nurl = \"${FIRST}\"\napi_key = \"${SECOND}\"\n\
+    let text = "[llm]\nvendor = \"custom\"\nurl = \"${FIRST_URL}\"\napi_key = \"${SECOND}\"\n\
                 [llm.extra]\nzeta = 1\nalpha = 2\nmid = 3\n";
     // Errors come in reading order: `url` before `api_key`, though `a` sorts first.
     let m = err("a.toml", text, &no_env);
@@ -851,13 +857,13 @@ fn wrong_types_name_the_path_and_the_expected_type() {
 
 #[test]
 fn sdk_checks_run() {
-    let llm = "[llm]\nvendor = \"aliyun\"\nurl = \"u\"\ntemperature = 3\n";
+    let llm = "[llm]\nvendor = \"aliyun\"\nurl = \"https://llm.example\"\ntemperature = 3\n";
     let m = err("agent.toml", llm, &no_env);
     assert_eq!(
         m,
         "agent.toml: invalid llm.temperature: must be between 0 and 2 (got 3)"
     );
-    let mcp = "[llm]\nvendor = \"aliyun\"\nurl = \"u\"\n[[llm.mcp_servers]]\nname = \"no spaces\"\nendpoint = \"e\"\n";
+    let mcp = "[llm]\nvendor = \"aliyun\"\nurl = \"https://llm.example\"\n[[llm.mcp_servers]]\nname = \"no spaces\"\nendpoint = \"e\"\n";
     assert!(err("agent.toml", mcp, &no_env).contains("invalid llm.mcp_servers.name"));
 }
 
@@ -926,7 +932,7 @@ fn extras_and_params_pass_through() {
     let text = r#"
 [llm]
 vendor = "custom"
-url = "u"
+url = "https://llm.example/v1"
 model = "m"
 params = { model = "override", stream = true }
 extra = { style = "dify" }

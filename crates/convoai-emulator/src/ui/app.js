@@ -461,19 +461,25 @@ const views = {
   },
 };
 
+// A latency in milliseconds, or "—" when the value is missing or not a number.
+function latencyText(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value + " ms" : "—";
+}
+
 function turnsTable(turns) {
   return table(["Turn", "Started by", "Ended", "End-to-end latency", "Segments"],
     turns.map((t, i) => {
       const m = (t && t.metrics) || {};
       const segs = Array.isArray(m.segmented_latency_ms) ? m.segmented_latency_ms : [];
+      // Each segment is {name, latency} (milliseconds), as the service documents.
       const segText = segs.map((s) => s && typeof s === "object"
-        ? (s.name || s.type || s.stage || "?") + " " + (s.latency_ms !== undefined ? s.latency_ms : s.value) + " ms"
+        ? (s.name || "?") + " " + latencyText(s.latency)
         : String(s)).join(", ");
       return el("tr", {},
         el("td", {}, String(t.turn_id !== undefined ? t.turn_id : i + 1)),
         el("td", {}, (t.start && t.start.type) || "—"),
         el("td", {}, (t.end && t.end.type) || "—"),
-        el("td", {}, m.e2e_latency_ms !== undefined ? m.e2e_latency_ms + " ms" : "—"),
+        el("td", {}, latencyText(m.e2e_latency_ms)),
         el("td", { class: "text" }, segText || "—"));
     }), "No turns yet.");
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Operation, Session};
 use crate::types::agents::*;
@@ -128,11 +128,26 @@ impl<'s> IntoFuture for Think<'s> {
 }
 
 /// What [`Session::update`] sends (only what is set); `.send().await` sends it.
+///
+/// The service replaces the agent's `llm.params` (or `mllm.params`) wholesale on update, so
+/// the params given here are a JSON Merge Patch (RFC 7396) onto the params the agent runs
+/// with: the session's start configuration plus its earlier accepted updates. Objects merge
+/// key by key, `null` deletes a key, arrays and scalars replace; the complete object is
+/// sent. [`replace_params`](Self::replace_params) sends them as given instead.
+///
+/// ```
+/// # async fn demo(session: &shengwang_agent::Session) -> shengwang_agent::Result<()> {
+/// use serde_json::json;
+/// // Started with {"model": "qwen-max", "temperature": 0.7}: sends both keys, temperature 0.2.
+/// session.update().llm_params(json!({"temperature": 0.2})).send().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "nothing is sent until .send() (or .await)"]
 pub struct Update<'s> {
     session: &'s Session,
     request: UpdateAgentRequest,
+    replace: bool,
 }
 
 impl<'s> Update<'s> {
@@ -140,6 +155,7 @@ impl<'s> Update<'s> {
         Update {
             session,
             request: UpdateAgentRequest::default(),
+            replace: false,
         }
     }
     /// A replacement channel token (see also [`Session::renew_token`]).
@@ -147,33 +163,69 @@ impl<'s> Update<'s> {
         self.request.token = Some(token.into());
         self
     }
-    /// `{system_messages, params}` of the LLM; `params` replaces the start-time ones.
+    /// `{system_messages, params}` of the LLM; `params` is a merge patch (see [`Update`]).
     pub fn llm(mut self, llm: Value) -> Self {
         self.request.llm = Some(llm);
         self
     }
-    /// `{params}` of an MLLM agent.
+    /// `{params}` of an MLLM agent; `params` is a merge patch (see [`Update`]).
     pub fn mllm(mut self, mllm: Value) -> Self {
         self.request.mllm = Some(mllm);
         self
     }
-    /// Replaces the whole request (for fields this version does not model).
+    /// The LLM's `params` as a merge patch: `{"temperature": 0.2}` changes the temperature
+    /// and keeps every other param; `{"stop": null}` removes `stop`. Sets `llm.params`,
+    /// keeping what [`llm`](Self::llm) set besides.
+    pub fn llm_params(mut self, params: Value) -> Self {
+        set_params(&mut self.request.llm, params);
+        self
+    }
+    /// The MLLM's `params` as a merge patch, like [`llm_params`](Self::llm_params).
+    pub fn mllm_params(mut self, params: Value) -> Self {
+        set_params(&mut self.request.mllm, params);
+        self
+    }
+    /// Sends `llm.params` and `mllm.params` as given, not merged: the service replaces the
+    /// agent's params with them (so they must be complete). For a session that does not
+    /// know its agent's params (resumed from an agent id, where merging fails with
+    /// [`Error::UnknownMergeBase`](crate::Error::UnknownMergeBase)); once the service
+    /// accepts them the session knows them and merges again.
+    pub fn replace_params(mut self) -> Self {
+        self.replace = true;
+        self
+    }
+    /// Replaces the whole request (for fields this version does not model); its params
+    /// merge like the others unless [`replace_params`](Self::replace_params).
     pub fn properties(mut self, request: UpdateAgentRequest) -> Self {
         self.request = request;
         self
     }
-    /// The request as it will be sent.
+    /// The request as set: `params` are the patch, not yet merged (that happens when it is
+    /// sent, onto the params the agent has then).
     pub fn request(&self) -> &UpdateAgentRequest {
         &self.request
     }
-    /// Sends it.
+    /// Sends it, once the session's earlier updates are answered: the updates of a session
+    /// go one at a time, each merged onto the params the last accepted one left. A failed
+    /// or unanswered update leaves those params as they were.
+    ///
+    /// Merging needs the agent's params: a session resumed from an agent id does not know
+    /// them and refuses with [`Error::UnknownMergeBase`](crate::Error::UnknownMergeBase)
+    /// (nothing sent); a params patch that is not a JSON object is
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput).
     pub async fn send(self) -> Result<()> {
-        let request = self.request;
-        self.session
-            .send(Operation::Update, |a, id| async move {
-                a.update(&id, &request).await.map(|_| ())
-            })
-            .await
+        self.session.send_update(self.request, self.replace).await
+    }
+}
+
+/// Sets `params` in `block`, an object (made one if it is not).
+fn set_params(block: &mut Option<Value>, params: Value) {
+    let block = block.get_or_insert_with(|| Value::Object(Map::new()));
+    if !block.is_object() {
+        *block = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = block {
+        map.insert("params".to_owned(), params);
     }
 }
 

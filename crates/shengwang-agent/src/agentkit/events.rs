@@ -74,6 +74,21 @@ pub enum SessionEvent {
         /// The error's one-line description (secrets removed).
         error: String,
     },
+    /// The agent is in its channel: [`wait_ready`](super::Session::wait_ready) saw its
+    /// agent-joined notice (`101`) or, when no notice can arrive, its status `RUNNING`.
+    /// Once per agent.
+    Ready {
+        /// Its id.
+        agent_id: String,
+        /// What told.
+        via: super::ReadyVia,
+    },
+    /// [`wait_ready`](super::Session::wait_ready) found the agent `RECOVERING`: the service
+    /// is bringing it back into the channel. Not a failure; the wait goes on.
+    AgentRecovering {
+        /// Its id.
+        agent_id: String,
+    },
     /// The session moved between states.
     StateChanged {
         /// Before.
@@ -96,12 +111,15 @@ impl SessionEvent {
             Self::TokenExpiring { .. } => EventKind::TokenExpiring,
             Self::TokenRenewed { .. } => EventKind::TokenRenewed,
             Self::TokenRenewFailed { .. } => EventKind::TokenRenewFailed,
+            Self::Ready { .. } => EventKind::Ready,
+            Self::AgentRecovering { .. } => EventKind::AgentRecovering,
         }
     }
 }
 
 /// Event kinds, for [`on`](super::Session::on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventKind {
     /// [`SessionEvent::Started`]
     Started,
@@ -121,6 +139,10 @@ pub enum EventKind {
     TokenRenewed,
     /// [`SessionEvent::TokenRenewFailed`]
     TokenRenewFailed,
+    /// [`SessionEvent::Ready`]
+    Ready,
+    /// [`SessionEvent::AgentRecovering`]
+    AgentRecovering,
 }
 
 /// Identifies a registered handler, for [`off`](super::Session::off).

@@ -15,6 +15,7 @@ pub use agent::{Agent, TokenSource};
 pub use calls::{Say, Think, Update};
 pub use events::{EventKind, HandlerId, SessionEvent};
 pub(crate) use notices::AppliedNotices;
+pub use session::ready::{NotReadyCause, Ready, ReadyVia, WaitReady};
 #[cfg(feature = "blocking")]
 pub(crate) use session::Sealed;
 pub use session::{Session, SessionBuilder, SessionFactory, WeakSession};

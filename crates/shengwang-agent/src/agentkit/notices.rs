@@ -54,7 +54,11 @@ impl Client {
     ///   that signs its own token then renews it in the background (a REST update with a
     ///   fresh token for the same channel, uid and lifetime) and reports
     ///   [`TokenRenewed`](crate::agentkit::SessionEvent::TokenRenewed) or
-    ///   [`TokenRenewFailed`](crate::agentkit::SessionEvent::TokenRenewFailed).
+    ///   [`TokenRenewFailed`](crate::agentkit::SessionEvent::TokenRenewFailed);
+    /// - agent joined (`101`): the session's agent is in its channel, which
+    ///   [`Session::wait_ready`](crate::agentkit::Session::wait_ready) waits for (also when
+    ///   it comes before the session's start returned). It changes no state, so the answer
+    ///   for it is false.
     ///
     /// It never waits for the network, so it can be called inside the handler before
     /// answering the service; the renewal runs on a runtime the client owns, bounded by
@@ -95,6 +99,14 @@ impl Client {
                 (e.agent_id.as_str(), Fact::Error { message })
             }
             Event::TokenExpiring(t) => (t.agent_id.as_str(), Fact::TokenExpiring),
+            Event::AgentJoined(j) => {
+                if self.applied().first(notification.dedupe_key()) {
+                    let agent_id = j.agent_id.as_str();
+                    self.sessions()
+                        .note_joined(agent_id, j.name.as_deref(), &j.channel);
+                }
+                return false;
+            }
             _ => return false,
         };
         if !self.applied().first(notification.dedupe_key()) {

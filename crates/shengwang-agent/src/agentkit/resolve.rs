@@ -34,8 +34,7 @@ pub(crate) fn nothing_created(e: &Error) -> bool {
         | Error::Config(_)
         | Error::Token(_)
         | Error::State { .. }
-        | Error::NoAgentId { .. }
-        | Error::ShuttingDown => true,
+        | Error::NoAgentId { .. } => true,
         Error::Api { status, .. } => matches!(status, 400 | 401 | 403),
         _ => false,
     }

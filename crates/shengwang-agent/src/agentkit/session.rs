@@ -22,7 +22,9 @@ use crate::transport::Response;
 use crate::types::agents::*;
 use crate::{Client, Error, Result};
 
+pub(super) mod ready;
 mod renew;
+mod update;
 
 mod sealed {
     pub trait Sealed {}
@@ -307,6 +309,7 @@ struct Inner {
     core: Mutex<Core>,
     events: Events,
     key: u64,
+    applied: update::Applied,
 }
 
 impl Inner {
@@ -328,7 +331,7 @@ impl Inner {
         let c = &self.cfg;
         match &live.id {
             Some(id) => {
-                tracing::warn!(agent_id = %id, name = %c.name, channel = %c.b.channel, "{why}; the agent may still run")
+                tracing::warn!(agent_id = %crate::redact::escape(id), name = %c.name, channel = %c.b.channel, "{why}; the agent may still run")
             }
             None => {
                 tracing::warn!(name = %c.name, channel = %c.b.channel, "{why}; an agent with this name may still run")
@@ -571,6 +574,7 @@ impl Session {
             Inner {
                 key: registry.insert(erased),
                 cfg,
+                applied: update::Applied::new(core.agent_id.as_deref()),
                 core: Mutex::new(core),
                 events: Events::default(),
             }

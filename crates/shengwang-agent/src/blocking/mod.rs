@@ -21,6 +21,7 @@ use futures::{Stream, StreamExt};
 mod session;
 mod turns;
 
+pub use session::ready::WaitReady;
 pub use session::{Say, Session, SessionBuilder, Subscription, Think, Update, WeakSession};
 pub use turns::{ListTurns, TurnIter};
 

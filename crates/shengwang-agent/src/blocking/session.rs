@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub(super) mod ready;
 mod turns;
 
 use futures::StreamExt;
@@ -392,7 +393,8 @@ impl Think<'_> {
     }
 }
 
-/// The blocking [`crate::agentkit::Update`]; `.send()` sends it.
+/// The blocking [`crate::agentkit::Update`]: params merge the same way, and the updates of
+/// a session go one at a time; `.send()` sends it.
 #[derive(Debug)]
 #[must_use = "nothing is sent until .send()"]
 pub struct Update<'s> {
@@ -412,6 +414,12 @@ impl Update<'_> {
         llm(llm: Value));
     forward!(/// See [`crate::agentkit::Update::mllm`].
         mllm(mllm: Value));
+    forward!(/// See [`crate::agentkit::Update::llm_params`].
+        llm_params(params: Value));
+    forward!(/// See [`crate::agentkit::Update::mllm_params`].
+        mllm_params(params: Value));
+    forward!(/// See [`crate::agentkit::Update::replace_params`].
+        replace_params());
     forward!(/// See [`crate::agentkit::Update::properties`].
         properties(request: UpdateAgentRequest));
     /// See [`crate::agentkit::Update::request`].

@@ -3,7 +3,7 @@
 //! every secret removed.
 //!
 //! # Which requests are sent again
-//! Every call has an [`Idempotency`] class, and one engine decides each attempt from it:
+//! Every call has an idempotency class, and one engine decides each attempt from it:
 //!
 //! | class | endpoints | re-sent after |
 //! |---|---|---|
@@ -253,7 +253,7 @@ impl Transport {
             {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Failure::Transport {
-                    error: Error::Timeout(format!(
+                    error: Error::timeout(format!(
                         "no complete response within {}",
                         secs(per_attempt)
                     )),
@@ -352,6 +352,12 @@ impl Transport {
         call: &Call,
         header: HeaderValue,
     ) -> std::result::Result<Response<Bytes>, Failure> {
+        // The line `-v` shows: method and whole URL (no credentials: they go in headers).
+        tracing::debug!(
+            "{} {}",
+            call.method,
+            self.secrets.text(&full_url(base, call))
+        );
         let mut req = self
             .http
             .request(call.method.clone(), format!("{base}/{}", call.path))
@@ -427,7 +433,7 @@ fn classify(
     match failure {
         Failure::Status(error, headers) => {
             let status = error.status().unwrap_or(0);
-            let transient = status == 408 || status == 429 || status >= 500;
+            let transient = error.is_retryable();
             // A 5xx may come after the service acted; a 408 or 429 says it did not.
             let after_acting = status >= 500;
             match kind {
@@ -442,9 +448,9 @@ fn classify(
             }
         }
         Failure::Transport { error, sent } => {
-            // A response larger than the bound is an answer, not a transient failure; a
-            // certificate the client refused will be refused again on every attempt.
-            let transient = !matches!(error, Error::Decode { .. } | Error::Tls(_));
+            // `is_retryable` is the one definition of transient: a response larger than the
+            // bound is an answer, a refused certificate is refused on every attempt.
+            let transient = error.is_retryable();
             match kind {
                 Idempotency::Idempotent => (error, transient, None),
                 Idempotency::Join => {
@@ -487,9 +493,18 @@ fn redirect_error(res: &Response<Bytes>) -> Error {
 /// Applies `scrubber` to the text of an error built from server or transport output.
 fn scrub_error(e: Error, scrubber: &Scrubber) -> Error {
     match e {
-        Error::Timeout(t) => Error::Timeout(scrubber.text(&t)),
-        Error::Connect(t) => Error::Connect(scrubber.text(&t)),
-        Error::Tls(t) => Error::Tls(scrubber.text(&t)),
+        Error::Timeout { message, source } => Error::Timeout {
+            message: scrubber.text(&message),
+            source,
+        },
+        Error::Connect { message, source } => Error::Connect {
+            message: scrubber.text(&message),
+            source,
+        },
+        Error::Tls { message, source } => Error::Tls {
+            message: scrubber.text(&message),
+            source,
+        },
         Error::Decode {
             status,
             message,
@@ -502,6 +517,20 @@ fn scrub_error(e: Error, scrubber: &Scrubber) -> Error {
         Error::OutcomeUnknown { source } => outcome_unknown(scrub_error(*source, scrubber)),
         other => other,
     }
+}
+
+/// The URL a call goes to, query included, as the request line has it.
+fn full_url(base: &str, call: &Call) -> String {
+    let mut url = format!("{base}/{}", call.path);
+    if !call.query.is_empty() {
+        url.push('?');
+        url.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&call.query)
+                .finish(),
+        );
+    }
+    url
 }
 
 fn host_of(base: &str) -> &str {
@@ -517,7 +546,10 @@ fn transport_error(e: reqwest::Error) -> Error {
         .map(|s| format!("{e}: {s}"))
         .unwrap_or_else(|| e.to_string());
     if e.is_timeout() {
-        return Error::Timeout(text);
+        return Error::Timeout {
+            message: text,
+            source: Some(Box::new(e.without_url())),
+        };
     }
     // TLS failures arrive as connect errors whose cause chain ends in the TLS library's error
     // (rustls or native-tls); its text is the one line a user needs ("invalid peer
@@ -546,9 +578,16 @@ fn transport_error(e: reqwest::Error) -> Error {
             .url()
             .map(|u| format!(" ({})", u.origin().ascii_serialization()))
             .unwrap_or_default();
-        Error::Tls(format!("{cause}{origin}"))
+        let message = format!("{cause}{origin}");
+        Error::Tls {
+            message,
+            source: Some(Box::new(e.without_url())),
+        }
     } else {
-        Error::Connect(text)
+        Error::Connect {
+            message: text,
+            source: Some(Box::new(e.without_url())),
+        }
     }
 }
 

@@ -9,9 +9,14 @@ use super::{
     MllmBlock, MllmConfig, Secret,
 };
 use crate::types::llm::{GreetingConfigs, LlmStyle, LlmTool, MllmTurnDetection};
+use crate::validate::{validate_http_url, validate_ws_url};
 use crate::{Error, Result};
 
 /// An OpenAI-compatible chat-completions LLM of one of the domestic vendors.
+///
+/// [`validate`](LlmConfig::validate) (which `Agent::with_llm` runs) checks the ranges of the
+/// options and that `url`, `greeting_audio_url`, MCP endpoints and tool server URLs are
+/// `http://` or `https://` URLs with a host.
 ///
 /// ```
 /// use shengwang_agent::vendors::{Llm, LlmConfig};
@@ -262,8 +267,9 @@ impl LlmConfig for Llm {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.url.trim().is_empty() {
-            return Err(Error::invalid("llm.url", "must not be empty"));
+        validate_http_url("llm.url", &self.url)?;
+        if let Some(url) = &self.greeting_audio_url {
+            validate_http_url("llm.greeting_audio_url", url)?;
         }
         if self.max_tokens == Some(0) {
             return Err(Error::invalid("llm.max_tokens", "must be greater than 0"));
@@ -280,11 +286,12 @@ impl LlmConfig for Llm {
                 format!("must be between 0 and 1 (got {p})"),
             ));
         }
+        check_tools("llm", self.tools.as_deref())?;
         check_mcp("llm", self.mcp_servers.as_deref())
     }
 }
 
-/// MCP server names: 1 to 48 ASCII letters and digits.
+/// MCP server names: 1 to 48 ASCII letters and digits; endpoints: `http(s)` URLs.
 fn check_mcp(block: &str, servers: Option<&[McpServer]>) -> Result<()> {
     for s in servers.into_iter().flatten() {
         if s.name.is_empty()
@@ -296,6 +303,15 @@ fn check_mcp(block: &str, servers: Option<&[McpServer]>) -> Result<()> {
                 "must be 1 to 48 ASCII letters and digits",
             ));
         }
+        validate_http_url(&format!("{block}.mcp_servers.endpoint"), &s.endpoint)?;
+    }
+    Ok(())
+}
+
+/// Tool servers: `http(s)` URLs.
+fn check_tools(block: &str, tools: Option<&[LlmTool]>) -> Result<()> {
+    for t in tools.into_iter().flatten() {
+        validate_http_url(&format!("{block}.tools.server.url"), &t.server.url)?;
     }
     Ok(())
 }
@@ -319,7 +335,7 @@ fn mcp_json(servers: Option<&[McpServer]>) -> Option<Value> {
 }
 
 /// A multimodal (realtime) model. The domestic API defines no MLLM vendor yet; this carries
-/// the API's fields so one can be configured.
+/// the API's fields so one can be configured. Its `url` must be a `ws://` or `wss://` URL.
 ///
 /// ```
 /// use shengwang_agent::vendors::{Mllm, MllmConfig};
@@ -420,6 +436,8 @@ impl Mllm {
 
 impl MllmConfig for Mllm {
     fn validate(&self) -> Result<()> {
+        validate_ws_url("mllm.url", &self.url)?;
+        check_tools("mllm", self.tools.as_deref())?;
         check_mcp("mllm", self.mcp_servers.as_deref())
     }
 
@@ -583,6 +601,8 @@ impl QwenOmni {
 
 impl MllmConfig for QwenOmni {
     fn validate(&self) -> Result<()> {
+        validate_ws_url("mllm.url", &self.url)?;
+        check_tools("mllm", self.tools.as_deref())?;
         check_mcp("mllm", self.mcp_servers.as_deref())
     }
 

@@ -92,7 +92,7 @@ impl MiniMaxTts {
         self.voice_setting.insert(key.into(), value.into());
         self
     }
-    /// Endpoint (default [`MINIMAX_DEFAULT_URL`]).
+    /// Endpoint, a `ws://` or `wss://` URL (default [`MINIMAX_DEFAULT_URL`]).
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = url.into();
         self
@@ -157,6 +157,9 @@ impl TtsConfig for MiniMaxTts {
             .and_then(|a| a.get("sample_rate"))
             .and_then(Value::as_u64)
             .and_then(|v| u32::try_from(v).ok())
+    }
+    fn validate(&self) -> crate::Result<()> {
+        crate::validate::validate_ws_url("tts.url", &self.url)
     }
 }
 

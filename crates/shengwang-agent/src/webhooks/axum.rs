@@ -152,7 +152,7 @@ where
     };
     let n = match received {
         Received::Duplicate(n) => {
-            tracing::debug!(notice_id = %n.notice_id, "duplicate webhook acknowledged");
+            tracing::debug!(notice_id = %crate::redact::escape(n.notice_id.as_str()), "duplicate webhook acknowledged");
             return answer(StatusCode::OK, 0, "ok");
         }
         Received::New(n) => n,
@@ -164,7 +164,9 @@ where
             "webhook from another product"
         );
     }
-    let (key, notice_id) = (n.dedupe_key(), n.notice_id.clone());
+    // Server text, so escaped before it reaches a log line.
+    let notice_id = crate::redact::escape(n.notice_id.as_str()).into_owned();
+    let key = n.dedupe_key();
     let outcome = tokio::time::timeout(timeout, handler(n)).await;
     let failed = match outcome {
         Ok(r) => match r.into_result() {
