@@ -16,8 +16,7 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::fault::{Fault, FaultRule};
 use crate::notify::{CallbackFault, CallbackFaultRule};
-use crate::state::AgentStatus;
-use crate::Shared;
+use crate::shared::Shared;
 
 mod agents;
 mod calls;
@@ -44,12 +43,17 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .merge(calls::router())
         .merge(status::router())
         .merge(log::router())
-        .merge(crate::ui::router())
+}
+
+/// `routes` (the admin API's, the dashboard's) served to this machine only: loopback peers,
+/// and no requests a browser sends on behalf of another site.
+pub(crate) fn local_only(routes: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+    routes
         .route_layer(middleware::from_fn(same_origin))
         .route_layer(middleware::from_fn(loopback_only))
 }
 
-pub(crate) async fn loopback_only(req: Request, next: Next) -> Response {
+async fn loopback_only(req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -114,7 +118,8 @@ fn is_local_host(host: &str) -> bool {
 }
 
 async fn agents(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let list: Vec<Value> = crate::EmulatorHandle::agents_of(&s)
+    let list: Vec<Value> = s
+        .agent_records()
         .into_iter()
         .map(|a| {
             json!({"agent_id": a.agent_id, "name": a.name, "channel": a.channel,
@@ -127,7 +132,8 @@ async fn agents(State(s): State<Arc<Shared>>) -> Json<Value> {
 }
 
 async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let list: Vec<Value> = crate::EmulatorHandle::counts_of(&s)
+    let list: Vec<Value> = s
+        .request_counts()
         .into_iter()
         .map(|c| json!({"endpoint": c.endpoint, "status": c.status, "count": c.count}))
         .collect();
@@ -135,7 +141,7 @@ async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
 }
 
 async fn get_faults(State(s): State<Arc<Shared>>) -> Json<Value> {
-    let latency_ms = s.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
+    let latency_ms = u64::try_from(s.latency().as_millis()).unwrap_or(u64::MAX);
     let f = s.faults();
     let rules: Vec<Value> = f
         .rules
@@ -184,7 +190,7 @@ async fn clear_rules(State(s): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn stats(State(s): State<Arc<Shared>>) -> Json<crate::ServerStats> {
+async fn stats(State(s): State<Arc<Shared>>) -> Json<crate::stats::ServerStats> {
     Json(s.counters.snapshot())
 }
 
@@ -392,7 +398,7 @@ async fn inject_error(
     let Json(e) = body.map_err(|e| ApiError::body(e.body_text()))?;
     let module = e.module.as_deref().unwrap_or("llm");
     let message = e.message.as_deref().unwrap_or("Insufficient balance.");
-    if agent_error(&s, &id, module, e.code.unwrap_or(503), message) {
+    if s.agent_error(&id, module, e.code.unwrap_or(503), message) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("agent {id} is not running")))
@@ -403,54 +409,9 @@ async fn inject_expiry(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if token_expiring(&s, &id) {
+    if s.token_expiring(&id) {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("agent {id} is not running")))
     }
-}
-
-fn with_running(s: &Shared, id: &str, f: impl FnOnce(&mut crate::state::State)) -> bool {
-    let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
-    st.expire_idle(s.clock.now());
-    if !st
-        .agents
-        .get(id)
-        .is_some_and(|a| a.record.status == AgentStatus::Running)
-    {
-        return false;
-    }
-    f(&mut st);
-    true
-}
-
-pub(crate) fn agent_error(s: &Shared, id: &str, module: &str, code: i64, message: &str) -> bool {
-    with_running(s, id, |st| {
-        let Some(a) = st.agents.get(id) else { return };
-        let turn_id = a.turns.len();
-        let mut p = a.payload();
-        p.insert("turn_id".into(), json!(turn_id));
-        p.insert(
-            "errors".into(),
-            json!([{"module": module, "turn_id": turn_id, "code": code, "message": message}]),
-        );
-        st.outbox.emit(110, Value::Object(p));
-    })
-}
-
-/// Also a starting or recovering agent fails.
-pub(crate) fn fail_agent(s: &Shared, id: &str, message: &str) -> bool {
-    s.fail_agent(id, message)
-}
-
-pub(crate) fn token_expiring(s: &Shared, id: &str) -> bool {
-    with_running(s, id, |st| {
-        let Some(a) = st.agents.get(id) else { return };
-        let r = &a.record;
-        // No labels on this event, as documented.
-        let mut p =
-            crate::notify::agent_payload(&r.agent_id, &r.name, &r.channel, r.create_ts, None);
-        p.insert("message".into(), json!("Task exceeded maximum lifetime"));
-        st.outbox.emit(104, Value::Object(p));
-    })
 }

@@ -20,9 +20,11 @@ use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, CallKind, StopReason};
+use crate::notice::Notices;
+use crate::shared::Shared;
+use crate::state::{new_id, Agent, AgentRecord, AgentStatus, Call, CallKind, State, StopReason};
 use crate::turns::TurnLog;
-use crate::Shared;
+use crate::validate::check_e164;
 
 /// Lifetime of the token the service gives an inbound call's agent.
 const AGENT_TOKEN_SECS: u64 = 86_400;
@@ -78,16 +80,44 @@ pub(crate) fn receive(
     from: &str,
     labels: Option<Map<String, Value>>,
 ) -> Result<InboundCall, ApiError> {
-    crate::validate::check_e164(to, "to_number")?;
-    crate::validate::check_e164(from, "from_number")?;
+    check_e164(to, "to_number")?;
+    check_e164(from, "from_number")?;
     if let Some(l) = &labels {
         check_labels(l)?;
     }
     let labels = labels.filter(|l| !l.is_empty());
-    let (now, now_ms) = (s.clock.now(), s.clock.now_ms());
-    let mut guard = s.state.lock().unwrap_or_else(|p| p.into_inner());
-    guard.expire_idle(now);
-    let st = &mut *guard;
+    let now_ms = s.clock.now_ms();
+    let mut st = s.store();
+    let pipeline_id = inbound_pipeline(&st, to)?;
+    if st.running() >= s.max_agents() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ConcurrencyLimitExceeded",
+            format!("at most {} agents may run at once", s.max_agents()),
+        ));
+    }
+    let id = new_id();
+    let channel = format!("inbound-{}", id.to_ascii_lowercase());
+    let answered = Answered {
+        id: &id,
+        channel: &channel,
+        to,
+        from,
+        pipeline_id: pipeline_id.as_deref(),
+        labels,
+    };
+    let notices = answer(&mut st, &answered, now_ms);
+    st.send(notices);
+    Ok(InboundCall {
+        agent_id: id,
+        channel,
+        pipeline_id,
+    })
+}
+
+/// The pipeline of the imported number `to` that takes inbound calls; 404 for a number that
+/// is not imported, 409 for one that takes no inbound calls.
+fn inbound_pipeline(st: &State, to: &str) -> Result<Option<String>, ApiError> {
     let number = st.numbers.get(to).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -102,36 +132,44 @@ pub(crate) fn receive(
             format!("phone number {to} does not take inbound calls (inbound is false)"),
         ));
     }
-    let pipeline_id = number
+    Ok(number
         .get("inbound_config")
         .and_then(|c| c.get("pipeline_id"))
         .and_then(Value::as_str)
-        .map(str::to_owned);
-    if st.running() >= s.max_agents() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ConcurrencyLimitExceeded",
-            format!("at most {} agents may run at once", s.max_agents()),
-        ));
-    }
-    let id = new_id();
-    let channel = format!("inbound-{}", id.to_ascii_lowercase());
+        .map(str::to_owned))
+}
+
+/// An inbound call being answered, and the agent that answers it.
+struct Answered<'a> {
+    id: &'a str,
+    channel: &'a str,
+    to: &'a str,
+    from: &'a str,
+    pipeline_id: Option<&'a str>,
+    labels: Option<Map<String, Value>>,
+}
+
+/// Stores the call and its agent: `201 START`, the agent's `101`, `201 ANSWERED`.
+fn answer(st: &mut State, c: &Answered<'_>, now_ms: u64) -> Notices {
+    let now = now_ms / 1000;
+    let (id, channel) = (c.id.to_owned(), c.channel.to_owned());
     let mut call = Call {
         id: id.clone(),
         kind: CallKind::Inbound,
         name: channel.clone(),
         channel: channel.clone(),
-        to_number: to.to_owned(),
-        from_number: from.to_owned(),
-        pipeline_id: pipeline_id.clone(),
+        to_number: c.to.to_owned(),
+        from_number: c.from.to_owned(),
+        pipeline_id: c.pipeline_id.map(str::to_owned),
         state: "answered",
         reason: None,
         create_ts: now,
         stop_ts: None,
-        labels: labels.clone(),
+        labels: c.labels.clone(),
         last_report_ms: 0,
     };
-    call.notify(&st.outbox, "START", now_ms);
+    let mut notices = Notices::new();
+    notices.push_notice(call.notice("START", now_ms));
     let agent = Agent {
         record: AgentRecord {
             agent_id: id.clone(),
@@ -145,36 +183,31 @@ pub(crate) fn receive(
             idle_timeout: None,
             token_expires_at: now.saturating_add(AGENT_TOKEN_SECS),
         },
-        labels: labels.clone(),
+        labels: c.labels.clone(),
         mllm: false,
         rtm: false,
         max_history: 32,
         history: Default::default(),
         turns: TurnLog::new(now_ms, false, None),
         properties: json!({
-            "channel": channel, "pipeline_id": pipeline_id, "labels": labels,
-            "sip": {"from_number": from, "to_number": to},
+            "channel": channel, "pipeline_id": c.pipeline_id, "labels": c.labels,
+            "sip": {"from_number": c.from, "to_number": c.to},
         }),
     };
-    st.outbox.emit(101, Value::Object(agent.payload()));
+    notices.push(101, agent.payload());
     st.agents.insert(id.clone(), agent);
     st.order.push(id.clone());
-    st.names.insert(channel.clone(), id.clone());
-    call.notify(&st.outbox, "ANSWERED", now_ms);
+    st.names.insert(channel, id.clone());
+    notices.push_notice(call.notice("ANSWERED", now_ms));
     st.calls.insert(id.clone(), call);
-    st.call_order.push(id.clone());
-    Ok(InboundCall {
-        agent_id: id,
-        channel,
-        pipeline_id,
-    })
+    st.call_order.push(id);
+    notices
 }
 
 /// Ends the live inbound call `id` as `how` says; its agent leaves.
 pub(crate) fn end(s: &Shared, id: &str, how: CallEnd) -> Result<(), ApiError> {
     let now_ms = s.clock.now_ms();
-    let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
-    st.expire_idle(now_ms / 1000);
+    let mut st = s.store();
     match st.calls.get(id) {
         Some(c) if c.kind == CallKind::Inbound && c.state == "answered" => {}
         Some(c) if c.kind == CallKind::Inbound => {
@@ -190,6 +223,8 @@ pub(crate) fn end(s: &Shared, id: &str, how: CallEnd) -> Result<(), ApiError> {
         CallEnd::HangUp => StopReason::CallerHungUp,
         CallEnd::Transfer => StopReason::Transferred,
     };
-    st.stop(id, now_ms, reason);
+    if let Some(n) = st.stop(id, now_ms, reason) {
+        st.send(n);
+    }
     Ok(())
 }

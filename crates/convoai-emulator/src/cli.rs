@@ -3,9 +3,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::{
-    EmulatorBuilder, DEV_APP_CERTIFICATE, DEV_APP_ID, DEV_CUSTOMER_ID, DEV_CUSTOMER_SECRET,
+use crate::builder::{
+    Emulator, EmulatorBuilder, DEV_APP_CERTIFICATE, DEV_APP_ID, DEV_CUSTOMER_ID,
+    DEV_CUSTOMER_SECRET,
 };
+use crate::error::EmulatorError;
 
 /// Flags and `SHENGWANG_*` environment variables of the emulator.
 #[derive(Debug, Clone, clap::Args)]
@@ -93,7 +95,7 @@ impl EmulatorArgs {
     /// The builder these flags describe.
     pub fn builder(&self) -> EmulatorBuilder {
         let (c, s) = (&self.credentials, &self.server);
-        let builder = crate::Emulator::builder()
+        let builder = Emulator::builder()
             .host(s.host)
             .port(s.port)
             .app_id(c.app_id.clone().unwrap_or_else(|| DEV_APP_ID.into()))
@@ -126,7 +128,7 @@ impl EmulatorArgs {
 
     /// Runs the emulator these flags describe until Ctrl-C (or SIGTERM), after printing
     /// where it listens and, with development credentials, the variables a client needs.
-    pub async fn serve(&self) -> Result<(), crate::EmulatorError> {
+    pub async fn serve(&self) -> Result<(), EmulatorError> {
         let mut shutdown = Shutdown::listen()?;
         // Through a handle, errors ignored: a reader that goes away (`convoai emulator | head
         // -1`) must not end the server, as a panicking `println!` would.

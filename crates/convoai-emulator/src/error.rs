@@ -1,4 +1,7 @@
-//! API errors as the service renders them: `{"detail", "reason", "request_id"}`.
+//! API errors as the service renders them (`{"detail", "reason", "request_id"}`), and the
+//! emulator's own [`EmulatorError`].
+
+use std::net::SocketAddr;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -81,5 +84,43 @@ impl IntoResponse for ApiError {
             detail: self.detail,
         });
         res
+    }
+}
+
+/// Why the emulator could not start, or refused what a handle method asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// A handle method was refused, with the status and detail the admin API would answer.
+    #[error("refused ({status}): {message}")]
+    Refused {
+        /// The HTTP status the admin API answers with.
+        status: u16,
+        /// Why.
+        message: String,
+    },
+    /// The app id or certificate is not 32 hexadecimal characters, or another setting is off.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
+    /// The address could not be bound: the port is taken, or the address is not local.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed (e.g. "address already in use").
+        source: std::io::Error,
+    },
+    /// Building the runtime or reading the bound address failed.
+    #[error("cannot start the emulator: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<ApiError> for EmulatorError {
+    /// A refusal with the status and detail the admin API would answer.
+    fn from(e: ApiError) -> Self {
+        EmulatorError::Refused {
+            status: e.status.as_u16(),
+            message: e.detail,
+        }
     }
 }

@@ -16,6 +16,7 @@ use shengwang_agent::webhooks::{sign_v1, sign_v2, SIGNATURE_HEADER, SIGNATURE_V2
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
+use crate::notice::{Notice, Notices};
 
 /// `productId` the emulator sends: the Conversational AI Engine.
 pub const PRODUCT_ID: u32 = 17;
@@ -139,37 +140,12 @@ pub struct CallbackRecord {
     pub body: Value,
 }
 
-/// An event waiting to be sent.
-#[derive(Debug)]
-pub(crate) struct Emit {
-    pub event_type: u32,
-    pub payload: Value,
-}
-
-/// Where state changes drop their events; sending never blocks, so it is safe under the
-/// state lock. Events are only queued while a target is set and the sender runs (a bare
-/// `router()` has no sender, so nothing piles up). The default discards.
-#[derive(Clone, Default)]
-pub(crate) struct Outbox(Option<(mpsc::UnboundedSender<Emit>, Arc<Live>)>);
-
-/// Whether events are wanted: a target is configured and the sender task runs.
+/// Whether notices are wanted: a target is configured and the sender task runs (a bare
+/// `router()` has no sender, so nothing piles up).
 #[derive(Default)]
-pub(crate) struct Live {
+struct Live {
     target: AtomicBool,
     running: AtomicBool,
-}
-
-impl Outbox {
-    pub fn emit(&self, event_type: u32, payload: Value) {
-        if let Some((tx, live)) = &self.0 {
-            if live.target.load(Ordering::Relaxed) && live.running.load(Ordering::Relaxed) {
-                let _ = tx.send(Emit {
-                    event_type,
-                    payload,
-                });
-            }
-        }
-    }
 }
 
 /// The sender: configuration, faults, the log and the queue of events.
@@ -181,9 +157,9 @@ pub(crate) struct Notifier {
     sid: String,
     clock: Clock,
     http: reqwest::Client,
-    tx: mpsc::UnboundedSender<Emit>,
-    rx: Mutex<Option<mpsc::UnboundedReceiver<Emit>>>,
-    live: Arc<Live>,
+    tx: mpsc::UnboundedSender<Notice>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Notice>>>,
+    live: Live,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -208,7 +184,7 @@ impl Notifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        let live = Arc::new(Live::default());
+        let live = Live::default();
         live.target.store(config.url.is_some(), Ordering::Relaxed);
         Notifier {
             live,
@@ -229,8 +205,18 @@ impl Notifier {
         self.live.running.store(running, Ordering::Relaxed);
     }
 
-    pub fn outbox(&self) -> Outbox {
-        Outbox(Some((self.tx.clone(), self.live.clone())))
+    /// Queues notices for sending, in order; never blocks, so it may be called under the
+    /// store's lock (which keeps the order of notices the order of the changes).
+    pub fn send(&self, notices: Notices) {
+        if notices.is_empty()
+            || !self.live.target.load(Ordering::Relaxed)
+            || !self.live.running.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        for n in notices {
+            let _ = self.tx.send(n);
+        }
     }
 
     pub fn config(&self) -> WebhookConfig {
@@ -279,7 +265,7 @@ impl Notifier {
     }
 
     /// Wraps, logs and queues one event; `None` when no webhook is configured.
-    fn job(&self, e: Emit) -> Option<(Job, Option<CallbackFault>)> {
+    fn job(&self, e: Notice) -> Option<(Job, Option<CallbackFault>)> {
         let config = self.config();
         let target = config.url.clone()?;
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -468,23 +454,4 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         _ => Err("webhook url must be an absolute http:// or https:// URL".into()),
     }
-}
-
-/// Common payload fields of an agent event.
-pub(crate) fn agent_payload(
-    agent_id: &str,
-    name: &str,
-    channel: &str,
-    start_ts: u64,
-    labels: Option<&Map<String, Value>>,
-) -> Map<String, Value> {
-    let mut p = Map::new();
-    p.insert("agent_id".into(), json!(agent_id));
-    p.insert("name".into(), json!(name));
-    p.insert("start_ts".into(), json!(start_ts));
-    p.insert("channel".into(), json!(channel));
-    if let Some(l) = labels {
-        p.insert("labels".into(), Value::Object(l.clone()));
-    }
-    p
 }

@@ -11,8 +11,8 @@ use serde_json::Value;
 use shengwang_agent::redact;
 
 use crate::error::ApiError;
+use crate::shared::Shared;
 use crate::state::LoggedRequest;
-use crate::Shared;
 
 /// Longest body text kept per request.
 const BODY_TEXT_MAX: usize = 16 * 1024;
@@ -87,7 +87,7 @@ pub(crate) async fn arrive(
 
 impl Pending {
     /// Notes the fault injected into this request.
-    pub fn fault(&mut self, fault: &crate::Fault) {
+    pub fn fault(&mut self, fault: &crate::fault::Fault) {
         self.entry.fault = Some(fault.to_string());
     }
 
@@ -143,11 +143,7 @@ impl Pending {
         }
         let mut entry = std::mem::take(&mut self.entry);
         entry.latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .record(entry);
+        self.shared.locked().record(entry);
     }
 }
 

@@ -16,7 +16,7 @@ use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
-use crate::EmulatorError;
+use crate::error::EmulatorError;
 
 /// How long a client may take to finish the handshake; a peer that connects and goes quiet
 /// must not hold a task forever.

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use shengwang_agent::token::{rules, ServiceType, Validation};
 
 use crate::error::ApiError;
+use crate::state::SpeakRequest;
 use crate::turns::Silence;
 use crate::verified::VerifiedTokens;
 
@@ -322,17 +323,7 @@ pub(crate) fn join_body<'a>(
     verified: &VerifiedTokens,
 ) -> Result<Join<'a>, ApiError> {
     let name = req_str(body, "name", "")?;
-    // A pipeline (saved agent) supplies every vendor block; a preset supplies the ones it
-    // names.
-    let pipeline = opt_str(body, "pipeline_id", "")?;
-    if pipeline.is_some_and(|id| id.trim().is_empty()) {
-        return Err(ApiError::invalid("pipeline_id", "must not be empty"));
-    }
-    let presets = match opt_str(body, "preset", "")? {
-        Some(p) => check_presets(p)?,
-        None => Vec::new(),
-    };
-    let given = |block: &str| pipeline.is_some() || presets.contains(&block);
+    let given = given_blocks(body)?;
     let p = req_obj(body, "properties", "")?;
     let path = "properties";
     let channel = req_str(p, "channel", path)?;
@@ -341,6 +332,68 @@ pub(crate) fn join_body<'a>(
     let agent_uid = req_str(p, "agent_rtc_uid", path)?;
     let string_uids = opt_bool(p, "enable_string_uid", path)?.unwrap_or(false);
     check_uid(agent_uid, string_uids, "properties.agent_rtc_uid")?;
+    check_remote_uids(p, string_uids)?;
+    let idle_timeout = opt_uint(p, "idle_timeout", path)?;
+    let features = opt_obj(p, "advanced_features", path)?;
+    let flag = |k| -> Result<bool, ApiError> {
+        Ok(match features {
+            Some(f) => opt_bool(f, k, "properties.advanced_features")?.unwrap_or(false),
+            None => false,
+        })
+    };
+    let mllm = flag("enable_mllm")?;
+    let rtm = flag("enable_rtm")?;
+
+    let token_expires_at = agent_token(token_str, tokens, verified, channel, agent_uid, rtm)?;
+
+    let model = if mllm {
+        let m = req_obj(p, "mllm", path)?;
+        opt_str(m, "url", "properties.mllm")?;
+        Model {
+            greeting: opt_str(m, "greeting_message", "properties.mllm")?,
+            max_history: 32,
+            tts_rate: None,
+        }
+    } else {
+        check_pipeline_blocks(p, &given)?
+    };
+    let identity = (channel, agent_uid, tokens, verified);
+    check_avatar(p, identity, model.tts_rate)?;
+    check_other_blocks(p)?;
+    Ok(Join {
+        name,
+        channel,
+        agent_uid,
+        idle_timeout,
+        max_history: model.max_history,
+        mllm,
+        greeting: model.greeting.filter(|g| !g.is_empty()),
+        silence: check_silence(p)?,
+        rtm,
+        token_expires_at,
+    })
+}
+
+/// The vendor blocks (`asr`, `llm`, `tts`) a join need not give: all of them with a
+/// pipeline (saved agent), those its presets name otherwise.
+fn given_blocks(body: &Obj) -> Result<Vec<&'static str>, ApiError> {
+    let pipeline = opt_str(body, "pipeline_id", "")?;
+    if pipeline.is_some_and(|id| id.trim().is_empty()) {
+        return Err(ApiError::invalid("pipeline_id", "must not be empty"));
+    }
+    let presets = match opt_str(body, "preset", "")? {
+        Some(p) => check_presets(p)?,
+        None => Vec::new(),
+    };
+    Ok(if pipeline.is_some() {
+        vec!["asr", "llm", "tts"]
+    } else {
+        presets
+    })
+}
+
+/// `properties.remote_rtc_uids`: a non-empty array of uids or `*`.
+fn check_remote_uids(p: &Obj, string_uids: bool) -> Result<(), ApiError> {
     let remote = match opt(p, "remote_rtc_uids") {
         None => return Err(ApiError::missing("properties.remote_rtc_uids")),
         Some(Value::Array(a)) => a,
@@ -365,98 +418,115 @@ pub(crate) fn join_body<'a>(
             None => return Err(ApiError::invalid(&field, "must be a string")),
         }
     }
-    let idle_timeout = opt_uint(p, "idle_timeout", path)?;
-    let features = opt_obj(p, "advanced_features", path)?;
-    let flag = |k| -> Result<bool, ApiError> {
-        Ok(match features {
-            Some(f) => opt_bool(f, k, "properties.advanced_features")?.unwrap_or(false),
-            None => false,
-        })
+    Ok(())
+}
+
+/// What the emulator keeps from the model blocks of a join.
+struct Model<'a> {
+    greeting: Option<&'a str>,
+    max_history: usize,
+    /// The TTS sample rate, when the TTS block states one.
+    tts_rate: Option<u64>,
+}
+
+/// The `llm`, `tts` and `asr` blocks of an agent without an MLLM; `given` are the blocks a
+/// pipeline or preset supplies.
+fn check_pipeline_blocks<'a>(p: &'a Obj, given: &[&str]) -> Result<Model<'a>, ApiError> {
+    let path = "properties";
+    let given = |block: &str| given.contains(&block);
+    static EMPTY: std::sync::OnceLock<Obj> = std::sync::OnceLock::new();
+    let llm = match opt_obj(p, "llm", path)? {
+        Some(llm) => llm,
+        None if given("llm") => EMPTY.get_or_init(Obj::new),
+        None => return Err(ApiError::missing("properties.llm")),
     };
-    let mllm = flag("enable_mllm")?;
-    let rtm = flag("enable_rtm")?;
-
-    let token_expires_at = agent_token(token_str, tokens, verified, channel, agent_uid, rtm)?;
-
+    if !given("llm") {
+        req_str(llm, "url", "properties.llm")?;
+    }
+    opt_str(llm, "url", "properties.llm")?;
+    let greeting = opt_str(llm, "greeting_message", "properties.llm")?;
+    opt_str(llm, "api_key", "properties.llm")?;
+    if let Some(sm) = opt(llm, "system_messages") {
+        if !sm
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_object))
+        {
+            return Err(ApiError::invalid(
+                "properties.llm.system_messages",
+                "must be an array of message objects",
+            ));
+        }
+    }
     let mut max_history = 32;
+    if let Some(n) = opt_uint(llm, "max_history", "properties.llm")? {
+        if !(1..=1024).contains(&n) {
+            return Err(ApiError::invalid(
+                "properties.llm.max_history",
+                "must be between 1 and 1024",
+            ));
+        }
+        max_history = n as usize;
+    }
     let mut tts_rate = None;
-    let greeting;
-    if mllm {
-        let m = req_obj(p, "mllm", path)?;
-        opt_str(m, "url", "properties.mllm")?;
-        greeting = opt_str(m, "greeting_message", "properties.mllm")?;
-    } else {
-        static EMPTY: std::sync::OnceLock<Obj> = std::sync::OnceLock::new();
-        let llm = match opt_obj(p, "llm", path)? {
-            Some(llm) => llm,
-            None if given("llm") => EMPTY.get_or_init(Obj::new),
-            None => return Err(ApiError::missing("properties.llm")),
-        };
-        if !given("llm") {
-            req_str(llm, "url", "properties.llm")?;
+    match opt_obj(p, "tts", path)? {
+        // A preset or pipeline voice: what is given only adds settings.
+        Some(tts) if given("tts") => {
+            opt_str(tts, "vendor", path)?;
+            opt_obj(tts, "params", "properties.tts")?;
         }
-        opt_str(llm, "url", "properties.llm")?;
-        greeting = opt_str(llm, "greeting_message", "properties.llm")?;
-        opt_str(llm, "api_key", "properties.llm")?;
-        if let Some(sm) = opt(llm, "system_messages") {
-            if !sm
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_object))
-            {
-                return Err(ApiError::invalid(
-                    "properties.llm.system_messages",
-                    "must be an array of message objects",
-                ));
-            }
-        }
-        if let Some(n) = opt_uint(llm, "max_history", "properties.llm")? {
-            if !(1..=1024).contains(&n) {
-                return Err(ApiError::invalid(
-                    "properties.llm.max_history",
-                    "must be between 1 and 1024",
-                ));
-            }
-            max_history = n as usize;
-        }
-        match opt_obj(p, "tts", path)? {
-            // A preset or pipeline voice: what is given only adds settings.
-            Some(tts) if given("tts") => {
-                opt_str(tts, "vendor", path)?;
-                opt_obj(tts, "params", "properties.tts")?;
-            }
-            Some(tts) => tts_rate = check_tts(tts)?,
-            None if given("tts") => {}
-            None => return Err(ApiError::missing("properties.tts")),
-        }
-        if let Some(asr) = opt_obj(p, "asr", path)? {
-            opt_str(asr, "vendor", "properties.asr")?;
-            opt_str(asr, "language", "properties.asr")?;
-            opt_obj(asr, "params", "properties.asr")?;
+        Some(tts) => tts_rate = check_tts(tts)?,
+        None if given("tts") => {}
+        None => return Err(ApiError::missing("properties.tts")),
+    }
+    if let Some(asr) = opt_obj(p, "asr", path)? {
+        opt_str(asr, "vendor", "properties.asr")?;
+        opt_str(asr, "language", "properties.asr")?;
+        opt_obj(asr, "params", "properties.asr")?;
+    }
+    Ok(Model {
+        greeting,
+        max_history,
+        tts_rate,
+    })
+}
+
+/// The agent's channel, uid, and how tokens are checked: what an avatar's identity is
+/// checked against.
+type Identity<'a> = (&'a str, &'a str, &'a Validation, &'a VerifiedTokens);
+
+/// `properties.avatar`: a known vendor, its own identity, and the TTS rate it needs.
+fn check_avatar(p: &Obj, identity: Identity<'_>, tts_rate: Option<u64>) -> Result<(), ApiError> {
+    let Some(avatar) = opt_obj(p, "avatar", "properties")? else {
+        return Ok(());
+    };
+    let (channel, agent_uid, tokens, verified) = identity;
+    let vendor = req_str(avatar, "vendor", "properties.avatar")?;
+    let params = opt_obj(avatar, "params", "properties.avatar")?;
+    let required = match vendor {
+        "sensetime" => Some(16_000),
+        "spatius" => params
+            .and_then(|p| opt(p, "sample_rate"))
+            .and_then(Value::as_u64),
+        _ => None,
+    };
+    let enabled = opt_bool(avatar, "enable", "properties.avatar")?.unwrap_or(true);
+    if let (true, Some(params)) = (enabled, params) {
+        check_avatar_identity(params, channel, agent_uid, tokens, verified)?;
+    }
+    if let (Some(required), Some(rate)) = (required, tts_rate) {
+        if rate != required {
+            return Err(ApiError::invalid(
+                "properties.avatar",
+                format!("vendor {vendor} needs TTS audio at {required} Hz, the TTS is configured for {rate} Hz"),
+            ));
         }
     }
-    if let Some(avatar) = opt_obj(p, "avatar", path)? {
-        let vendor = req_str(avatar, "vendor", "properties.avatar")?;
-        let params = opt_obj(avatar, "params", "properties.avatar")?;
-        let required = match vendor {
-            "sensetime" => Some(16_000),
-            "spatius" => params
-                .and_then(|p| opt(p, "sample_rate"))
-                .and_then(Value::as_u64),
-            _ => None,
-        };
-        let enabled = opt_bool(avatar, "enable", "properties.avatar")?.unwrap_or(true);
-        if let (true, Some(params)) = (enabled, params) {
-            check_avatar_identity(params, channel, agent_uid, tokens, verified)?;
-        }
-        if let (Some(required), Some(rate)) = (required, tts_rate) {
-            if rate != required {
-                return Err(ApiError::invalid(
-                    "properties.avatar",
-                    format!("vendor {vendor} needs TTS audio at {required} Hz, the TTS is configured for {rate} Hz"),
-                ));
-            }
-        }
-    }
+    Ok(())
+}
+
+/// `labels`, `geofence`, the blocks that must be objects, and `interruption`.
+fn check_other_blocks(p: &Obj) -> Result<(), ApiError> {
+    let path = "properties";
     if let Some(labels) = opt_obj(p, "labels", path)? {
         if let Some((k, _)) = labels.iter().find(|(_, v)| !v.is_string()) {
             return Err(ApiError::invalid(
@@ -491,20 +561,7 @@ pub(crate) fn join_body<'a>(
     ] {
         opt_obj(p, block, path)?;
     }
-    check_interruption(p)?;
-    let silence = check_silence(p)?;
-    Ok(Join {
-        name,
-        channel,
-        agent_uid,
-        idle_timeout,
-        max_history,
-        mllm,
-        greeting: greeting.filter(|g| !g.is_empty()),
-        silence,
-        rtm,
-        token_expires_at,
-    })
+    check_interruption(p)
 }
 
 /// Checks a channel token the agent joins with (at join, and when an update replaces it):
@@ -563,20 +620,32 @@ fn check_avatar_identity(
     Ok(())
 }
 
-/// E.164: `+` then 2 to 15 digits, the first not 0.
+/// E.164, by the SDK's rule (`shengwang_agent::validate::validate_e164`), answered as a 400
+/// naming `path`.
 pub(crate) fn check_e164(number: &str, path: &str) -> Result<(), ApiError> {
-    let digits = number.strip_prefix('+').unwrap_or("");
-    let ok = (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            path,
-            "must be an E.164 number such as +8613800000000",
-        ))
+    shengwang_agent::validate::validate_e164(path, number).map_err(|e| match e {
+        shengwang_agent::Error::InvalidInput { field, reason } => ApiError::invalid(&field, reason),
+        other => ApiError::invalid(path, other),
+    })
+}
+
+/// A speak body (rest-api.md §5.7): `text` of at most 512 bytes, a known `priority`.
+pub(crate) fn speak_body(body: &Obj) -> Result<SpeakRequest<'_>, ApiError> {
+    let text = req_str(body, "text", "")?;
+    if text.len() > 512 {
+        return Err(ApiError::invalid("text", "must be at most 512 bytes"));
     }
+    let priority = opt_str(body, "priority", "")?;
+    if let Some(p) = priority {
+        if !["INTERRUPT", "APPEND", "IGNORE"].contains(&p) {
+            return Err(ApiError::invalid(
+                "priority",
+                "must be INTERRUPT, APPEND or IGNORE",
+            ));
+        }
+    }
+    opt_bool(body, "interruptable", "")?;
+    Ok(SpeakRequest { text, priority })
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::agentkit::SessionHub;
 use crate::api::{Agents, PhoneNumbers, Telephony};
 use crate::area::Area;
 use crate::identity::Identity;
-use crate::live::{Fact, LeftRunning, Registry, ShutdownReport};
 use crate::redact::Scrubber;
 use crate::tls;
 use crate::token::TokenBuilder;
@@ -61,12 +61,16 @@ impl Drop for Client {
         // the cleanup runtime with stops of dropped sessions still in flight.
         if self.user
             && self.inner.users.fetch_sub(1, Ordering::SeqCst) == 1
-            && self.inner.sessions.pending() > 0
-            && !self.inner.sessions.wait_idle_blocking(DROP_GRACE)
+            && self.inner.sessions.registry().pending() > 0
+            && !self
+                .inner
+                .sessions
+                .registry()
+                .wait_idle_blocking(DROP_GRACE)
         {
             tracing::warn!(
-                pending = self.inner.sessions.pending(),
-                "client dropped with stops of dropped sessions still running; call shutdown() first"
+                pending = self.inner.sessions.registry().pending(),
+                "client dropped with stops of dropped sessions still running; call sessions().shutdown() first"
             );
         }
     }
@@ -79,12 +83,11 @@ struct Inner {
     signer: Arc<TokenBuilder>,
     area: Area,
     transport: Transport,
-    /// Live sessions, and the runtime that stops the agents of dropped ones.
-    sessions: Arc<Registry>,
+    /// Live sessions, applied notices, the session store and the runtime that stops the
+    /// agents of dropped sessions.
+    sessions: SessionHub,
     /// Client handles the user holds.
     users: AtomicUsize,
-    /// Notices already applied to sessions, so a resent or duplicated callback acts once.
-    pub(crate) applied: crate::agentkit::AppliedNotices,
 }
 
 impl fmt::Debug for Client {
@@ -217,7 +220,11 @@ impl Client {
 }
 
 impl Client {
-    pub(crate) fn sessions(&self) -> &Arc<Registry> {
+    /// The client's sessions: apply notification callbacks to them
+    /// ([`apply_notification`](SessionHub::apply_notification)), list them
+    /// ([`live`](SessionHub::live)), stop them all on shutdown
+    /// ([`shutdown`](SessionHub::shutdown)).
+    pub fn sessions(&self) -> &SessionHub {
         &self.inner.sessions
     }
 
@@ -228,71 +235,6 @@ impl Client {
             inner: self.inner.clone(),
             user: false,
         }
-    }
-
-    /// Stops the agent of every live session of this client (and waits for the stops of
-    /// dropped sessions), within `deadline`: what a server calls on SIGTERM, before its
-    /// runtime ends. Sessions whose agent could not be stopped are in the report, and a
-    /// warning names each.
-    pub async fn shutdown(&self, deadline: std::time::Duration) -> ShutdownReport {
-        let started = tokio::time::Instant::now();
-        let sessions: Vec<_> = self
-            .inner
-            .sessions
-            .sessions()
-            .into_iter()
-            .filter(|s| s.may_have_agent())
-            .collect();
-        let stops = sessions.iter().map(|s| {
-            let s = s.clone();
-            async move {
-                let result = tokio::time::timeout(deadline, s.clone().stop_live()).await;
-                (s, result)
-            }
-        });
-        let mut report = ShutdownReport::default();
-        for (s, result) in futures::future::join_all(stops).await {
-            let (reason, candidates) = match result {
-                Ok(Ok(())) => {
-                    report.stopped += 1;
-                    continue;
-                }
-                Ok(Err(Error::AgentUnresolved { candidates, .. })) => (
-                    "it cannot tell which agent is its own".to_owned(),
-                    candidates,
-                ),
-                Ok(Err(e)) => (e.to_string(), Vec::new()),
-                Err(_) => ("the shutdown deadline passed".to_owned(), Vec::new()),
-            };
-            let left = LeftRunning {
-                name: s.session_name().to_owned(),
-                channel: s.session_channel().to_owned(),
-                agent_id: s.live_agent_id(),
-                reason,
-                candidates,
-            };
-            tracing::warn!(name = %left.name, channel = %left.channel, agent_id = ?left.agent_id, reason = %left.reason, "shutdown could not stop a session's agent");
-            report.left_running.push(left);
-        }
-        let rest = deadline.saturating_sub(started.elapsed());
-        if !self.inner.sessions.wait_idle(rest).await {
-            report.cleanup_pending = self.inner.sessions.pending();
-            tracing::warn!(
-                pending = report.cleanup_pending,
-                "shutdown deadline passed with stops of dropped sessions still running"
-            );
-        }
-        report
-    }
-
-    pub(crate) fn applied(&self) -> &crate::agentkit::AppliedNotices {
-        &self.inner.applied
-    }
-
-    /// Tells the live session running `agent_id` a fact the service reported (from a
-    /// notification callback). True if a session took it.
-    pub(crate) fn deliver_fact(&self, agent_id: &str, fact: &Fact) -> bool {
-        self.inner.sessions.deliver(agent_id, fact)
     }
 }
 
@@ -323,6 +265,7 @@ pub struct ClientBuilder {
     resolver: Option<Arc<dyn Resolver>>,
     root_certificates: Vec<Vec<u8>>,
     http2: bool,
+    session_store: Option<Arc<dyn crate::agentkit::SessionStore>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -464,6 +407,14 @@ impl ClientBuilder {
         self.connect_timeout = Some(timeout);
         self
     }
+    /// Where the client's sessions keep their records
+    /// ([`SessionHub::store`](crate::agentkit::SessionHub::store)): written on every state
+    /// change of a session that may have an agent, removed once it cannot. Default: none
+    /// written; the hub's store is a read-only view of the live sessions.
+    pub fn session_store(mut self, store: Arc<dyn crate::agentkit::SessionStore>) -> Self {
+        self.session_store = Some(store);
+        self
+    }
     /// Retry policy (default [`RetryPolicy::standard`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -557,8 +508,7 @@ impl ClientBuilder {
                     attempt_timeout,
                     secrets,
                 },
-                sessions: Arc::default(),
-                applied: Default::default(),
+                sessions: SessionHub::new(self.session_store.clone()),
                 users: AtomicUsize::new(1),
             }),
             user: true,

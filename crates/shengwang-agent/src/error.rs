@@ -30,15 +30,15 @@ pub enum Error {
     #[error("cannot {operation} while the session is {state}")]
     State {
         /// What was asked.
-        operation: crate::state::Operation,
+        operation: crate::agentkit::Operation,
         /// The state it was asked in.
-        state: crate::state::SessionState,
+        state: crate::agentkit::SessionState,
     },
     /// The operation needs an agent id and the session has none for its current run.
     #[error("cannot {operation}: the session has no agent id (start it first)")]
     NoAgentId {
         /// What was asked.
-        operation: crate::state::Operation,
+        operation: crate::agentkit::Operation,
     },
     /// The service answered with a non-2xx status.
     #[error("{}", api_line(*status, reason, detail, request_id.as_deref()))]
@@ -141,6 +141,18 @@ pub enum Error {
     UnknownMergeBase {
         /// `llm.params` or `mllm.params`.
         field: String,
+    },
+    /// A session record (from a [`SessionStore`](crate::agentkit::SessionStore)) was written
+    /// by a newer release than this one: its schema version is higher than the one this
+    /// release knows. It is refused rather than read partly; upgrade this process.
+    #[error("session record {key} has schema version {found}, newer than {known} (the newest this release reads): upgrade")]
+    RecordTooNew {
+        /// The record's key.
+        key: String,
+        /// The record's schema version.
+        found: u32,
+        /// The newest schema version this release reads.
+        known: u32,
     },
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]

@@ -12,6 +12,42 @@
 //!   the join's token, the avatar's uid for the avatar's token. A uid of `"0"` means "any uid"
 //!   there and is signed as the empty account, as Agora's token builders do.
 
+use std::time::Duration;
+
+use crate::token::TokenBuilder;
+use crate::Result;
+
+/// A channel token and when it expires.
+#[derive(Clone)]
+pub(crate) struct SignedToken {
+    /// The token.
+    pub token: String,
+    /// Unix seconds at which it expires (its issue time plus its lifetime).
+    pub expires_at: u64,
+}
+
+/// The one function that signs a channel token: for `who`, valid for `lifetime` (1 s to
+/// 24 h). The join token of a start, an avatar's token, a renewal's token and the header
+/// token a session adopts from its join token all come from here.
+pub(crate) fn sign_channel_token(
+    signer: &TokenBuilder,
+    who: &Identity,
+    lifetime: Duration,
+) -> Result<SignedToken> {
+    let secs = crate::token::expires_in(lifetime)?;
+    let signed_at = crate::transport::unix_now();
+    let token = signer
+        .convo_ai(&who.channel, &who.account)
+        .expire(secs)
+        .build()?;
+    // The builder reads the clock itself (or takes a fixed issue time): its expiry is the
+    // token's own, read back from what was just signed.
+    let expires_at = crate::token::decode(&token)
+        .map(|d| d.content.expires_at())
+        .unwrap_or(signed_at + u64::from(secs));
+    Ok(SignedToken { token, expires_at })
+}
+
 /// The channel and account a token is signed for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Identity {

@@ -166,11 +166,15 @@ pub mod blocking;
 mod client;
 mod error;
 pub(crate) mod identity;
-mod live;
+// Public only for the sibling crates (the emulator logs requests and the CLI prints server
+// text with these rules) and the fuzz targets; not part of the SDK's API.
+#[doc(hidden)]
 pub mod redact;
-pub(crate) mod state;
 mod tls;
 pub mod token;
+// Public only for the emulator's tests and the fuzz targets (`retry_after`); users reach
+// `Response` and `RetryPolicy` at the crate root.
+#[doc(hidden)]
 pub mod transport;
 pub mod types;
 pub mod validate;

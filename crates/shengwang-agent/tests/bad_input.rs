@@ -54,7 +54,8 @@ fn start_request(emu: &EmulatorHandle) -> StartAgentRequest {
         .unwrap();
     // The plain constructor takes what the service needs: an LLM and a TTS.
     use shengwang_agent::types::agents::StartProperties;
-    use shengwang_agent::vendors::{LlmBlock, TtsConfig};
+    use shengwang_agent::types::blocks::LlmBlock;
+    use shengwang_agent::vendors::TtsConfig;
     StartAgentRequest::new(
         "bad",
         StartProperties::new(

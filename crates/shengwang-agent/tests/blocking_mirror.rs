@@ -1,122 +1,82 @@
-//! The blocking client mirrors the async one: every public method of the async `Client`,
-//! `ClientBuilder`, resource handles and list builders exists on its blocking twin under the
-//! same name (`stream` becomes `iter`). Read from the source, so adding an async method without
-//! its blocking twin fails here.
+//! The blocking client mirrors the async one: every public method of each async type with a
+//! blocking twin (`Client`, `ClientBuilder`, the resource handles and list builders, the
+//! session hub, the session types) exists on the twin under the same name (`stream` becomes
+//! `iter`) and with the same parameters, and the blocking side adds only the methods listed
+//! in `mirror_api::BLOCKING_ONLY`. Read from the public API as rustdoc documents it, so an
+//! async method added without its blocking twin fails here, whatever file or macro either
+//! comes from.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod mirror_api;
 
-const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/");
+use mirror_api::{compare, pairs, public_types, twin_name, Type};
 
-/// `pub fn` / `pub async fn` names per `impl` target in a rustfmt-formatted file.
-fn pub_fns(file: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let text = std::fs::read_to_string(format!("{SRC}{file}")).unwrap();
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("impl") {
-            // `impl<'c> Agents<'c> {`, `impl ClientBuilder {`; trait impls are not API here.
-            if rest.contains(" for ") || !rest.trim_end().ends_with('{') {
-                current = None;
-                continue;
-            }
-            let rest = rest.trim_start();
-            let rest = if rest.starts_with('<') {
-                &rest[rest.find('>').unwrap() + 1..]
-            } else {
-                rest
-            };
-            let name: String = rest
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            current = Some(name);
-        } else if line == "}" {
-            current = None;
-        } else if let Some(target) = &current {
-            let t = line.trim_start();
-            let indent = line.len() - t.len();
-            let name = t
-                .strip_prefix("pub fn ")
-                .or_else(|| t.strip_prefix("pub async fn "));
-            if let (4, Some(name)) = (indent, name) {
-                let name: String = name
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                out.entry(target.clone()).or_default().insert(name);
-            }
-        }
-    }
-    out
-}
-
-fn methods(file: &str, target: &str) -> BTreeSet<String> {
-    pub_fns(file)
-        .remove(target)
-        .unwrap_or_else(|| panic!("no `impl {target}` in {file}"))
-}
-
-/// (async file, async type, blocking type): blocking types live in `blocking/mod.rs`.
-const PAIRS: &[(&str, &str, &str)] = &[
-    ("client.rs", "Client", "Client"),
-    ("client.rs", "ClientBuilder", "ClientBuilder"),
-    ("api/agents.rs", "Agents", "Agents"),
-    ("api/agents.rs", "ListAgents", "ListAgents"),
-    ("api/telephony.rs", "Telephony", "Telephony"),
-    ("api/telephony.rs", "ListCalls", "ListCalls"),
-    ("api/phone_numbers.rs", "PhoneNumbers", "PhoneNumbers"),
-];
-
-/// Methods the blocking side has on purpose and the async side does not need.
-const BLOCKING_ONLY: &[(&str, &str)] = &[
-    ("Client", "as_async"),
-    ("ClientBuilder", "configure"),
-    ("ListAgents", "iter"),
-    ("ListCalls", "iter"),
+/// The pairs that must exist: the test cannot pass by finding none.
+const REQUIRED: &[&str] = &[
+    "Client",
+    "ClientBuilder",
+    "Agents",
+    "ListAgents",
+    "ListTurns",
+    "Telephony",
+    "ListCalls",
+    "PhoneNumbers",
+    "Session",
+    "SessionBuilder",
 ];
 
 #[test]
+#[cfg_attr(not(unix), ignore = "runs rustdoc through a POSIX shell wrapper")]
 fn every_async_method_has_a_blocking_twin() {
-    let blocking = pub_fns("blocking/mod.rs");
-    let mut missing = Vec::new();
-    let mut extra = Vec::new();
-    for (file, async_ty, blocking_ty) in PAIRS {
-        let wanted: BTreeSet<String> = methods(file, async_ty)
-            .into_iter()
-            .map(|m| if m == "stream" { "iter".into() } else { m })
-            .collect();
-        let have = blocking
-            .get(*blocking_ty)
-            .unwrap_or_else(|| panic!("no `impl {blocking_ty}` in blocking/mod.rs"));
-        for m in wanted.difference(have) {
-            missing.push(format!("blocking::{blocking_ty}::{m}"));
-        }
-        for m in have.difference(&wanted) {
-            if !BLOCKING_ONLY.contains(&(blocking_ty, m.as_str())) {
-                extra.push(format!("blocking::{blocking_ty}::{m}"));
-            }
+    let (pairs, mut problems) = pairs(public_types());
+    for name in REQUIRED {
+        if !pairs.iter().any(|(a, _)| a.name == *name) {
+            problems.push(format!("no blocking twin of the async {name} was found"));
         }
     }
+    for (a, b) in &pairs {
+        problems.extend(compare(a, b));
+    }
     assert!(
-        missing.is_empty(),
-        "async methods without a blocking twin: {missing:?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "blocking methods with no async original: {extra:?}"
+        problems.is_empty(),
+        "the blocking API drifted from the async one:\n  {}",
+        problems.join("\n  ")
     );
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "runs rustdoc through a POSIX shell wrapper")]
 fn the_parser_sees_what_it_should() {
-    // Guards the test above against reading nothing: a parser that finds no methods would
+    // Guards the test above against reading nothing: a reader that finds no methods would
     // pass it vacuously.
-    let client = methods("client.rs", "ClientBuilder");
+    let types = public_types();
+    let find = |name: &str, blocking: bool| -> &Type {
+        types
+            .iter()
+            .find(|t| t.name == name && t.blocking == blocking)
+            .unwrap_or_else(|| panic!("{name} (blocking: {blocking}) not found"))
+    };
+    let client = find("ClientBuilder", false);
     for m in ["app_id", "timeout", "http_client", "build", "from_env"] {
-        assert!(client.contains(m), "{m} not found in {client:?}");
+        assert!(
+            client.methods.contains_key(m),
+            "{m} not found in {client:?}"
+        );
     }
-    let agents = methods("api/agents.rs", "Agents");
-    assert!(agents.contains("start") && agents.contains("list") && !agents.contains("call"));
-    assert!(methods("blocking/mod.rs", "ListAgents").contains("iter"));
+    let agents = find("Agents", false);
+    assert!(agents.methods.contains_key("start") && agents.methods.contains_key("list"));
+    assert!(!agents.methods.contains_key("call"));
+    assert_eq!(agents.methods["get"], ["agent_id"]);
+    assert!(find("ListAgents", true).methods.contains_key("iter"));
+    // Generated by the macro, documented like any other method.
+    assert!(find("Agents", true).methods.contains_key("start"));
+    // Private and crate-private methods are not public API.
+    assert!(!find("Client", true).methods.contains_key("block_on"));
+}
+
+#[test]
+fn streams_become_iterators() {
+    assert_eq!(twin_name("stream"), "iter");
+    assert_eq!(twin_name("turn_stream"), "turn_iter");
+    assert_eq!(twin_name("upstream"), "upstream");
+    assert_eq!(twin_name("start"), "start");
 }

@@ -12,6 +12,7 @@ use shengwang_agent::agentkit::{Agent, AgentUid, RemoteUid, TokenSource};
 use shengwang_agent::token::{self, TokenBuilder, Validation};
 use shengwang_agent::types::agents::{Preset, StartAgentRequest, StartProperties};
 use shengwang_agent::types::config::*;
+use shengwang_agent::types::llm::McpServer;
 use shengwang_agent::types::llm::*;
 use shengwang_agent::vendors::*;
 use shengwang_agent::{Error, RetryPolicy};

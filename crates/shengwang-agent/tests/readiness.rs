@@ -1,6 +1,6 @@
 //! `session.wait_ready(deadline)`: a started agent is in its channel only later. The emulator
 //! holds new agents in `STARTING`; the wait learns the truth from status reads (with backoff)
-//! and from agent-joined / agent-left notices applied through `Client::apply_notification`,
+//! and from agent-joined / agent-left notices applied through `client.sessions().apply_notification`,
 //! whichever is conclusive first. Every wait here is bounded.
 
 mod support;
@@ -46,7 +46,7 @@ async fn wire_notices(emu: &EmulatorHandle, client: &Client) {
                 match webhooks::verify_and_parse(SECRET, Signatures::from_headers(&headers), &body)
                 {
                     Ok(n) => {
-                        client.apply_notification(&n);
+                        let _ = client.sessions().apply_notification(&n).await;
                         (axum::http::StatusCode::OK, "{}")
                     }
                     Err(_) => (axum::http::StatusCode::UNAUTHORIZED, "{}"),
@@ -176,7 +176,12 @@ async fn an_agent_left_notice_before_the_joined_one_is_an_error() {
     // The notice came before the wait began.
     let early = session(&client, "left-early");
     let id = early.start().await.unwrap();
-    assert!(client.apply_notification(&left_notice(&early, &id, "left-1")));
+    assert!(client
+        .sessions()
+        .apply_notification(&left_notice(&early, &id, "left-1"))
+        .await
+        .unwrap()
+        .is_taken());
     let e = early
         .wait_ready(Duration::from_secs(5))
         .notices(true)
@@ -197,7 +202,12 @@ async fn an_agent_left_notice_before_the_joined_one_is_an_error() {
             .into_future(),
         async {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            assert!(client.apply_notification(&notice));
+            assert!(client
+                .sessions()
+                .apply_notification(&notice)
+                .await
+                .unwrap()
+                .is_taken());
         }
     );
     match result {

@@ -92,7 +92,7 @@ async fn no_secret_reaches_logs_errors_or_debug_output() {
         }
         // A rejected request body echoes nothing secret back either.
         let mut bad = req.clone();
-        bad.properties.tts = Some(shengwang_agent::vendors::TtsBlock::new(
+        bad.properties.tts = Some(shengwang_agent::types::blocks::TtsBlock::new(
             "nope".into(),
             json!({"api_key": VENDOR_KEY}).as_object().unwrap().clone(),
         ));

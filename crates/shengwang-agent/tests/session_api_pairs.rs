@@ -1,15 +1,15 @@
 //! The blocking session API mirrors the async one: every public method and setter of
-//! `Session`, `SessionBuilder`, `WeakSession`, `Say`, `Think` and `Update` exists on both
-//! sides under the same name. Read from the sources, so adding a method to one side only
+//! `Session`, `SessionBuilder`, `WeakSession`, `Say`, `Think`, `Update` and `WaitReady`
+//! exists on both sides under the same name (a stream becomes an iterator). Read from the
+//! public API as rustdoc documents it (see `mirror_api`), so adding a method to one side only
 //! fails here.
 
-use std::collections::BTreeSet;
+mod mirror_api;
 
-const ASYNC: &[&str] = &[
-    include_str!("../src/agentkit/session.rs"),
-    include_str!("../src/agentkit/calls.rs"),
-];
-const BLOCKING: &[&str] = &[include_str!("../src/blocking/session.rs")];
+use std::collections::BTreeMap;
+
+use mirror_api::{compare, pairs, public_types, Type};
+
 const TYPES: &[&str] = &[
     "Session",
     "SessionBuilder",
@@ -17,109 +17,91 @@ const TYPES: &[&str] = &[
     "Say",
     "Think",
     "Update",
+    "WaitReady",
 ];
-/// On one side only, on purpose.
-const BLOCKING_ONLY: &[&str] = &["Session::as_async"];
-
-/// The type of an inherent `impl` line (`impl<'s> Say<'s> {` → `Say`); none for trait impls.
-fn impl_type(line: &str) -> Option<String> {
-    if line.contains(" for ") {
-        return None;
-    }
-    let mut rest = line.strip_prefix("impl")?;
-    if let Some(generic) = rest.strip_prefix('<') {
-        rest = &generic[generic.find('>')? + 1..];
-    }
-    let name: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    Some(name)
-}
-
-/// `Type::method` for every `pub fn` (or `pub async fn`, or `forward!` setter) inside an
-/// inherent `impl Type` block.
-fn public_methods(sources: &[&str]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for src in sources {
-        let mut current: Option<String> = None;
-        let mut forward_next = false;
-        for line in src.lines() {
-            if line.starts_with("impl") {
-                current = impl_type(line);
-                continue;
-            }
-            if line.starts_with('}') {
-                current = None;
-                continue;
-            }
-            let Some(ty) = &current else { continue };
-            if !TYPES.contains(&ty.as_str()) {
-                continue;
-            }
-            let t = line.trim_start();
-            if forward_next {
-                forward_next = false;
-                if let Some(name) = t.split('(').next() {
-                    out.insert(format!("{ty}::{name}"));
-                }
-                continue;
-            }
-            if t.starts_with("forward!(") {
-                forward_next = true;
-                continue;
-            }
-            for prefix in ["pub fn ", "pub async fn "] {
-                if let Some(rest) = t.strip_prefix(prefix) {
-                    let name: String = rest
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    out.insert(format!("{ty}::{name}"));
-                }
-            }
-        }
-    }
-    out
-}
 
 #[test]
+#[cfg_attr(not(unix), ignore = "runs rustdoc through a POSIX shell wrapper")]
 fn blocking_and_async_sessions_have_the_same_methods() {
-    let a = public_methods(ASYNC);
-    let mut b = public_methods(BLOCKING);
-    for only in BLOCKING_ONLY {
+    let (pairs, _) = pairs(public_types());
+    let mut problems = Vec::new();
+    for ty in TYPES {
+        match pairs.iter().find(|(a, _)| a.name == *ty) {
+            Some((a, b)) => problems.extend(compare(a, b)),
+            None => problems.push(format!("no blocking twin of the async {ty}")),
+        }
+    }
+    // The reader must see the API at all, or this test proves nothing.
+    for (ty, must) in [
+        ("Session", "start"),
+        ("Session", "turn_iter"),
+        ("SessionBuilder", "stop_on_drop"),
+        ("Say", "priority"),
+        ("Think", "on_speaking"),
+    ] {
+        let (_, b) = pairs.iter().find(|(a, _)| a.name == ty).unwrap();
         assert!(
-            b.remove(*only),
-            "{only} is listed as blocking-only but is gone"
+            b.methods.contains_key(must),
+            "blocking {ty}::{must} not found"
         );
     }
-    // The parser must see the API at all, or this test proves nothing.
-    for must in [
-        "Session::start",
-        "SessionBuilder::stop_on_drop",
-        "Say::priority",
-        "Think::on_speaking",
-    ] {
-        assert!(a.contains(must), "async side: {must} not found in {a:?}");
-        assert!(b.contains(must), "blocking side: {must} not found in {b:?}");
-    }
-    let only_async: Vec<_> = a.difference(&b).collect();
-    let only_blocking: Vec<_> = b.difference(&a).collect();
     assert!(
-        only_async.is_empty() && only_blocking.is_empty(),
-        "the session APIs drifted: async only {only_async:?}, blocking only {only_blocking:?}"
+        problems.is_empty(),
+        "the session APIs drifted:\n  {}",
+        problems.join("\n  ")
     );
+}
+
+fn ty(name: &str, blocking: bool, methods: &[(&str, &[&str])]) -> Type {
+    Type {
+        name: name.into(),
+        blocking,
+        methods: methods
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.iter().map(|s| s.to_string()).collect()))
+            .collect::<BTreeMap<_, _>>(),
+    }
 }
 
 #[test]
 fn a_method_on_one_side_only_is_seen() {
-    let a = public_methods(&[
-        "impl Session {\n    pub async fn start(&self) {}\n    pub fn extra(&self) {}\n}\n",
-    ]);
-    let b = public_methods(&["impl Session {\n    pub fn start(&self) {}\n}\nimpl Drop for Session {\n    pub fn extra(&self) {}\n}\n"]);
+    let a = ty(
+        "Session",
+        false,
+        &[("start", &[]), ("extra", &[]), ("turn_stream", &[])],
+    );
+    let b = ty(
+        "Session",
+        true,
+        &[("start", &[]), ("turn_iter", &[]), ("as_async", &[])],
+    );
     assert_eq!(
-        a.difference(&b).collect::<Vec<_>>(),
-        [&"Session::extra".to_owned()]
+        compare(&a, &b),
+        ["Session::extra has no blocking twin `extra`"]
+    );
+    let b2 = ty(
+        "Session",
+        true,
+        &[
+            ("start", &["x"]),
+            ("extra", &[]),
+            ("turn_iter", &[]),
+            ("more", &[]),
+        ],
+    );
+    assert_eq!(
+        compare(&a, &b2),
+        [
+            "Session::start takes () but blocking Session::start takes (x)",
+            "blocking Session::more has no async original",
+        ]
+    );
+    // A blocking type with no async namesake is reported too.
+    let types = [a.clone(), b, ty("Orphan", true, &[])];
+    let (found, problems) = pairs(&types);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        problems,
+        ["blocking::Orphan has no async type of that name"]
     );
 }

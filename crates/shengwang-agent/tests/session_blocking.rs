@@ -6,6 +6,7 @@ use convoai_emulator::{AgentStatus as EmuStatus, Emulator, Fault, FaultRule};
 use shengwang_agent::agentkit::{Agent, EventKind, SessionEvent, SessionState};
 use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::blocking::Client;
+use shengwang_agent::types::agents::Priority;
 use shengwang_agent::vendors::{CosyVoiceTts, Llm, XfyunStt};
 use shengwang_agent::RetryPolicy;
 
@@ -74,4 +75,38 @@ fn a_blocking_session_lifecycle_with_events() {
         .unwrap();
     resumed.stop().unwrap();
     assert_eq!(s.id(), resumed.id());
+}
+
+#[test]
+fn a_blocking_session_iterates_its_turns() {
+    // The blocking twin of `Session::turn_stream`: the same turns as `all_turns`, fetched as
+    // the iteration reaches them; a refused read is one error, then the end.
+    let emu = Emulator::builder().start().unwrap();
+    let client = Client::builder()
+        .app_id(emu.app_id())
+        .app_certificate(emu.app_certificate())
+        .base_url(emu.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let s = agent()
+        .create_session(&client, "turns", AgentUid::from(7), [RemoteUid::from(8)])
+        .build();
+    let mut idle = s.turn_iter();
+    assert!(matches!(
+        idle.next(),
+        Some(Err(shengwang_agent::Error::NoAgentId {
+            operation: shengwang_agent::agentkit::Operation::Turns
+        }))
+    ));
+    assert!(idle.next().is_none());
+    s.start().unwrap();
+    for text in ["one", "two", "three"] {
+        s.say(text).priority(Priority::Append).send().unwrap();
+    }
+    let all = s.all_turns().unwrap().turns;
+    assert_eq!(all.len(), 3);
+    let iterated: Vec<_> = s.turn_iter().collect::<Result<_, _>>().unwrap();
+    assert_eq!(iterated, all);
+    s.stop().unwrap();
 }

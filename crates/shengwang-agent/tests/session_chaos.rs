@@ -263,7 +263,7 @@ async fn chaos(seed: u64, emulators: usize, sessions: usize, ops: usize) -> Figu
     for (_, c) in &emus {
         // Thousands of stops at once on a shared 2-core machine: allow for a slow box.
         let deadline = Duration::from_secs(30 + sessions as u64 / 20);
-        let report = c.shutdown(deadline).await;
+        let report = c.sessions().shutdown(deadline).await;
         assert_eq!(report.cleanup_pending, 0, "{report:?}");
         for left in &report.left_running {
             // Named by id, by candidate ids, or (when even the lookup failed, e.g. timed

@@ -452,7 +452,7 @@ async fn shutdown_stops_every_live_session() {
     let unclear = agent().create_session(&c, "room-x", a, r).build();
     assert!(unclear.start().await.is_err());
     assert_eq!(running(&emu).len(), 21);
-    let report = c.shutdown(Duration::from_secs(5)).await;
+    let report = c.sessions().shutdown(Duration::from_secs(5)).await;
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.stopped, 21);
     assert!(running(&emu).is_empty());

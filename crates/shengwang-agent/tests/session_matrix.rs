@@ -71,6 +71,7 @@ async fn session_in(emu: &EmulatorHandle, c: &Client, state: SessionState) -> Se
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
+        other => unreachable!("no way to reach {other} in this test"),
     }
     assert_eq!(s.status(), state);
     s

@@ -269,15 +269,21 @@ fn expires_in_follows_the_python_range_without_its_holes() {
     use std::time::Duration;
     assert_eq!(token::expires_in(Duration::from_secs(1)).unwrap(), 1);
     assert_eq!(token::expires_in(Duration::from_millis(1500)).unwrap(), 1);
-    assert_eq!(token::expires_in_hours(24).unwrap(), 86_400);
-    assert_eq!(token::expires_in_minutes(30).unwrap(), 1_800);
+    assert_eq!(
+        token::expires_in(Duration::from_secs(24 * 3600)).unwrap(),
+        86_400
+    );
+    assert_eq!(
+        token::expires_in(Duration::from_secs(30 * 60)).unwrap(),
+        1_800
+    );
     for bad in [
         token::expires_in(Duration::ZERO),
         token::expires_in(Duration::from_millis(999)),
         token::expires_in(Duration::from_secs(86_401)),
-        token::expires_in_hours(25),
-        token::expires_in_minutes(u64::MAX),
-        token::expires_in_seconds(0),
+        token::expires_in(Duration::from_secs(25 * 3600)),
+        token::expires_in(Duration::from_secs(u64::MAX)),
+        token::expires_in(Duration::from_secs(0)),
     ] {
         match bad {
             Err(Error::InvalidInput { field, reason }) => {

@@ -1,6 +1,6 @@
 //! Token renewal on a token-expiry notice: the emulator sends `104` callbacks (duplicated,
 //! resent, reordered) to an in-process receiver that hands each to
-//! `Client::apply_notification`; a session that opted in sends exactly one update with a
+//! `client.sessions().apply_notification`; a session that opted in sends exactly one update with a
 //! fresh token the emulator verifies, and reports it.
 
 mod support;
@@ -22,7 +22,7 @@ const SECRET: &str = "renewal-webhook-secret";
 const CERT: &str = "5e9715e95e9715e95e9715e95e9715e9";
 const LIFETIME: Duration = Duration::from_secs(600);
 
-/// Every notification the receiver applied, with what `apply_notification` answered.
+/// Every notification the receiver applied, with whether `apply_notification` said a session took it.
 type Applied = Arc<Mutex<Vec<(Notification, bool)>>>;
 
 /// A receiver without de-duplication of its own: every copy reaches the client.
@@ -37,7 +37,12 @@ async fn receiver(client: Client) -> (String, Applied) {
                 match webhooks::verify_and_parse(SECRET, Signatures::from_headers(&headers), &body)
                 {
                     Ok(n) => {
-                        let took = client.apply_notification(&n);
+                        let took = client
+                            .sessions()
+                            .apply_notification(&n)
+                            .await
+                            .unwrap()
+                            .is_taken();
                         log.lock().unwrap().push((n, took));
                         (axum::http::StatusCode::OK, "{}")
                     }
@@ -191,7 +196,15 @@ async fn an_opted_in_session_renews_once_despite_duplicate_and_reordered_notices
         .map(|(n, _)| n.clone())
         .collect();
     for n in copies.iter().rev() {
-        assert!(!client.apply_notification(n), "a replay changes nothing");
+        assert!(
+            !client
+                .sessions()
+                .apply_notification(n)
+                .await
+                .unwrap()
+                .is_taken(),
+            "a replay changes nothing"
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(updates(&emu), [Some(200)], "exactly one update was sent");
@@ -286,7 +299,12 @@ async fn a_stopped_session_renews_nothing() {
     let id = session.start().await.unwrap();
     session.stop().await.unwrap();
     // A warning sent before the stop, delivered after it.
-    assert!(!client.apply_notification(&late_notice(&id, "late-1")));
+    assert!(!client
+        .sessions()
+        .apply_notification(&late_notice(&id, "late-1"))
+        .await
+        .unwrap()
+        .is_taken());
     // The emulator sends none for an agent that is gone.
     assert!(!emu.expire_token(&id));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -304,7 +322,12 @@ async fn a_stopped_session_renews_nothing() {
         .build();
     let id = dropped.start().await.unwrap();
     drop(dropped);
-    assert!(!client.apply_notification(&late_notice(&id, "late-2")));
+    assert!(!client
+        .sessions()
+        .apply_notification(&late_notice(&id, "late-2"))
+        .await
+        .unwrap()
+        .is_taken());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(updates(&emu).is_empty());
 }
@@ -362,9 +385,19 @@ async fn a_failed_renewal_is_reported_and_the_session_keeps_running() {
         times: 1,
     });
     let started = Instant::now();
-    assert!(client.apply_notification(&late_notice(&id, "second-warning")));
+    assert!(client
+        .sessions()
+        .apply_notification(&late_notice(&id, "second-warning"))
+        .await
+        .unwrap()
+        .is_taken());
     // A second warning while that renewal runs joins it rather than sending another.
-    assert!(client.apply_notification(&late_notice(&id, "third-warning")));
+    assert!(client
+        .sessions()
+        .apply_notification(&late_notice(&id, "third-warning"))
+        .await
+        .unwrap()
+        .is_taken());
     assert!(
         started.elapsed() < Duration::from_millis(100),
         "apply_notification waited for the renewal: {:?}",

@@ -1,6 +1,8 @@
 //! Every vendor's JSON, key by key and in order, as vendors.md gives it.
 
 use serde_json::{json, Value};
+use shengwang_agent::types::blocks::{AsrVendor, LlmBlock, LlmVendor, Secret, TtsBlock, TtsVendor};
+use shengwang_agent::types::llm::McpServer;
 use shengwang_agent::vendors::*;
 
 /// Equal as values and, serialized, in the same key order.

@@ -1,5 +1,5 @@
 //! Sessions learn from notification callbacks: the emulator sends them (duplicated), an
-//! in-process receiver verifies and hands each to `Client::apply_notification`, and the live
+//! in-process receiver verifies and hands each to `client.sessions().apply_notification`, and the live
 //! session running the agent changes exactly once.
 
 mod support;
@@ -28,7 +28,13 @@ async fn receiver(client: Client) -> (String, Arc<Mutex<Vec<bool>>>) {
                 match webhooks::verify_and_parse(SECRET, Signatures::from_headers(&headers), &body)
                 {
                     Ok(n) => {
-                        log.lock().unwrap().push(client.apply_notification(&n));
+                        let took = client
+                            .sessions()
+                            .apply_notification(&n)
+                            .await
+                            .unwrap()
+                            .is_taken();
+                        log.lock().unwrap().push(took);
                         (axum::http::StatusCode::OK, "{}")
                     }
                     Err(_) => (axum::http::StatusCode::UNAUTHORIZED, "{}"),

@@ -43,62 +43,22 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
             state,
             limit,
             all,
-        } => {
-            let mut q = agents.list();
-            if let Some(c) = channel {
-                q = q.channel(c);
-            }
-            if let Some(s) = state {
-                q = q.state(status(s));
-            }
-            list(ctx, q, limit, all, out).await
-        }
+        } => list(ctx, list_query(&client, channel, state), limit, all, out).await,
         AgentsCommand::Get { id } => get(ctx, &agents.get(&id).await?.into_inner(), out),
-        AgentsCommand::History { id } => {
-            let history = agents.history(&id).await?.into_inner();
-            if ctx.out.json {
-                return ctx.out.json_line(out, &history);
-            }
-            for entry in &history.contents {
-                let line = format!("{}: {}", entry.role.as_str(), entry.content);
-                ctx.out.line(out, &line)?;
-            }
-            Ok(())
-        }
+        AgentsCommand::History { id } => history(ctx, &client, &id, out).await,
         AgentsCommand::Turns {
             id,
             all,
             page,
             page_size,
-        } => {
-            let mut list = agents.turns(&id);
-            if let Some(n) = page_size {
-                list = list.page_size(n);
-            }
-            let answer = if all {
-                list.all().await?
-            } else {
-                list.page(page.unwrap_or(1)).await?
-            };
-            print_turns(&ctx.out, out, &answer, all)
-        }
+        } => turns(ctx, &client, &id, all, page, page_size, out).await,
         AgentsCommand::Say {
             id,
             text,
             priority,
             no_interrupt,
         } => {
-            let mut req = SpeakRequest::new(text);
-            if let Some(p) = priority {
-                req = req.priority(match p {
-                    PriorityArg::Interrupt => Priority::Interrupt,
-                    PriorityArg::Append => Priority::Append,
-                    PriorityArg::Ignore => Priority::Ignore,
-                });
-            }
-            if no_interrupt {
-                req = req.interruptable(false);
-            }
+            let req = speak_request(text, priority, no_interrupt);
             let ack = agents.speak(&id, &req).await?.into_inner();
             acknowledge(&ctx.out, out, &ack, &format!("{id} is speaking"))
         }
@@ -113,12 +73,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
                 .into_inner();
             acknowledge(&ctx.out, out, &ack, &format!("{id} is thinking"))
         }
-        AgentsCommand::Update { id, config } => {
-            let file = config::load(&config)?;
-            let request = update_request(&client, &file)?;
-            let updated = agents.update(&id, &request).await?.into_inner();
-            acknowledge(&ctx.out, out, &updated, &format!("{id} updated"))
-        }
+        AgentsCommand::Update { id, config } => update(ctx, &client, &id, &config, out).await,
         AgentsCommand::Stop {
             ids,
             all,
@@ -127,25 +82,121 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCommand, out: &mut dyn Write) -> Result<(
         } => {
             let ids = match (all, channel) {
                 (true, Some(channel)) => {
-                    let ids = running_in(&client, &channel).await?;
-                    if ids.is_empty() {
-                        ctx.out
-                            .note(&format!("no running agents in channel {channel}"));
-                        return Ok(());
+                    match running_to_stop(ctx, &client, &channel, yes).await? {
+                        Some(ids) => ids,
+                        None => return Ok(()),
                     }
-                    if !yes {
-                        confirm(&format!(
-                            "Stop {} running agent(s) in channel {channel}?",
-                            ids.len()
-                        ))?;
-                    }
-                    ids
                 }
                 _ => ids,
             };
             stop_all(ctx, &client, ids, out).await
         }
     }
+}
+
+/// The `agents list` query: the channel and state filters, when given.
+fn list_query(client: &Client, channel: Option<String>, state: Option<StateArg>) -> ListAgents<'_> {
+    let mut q = client.agents().list();
+    if let Some(c) = channel {
+        q = q.channel(c);
+    }
+    if let Some(s) = state {
+        q = q.state(status(s));
+    }
+    q
+}
+
+/// `agents history`: JSON, or one `role: content` line per entry.
+async fn history(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let history = client.agents().history(id).await?.into_inner();
+    if ctx.out.json {
+        return ctx.out.json_line(out, &history);
+    }
+    for entry in &history.contents {
+        let line = format!("{}: {}", entry.role.as_str(), entry.content);
+        ctx.out.line(out, &line)?;
+    }
+    Ok(())
+}
+
+/// `agents turns`: one page (the first unless `page` says), or `all` of them.
+async fn turns(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    all: bool,
+    page: Option<u64>,
+    page_size: Option<u32>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut list = client.agents().turns(id);
+    if let Some(n) = page_size {
+        list = list.page_size(n);
+    }
+    let answer = if all {
+        list.all().await?
+    } else {
+        list.page(page.unwrap_or(1)).await?
+    };
+    print_turns(&ctx.out, out, &answer, all)
+}
+
+/// The `agents say` request.
+fn speak_request(text: String, priority: Option<PriorityArg>, no_interrupt: bool) -> SpeakRequest {
+    let mut req = SpeakRequest::new(text);
+    if let Some(p) = priority {
+        req = req.priority(match p {
+            PriorityArg::Interrupt => Priority::Interrupt,
+            PriorityArg::Append => Priority::Append,
+            PriorityArg::Ignore => Priority::Ignore,
+        });
+    }
+    if no_interrupt {
+        req = req.interruptable(false);
+    }
+    req
+}
+
+/// `agents update`: what the config file says a running agent may change.
+async fn update(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    config: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let file = config::load(config)?;
+    let request = update_request(client, &file)?;
+    let updated = client.agents().update(id, &request).await?.into_inner();
+    acknowledge(&ctx.out, out, &updated, &format!("{id} updated"))
+}
+
+/// `stop --all --channel`: the agents running in `channel`, once confirmed; `None` when
+/// none runs there (said on stderr).
+async fn running_to_stop(
+    ctx: &Ctx,
+    client: &Client,
+    channel: &str,
+    yes: bool,
+) -> Result<Option<Vec<String>>, CliError> {
+    let ids = running_in(client, channel).await?;
+    if ids.is_empty() {
+        ctx.out
+            .note(&format!("no running agents in channel {channel}"));
+        return Ok(None);
+    }
+    if !yes {
+        confirm(&format!(
+            "Stop {} running agent(s) in channel {channel}?",
+            ids.len()
+        ))?;
+    }
+    Ok(Some(ids))
 }
 
 /// `agents list`: one page (or `--all` of them) as JSON lines or a table.
@@ -245,7 +296,7 @@ pub(super) fn build_session(
     }
     if let Some(secs) = flags.expires_in.or(d.expires_in) {
         // Checked here too, so `config check` refuses what `agents start` would.
-        shengwang_agent::token::expires_in_seconds(u64::from(secs))?;
+        shengwang_agent::token::expires_in(Duration::from_secs(u64::from(secs)))?;
         b = b.expires_in(Duration::from_secs(u64::from(secs)));
     }
     if let Some(on) = d.enable_string_uid {

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde_json::json;
+use shengwang_agent::api::ListCalls;
 use shengwang_agent::token::{RtcUid, TokenBuilder};
 use shengwang_agent::types::telephony::{CallInfo, CallRequest, CallType, Sip};
 use shengwang_agent::Client;
@@ -24,51 +25,8 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             limit,
             all,
         } => {
-            let mut q = telephony.list();
-            if let Some(n) = number {
-                q = q.number(n);
-            }
-            if let Some(k) = kind {
-                q = q.kind(match k {
-                    CallTypeArg::Inbound => CallType::Inbound,
-                    CallTypeArg::Outbound => CallType::Outbound,
-                });
-            }
-            let mut calls = Vec::new();
-            if all {
-                let mut cursor = None;
-                loop {
-                    let mut page_q = q.clone();
-                    if let Some(c) = cursor.take() {
-                        page_q = page_q.cursor(c);
-                    }
-                    let page = page_q.page().await?;
-                    calls.extend(page.items);
-                    match page.next_cursor {
-                        Some(c) if !c.is_empty() => cursor = Some(c),
-                        _ => break,
-                    }
-                }
-            } else {
-                let limit = limit.unwrap_or(20);
-                calls = q.limit(limit).page().await?.items;
-                calls.truncate(limit as usize);
-            }
-            if ctx.out.json {
-                for c in &calls {
-                    ctx.out.json_line(out, c)?;
-                }
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = calls
-                .iter()
-                .map(|c| fields(c).into_iter().take(LISTED).map(|f| f.1).collect())
-                .collect();
-            ctx.out.table(
-                out,
-                &["CALL ID", "STATE", "TYPE", "TO", "FROM", "STARTED"],
-                &rows,
-            )
+            let calls = fetch(list_query(&client, number, kind), limit, all).await?;
+            print_list(ctx, &calls, out)
         }
         CallsCommand::Get { id } => {
             let call = telephony.get(&id).await?.into_inner();
@@ -77,20 +35,7 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
             }
             ctx.out.fields(out, &fields(&call))
         }
-        CallsCommand::Create(args) => {
-            let request = call_request(ctx, &client, args)?;
-            let bar = ctx
-                .out
-                .spinner(&format!("calling {}", request.sip.to_number));
-            let created = telephony.call_out(&request).await;
-            output::finish(bar);
-            let created = created?.into_inner();
-            if ctx.out.json {
-                ctx.out.json_line(out, &created)
-            } else {
-                ctx.out.line(out, &created.agent_id)
-            }
-        }
+        CallsCommand::Create(args) => create(ctx, &client, args, out).await,
         CallsCommand::Hangup { id } => {
             telephony.hangup(&id).await?;
             if ctx.out.json {
@@ -101,6 +46,86 @@ pub async fn run(ctx: &Ctx, cmd: CallsCommand, out: &mut dyn Write) -> Result<()
                 Ok(())
             }
         }
+    }
+}
+
+/// The `calls list` query: the number and type filters, when given.
+fn list_query(client: &Client, number: Option<String>, kind: Option<CallTypeArg>) -> ListCalls<'_> {
+    let mut q = client.telephony().list();
+    if let Some(n) = number {
+        q = q.number(n);
+    }
+    if let Some(k) = kind {
+        q = q.kind(match k {
+            CallTypeArg::Inbound => CallType::Inbound,
+            CallTypeArg::Outbound => CallType::Outbound,
+        });
+    }
+    q
+}
+
+/// The calls `q` finds: `limit` of them (20 unless given), or `all`, following the cursors.
+async fn fetch(q: ListCalls<'_>, limit: Option<u32>, all: bool) -> Result<Vec<CallInfo>, CliError> {
+    let mut calls = Vec::new();
+    if all {
+        let mut cursor = None;
+        loop {
+            let mut page_q = q.clone();
+            if let Some(c) = cursor.take() {
+                page_q = page_q.cursor(c);
+            }
+            let page = page_q.page().await?;
+            calls.extend(page.items);
+            match page.next_cursor {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => break,
+            }
+        }
+    } else {
+        let limit = limit.unwrap_or(20);
+        calls = q.limit(limit).page().await?.items;
+        calls.truncate(limit as usize);
+    }
+    Ok(calls)
+}
+
+/// `calls list` output: JSON lines or a table.
+fn print_list(ctx: &Ctx, calls: &[CallInfo], out: &mut dyn Write) -> Result<(), CliError> {
+    if ctx.out.json {
+        for c in calls {
+            ctx.out.json_line(out, c)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = calls
+        .iter()
+        .map(|c| fields(c).into_iter().take(LISTED).map(|f| f.1).collect())
+        .collect();
+    ctx.out.table(
+        out,
+        &["CALL ID", "STATE", "TYPE", "TO", "FROM", "STARTED"],
+        &rows,
+    )
+}
+
+/// `calls create`: places the call; prints its id.
+async fn create(
+    ctx: &Ctx,
+    client: &Client,
+    args: CreateCall,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let request = call_request(ctx, client, args)?;
+    let bar = ctx
+        .out
+        .spinner(&format!("calling {}", request.sip.to_number));
+    let created = client.telephony().call_out(&request).await;
+    output::finish(bar);
+    let created = created?.into_inner();
+    if ctx.out.json {
+        ctx.out.json_line(out, &created)
+    } else {
+        ctx.out.line(out, &created.agent_id)
     }
 }
 

@@ -17,31 +17,11 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
     match cmd {
         NumbersCommand::List => {
             let list = numbers.list().await?.into_inner();
-            if ctx.out.json {
-                for n in &list {
-                    ctx.out.json_line(out, n)?;
-                }
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = list.iter().map(row).collect();
-            ctx.out.table(
-                out,
-                &["NUMBER", "PROVIDER", "LABEL", "IN", "OUT", "PIPELINE"],
-                &rows,
-            )
+            print_list(ctx, &list, out)
         }
         NumbersCommand::Get { number } => {
             let n = numbers.get(&number).await?.into_inner();
-            if ctx.out.json {
-                return ctx.out.json_line(out, &n);
-            }
-            let fields: Vec<(&str, String)> = [
-                "number", "provider", "label", "inbound", "outbound", "pipeline",
-            ]
-            .into_iter()
-            .zip(row(&n))
-            .collect();
-            ctx.out.fields(out, &fields)
+            print_one(ctx, &n, out)
         }
         NumbersCommand::Add {
             number,
@@ -54,20 +34,6 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
             sip_transport,
             sip_prefix,
         } => {
-            let mut inbound_config = Map::new();
-            if !allowed_addresses.is_empty() {
-                inbound_config.insert("allowed_addresses".into(), json!(allowed_addresses));
-            }
-            let mut outbound_config = Map::new();
-            for (key, value) in [
-                ("address", sip_address),
-                ("transport", sip_transport),
-                ("prefix", sip_prefix),
-            ] {
-                if let Some(v) = value {
-                    outbound_config.insert(key.into(), Value::String(v));
-                }
-            }
             let request = AddPhoneNumber {
                 provider: match provider {
                     ProviderArg::Byo => Provider::Byo,
@@ -77,8 +43,8 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
                 label,
                 inbound: Some(inbound),
                 outbound: Some(outbound),
-                inbound_config: Value::Object(inbound_config),
-                outbound_config: Value::Object(outbound_config),
+                inbound_config: inbound_config(allowed_addresses),
+                outbound_config: outbound_config(sip_address, sip_transport, sip_prefix),
             };
             let created = numbers.add(&request).await?.into_inner();
             if ctx.out.json {
@@ -94,20 +60,12 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
             outbound_pipeline,
             clear_outbound,
         } => {
-            let patch = |pipeline: Option<String>, clear: bool| match (pipeline, clear) {
-                (Some(p), _) => Patch::Set(json!({ "pipeline_id": p })),
-                (None, true) => Patch::Clear,
-                (None, false) => Patch::Keep,
-            };
-            let request = UpdatePhoneNumber {
-                inbound_config: patch(inbound_pipeline, clear_inbound),
-                outbound_config: patch(outbound_pipeline, clear_outbound),
-            };
-            if request == UpdatePhoneNumber::default() {
-                return Err(CliError::Invalid(
-                    "nothing to change: give --inbound-pipeline, --outbound-pipeline, --clear-inbound or --clear-outbound".into(),
-                ));
-            }
+            let request = update_request(
+                inbound_pipeline,
+                clear_inbound,
+                outbound_pipeline,
+                clear_outbound,
+            )?;
             let updated = numbers.update(&number, &request).await?.into_inner();
             if ctx.out.json {
                 ctx.out.json_line(out, &updated)
@@ -127,6 +85,89 @@ pub async fn run(ctx: &Ctx, cmd: NumbersCommand, out: &mut dyn Write) -> Result<
             }
         }
     }
+}
+
+/// `numbers list` output: JSON lines or a table.
+fn print_list(ctx: &Ctx, list: &[PhoneNumber], out: &mut dyn Write) -> Result<(), CliError> {
+    if ctx.out.json {
+        for n in list {
+            ctx.out.json_line(out, n)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list.iter().map(row).collect();
+    ctx.out.table(
+        out,
+        &["NUMBER", "PROVIDER", "LABEL", "IN", "OUT", "PIPELINE"],
+        &rows,
+    )
+}
+
+/// `numbers get` output: JSON, or one `label: value` line per column of the list.
+fn print_one(ctx: &Ctx, n: &PhoneNumber, out: &mut dyn Write) -> Result<(), CliError> {
+    if ctx.out.json {
+        return ctx.out.json_line(out, n);
+    }
+    let fields: Vec<(&str, String)> = [
+        "number", "provider", "label", "inbound", "outbound", "pipeline",
+    ]
+    .into_iter()
+    .zip(row(n))
+    .collect();
+    ctx.out.fields(out, &fields)
+}
+
+/// The `inbound_config` of `numbers add`: the allowed addresses, when given.
+fn inbound_config(allowed_addresses: Vec<String>) -> Value {
+    let mut inbound_config = Map::new();
+    if !allowed_addresses.is_empty() {
+        inbound_config.insert("allowed_addresses".into(), json!(allowed_addresses));
+    }
+    Value::Object(inbound_config)
+}
+
+/// The `outbound_config` of `numbers add`: the SIP trunk's address, transport and prefix,
+/// those given.
+fn outbound_config(
+    sip_address: Option<String>,
+    sip_transport: Option<String>,
+    sip_prefix: Option<String>,
+) -> Value {
+    let mut outbound_config = Map::new();
+    for (key, value) in [
+        ("address", sip_address),
+        ("transport", sip_transport),
+        ("prefix", sip_prefix),
+    ] {
+        if let Some(v) = value {
+            outbound_config.insert(key.into(), Value::String(v));
+        }
+    }
+    Value::Object(outbound_config)
+}
+
+/// The `numbers update` request; refused when it would change nothing.
+fn update_request(
+    inbound_pipeline: Option<String>,
+    clear_inbound: bool,
+    outbound_pipeline: Option<String>,
+    clear_outbound: bool,
+) -> Result<UpdatePhoneNumber, CliError> {
+    let patch = |pipeline: Option<String>, clear: bool| match (pipeline, clear) {
+        (Some(p), _) => Patch::Set(json!({ "pipeline_id": p })),
+        (None, true) => Patch::Clear,
+        (None, false) => Patch::Keep,
+    };
+    let request = UpdatePhoneNumber {
+        inbound_config: patch(inbound_pipeline, clear_inbound),
+        outbound_config: patch(outbound_pipeline, clear_outbound),
+    };
+    if request == UpdatePhoneNumber::default() {
+        return Err(CliError::Invalid(
+            "nothing to change: give --inbound-pipeline, --outbound-pipeline, --clear-inbound or --clear-outbound".into(),
+        ));
+    }
+    Ok(request)
 }
 
 fn row(n: &PhoneNumber) -> Vec<String> {

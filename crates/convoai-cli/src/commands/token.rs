@@ -24,13 +24,7 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             fixed,
         } => {
             let builder = builder(ctx, &fixed)?;
-            let uid = match (uid, account) {
-                (Some(n), _) => RtcUid::Uid(n),
-                (None, Some(a)) => RtcUid::Account(a),
-                (None, None) => {
-                    return Err(CliError::Invalid("--uid or --account is required".into()))
-                }
-            };
+            let uid = rtc_uid(uid, account)?;
             let mut req = builder
                 .rtc(&channel, uid)
                 .role(match role {
@@ -67,44 +61,72 @@ pub fn run(ctx: &Ctx, cmd: TokenCommand, out: &mut dyn Write) -> Result<(), CliE
             let t = builder(ctx, &fixed)?.rtm(&user_id).expire(expire).build()?;
             print_token(ctx, out, "rtm", &t)?;
         }
-        TokenCommand::Decode { token } => {
-            let content = token::decode(token.trim())?.content;
-            if ctx.out.json {
-                ctx.out.json_line(out, &to_json(&content))?;
-            } else {
-                write_text(&ctx.out, &content, out)?;
-            }
-        }
+        TokenCommand::Decode { token } => decode(ctx, &token, out)?,
         TokenCommand::Verify {
             token,
             channel,
             uid,
             at,
         } => {
-            let (app_id, cert) = ctx.app_credentials()?;
-            let mut v = Validation::new(app_id, cert)?;
-            if let Some(now) = at {
-                v = v.at(now);
-            }
-            v = match (channel, uid) {
-                (Some(c), Some(u)) => v.require_rtc_join(c, u),
-                (Some(c), None) => v.require_rtc_channel(c),
-                _ => v,
-            };
-            // Here a bad token is the answer "not valid" (exit 1), not a usage error.
-            let content =
-                token::verify(token.trim(), &v).map_err(|e| CliError::Failed(e.to_string()))?;
-            if ctx.out.json {
-                ctx.out.json_line(
-                    out,
-                    &json!({"valid": true, "expires_at": content.expires_at()}),
-                )?;
-            } else {
-                writeln!(out, "valid: expires at unix time {}", content.expires_at())?;
-            }
+            let v = validation(ctx, channel, uid, at)?;
+            verify(ctx, &token, &v, out)?;
         }
     }
     Ok(())
+}
+
+/// Who an RTC token is for: `--uid` wins over `--account`; one of them is required.
+fn rtc_uid(uid: Option<u32>, account: Option<String>) -> Result<RtcUid, CliError> {
+    match (uid, account) {
+        (Some(n), _) => Ok(RtcUid::Uid(n)),
+        (None, Some(a)) => Ok(RtcUid::Account(a)),
+        (None, None) => Err(CliError::Invalid("--uid or --account is required".into())),
+    }
+}
+
+/// `token decode`: the token's content as one JSON line or as text.
+fn decode(ctx: &Ctx, token: &str, out: &mut dyn Write) -> Result<(), CliError> {
+    let content = token::decode(token.trim())?.content;
+    if ctx.out.json {
+        ctx.out.json_line(out, &to_json(&content))
+    } else {
+        write_text(&ctx.out, &content, out)
+    }
+}
+
+/// What `token verify` checks: the app's signature, at `at` (unix time) if given, and the
+/// channel (and uid) to join when given.
+fn validation(
+    ctx: &Ctx,
+    channel: Option<String>,
+    uid: Option<String>,
+    at: Option<u64>,
+) -> Result<Validation, CliError> {
+    let (app_id, cert) = ctx.app_credentials()?;
+    let mut v = Validation::new(app_id, cert)?;
+    if let Some(now) = at {
+        v = v.at(now);
+    }
+    Ok(match (channel, uid) {
+        (Some(c), Some(u)) => v.require_rtc_join(c, u),
+        (Some(c), None) => v.require_rtc_channel(c),
+        _ => v,
+    })
+}
+
+/// `token verify`: says when a valid token expires; an invalid one is the command's failure.
+fn verify(ctx: &Ctx, token: &str, v: &Validation, out: &mut dyn Write) -> Result<(), CliError> {
+    // Here a bad token is the answer "not valid" (exit 1), not a usage error.
+    let content = token::verify(token.trim(), v).map_err(|e| CliError::Failed(e.to_string()))?;
+    if ctx.out.json {
+        ctx.out.json_line(
+            out,
+            &json!({"valid": true, "expires_at": content.expires_at()}),
+        )
+    } else {
+        writeln!(out, "valid: expires at unix time {}", content.expires_at())?;
+        Ok(())
+    }
 }
 
 /// A built token: the bare string (for `$(…)`), or with `--json` one JSON line.

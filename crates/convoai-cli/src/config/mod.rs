@@ -120,39 +120,53 @@ fn build(
 ) -> Result<AgentFile, String> {
     let mut root = Value::Object(root);
     interpolate::interpolate(&mut root, env)?;
-    let spec: FileSpec = de::from_value(root).map_err(|e| e.describe(&[], None))?;
+    let mut spec: FileSpec = de::from_value(root).map_err(|e| e.describe(&[], None))?;
+    let agent = with_basics(Agent::new(), &mut spec);
+    let agent = with_vendors(agent, &mut spec)?;
+    let agent = with_features(agent, &mut spec)?;
+    Ok(AgentFile {
+        agent,
+        session: spec.session.unwrap_or_default(),
+    })
+}
 
-    let mut agent = Agent::new();
-    if let Some(v) = spec.name {
+/// The top-level texts and numbers, the pipeline and the presets.
+fn with_basics(mut agent: Agent, spec: &mut FileSpec) -> Agent {
+    if let Some(v) = spec.name.take() {
         agent = agent.with_name(v);
     }
-    if let Some(v) = spec.instructions {
+    if let Some(v) = spec.instructions.take() {
         agent = agent.with_instructions(v);
     }
-    if let Some(v) = spec.greeting {
+    if let Some(v) = spec.greeting.take() {
         agent = agent.with_greeting(v);
     }
-    if let Some(v) = spec.failure_message {
+    if let Some(v) = spec.failure_message.take() {
         agent = agent.with_failure_message(v);
     }
-    if let Some(v) = spec.max_history {
+    if let Some(v) = spec.max_history.take() {
         agent = agent.with_max_history(v);
     }
-    if let Some(v) = spec.pipeline_id {
+    if let Some(v) = spec.pipeline_id.take() {
         agent = agent.with_pipeline(v);
     }
-    for p in spec.preset.into_iter().flatten() {
+    for p in spec.preset.take().into_iter().flatten() {
         agent = agent.with_preset(p);
     }
+    agent
+}
 
-    if let Some(t) = spec.llm {
+/// The vendor tables (`[llm]`, `[tts]`, `[stt]`/`[asr]`, `[avatar]`, `[mllm]`), in the
+/// order their checks need.
+fn with_vendors(mut agent: Agent, spec: &mut FileSpec) -> Result<Agent, String> {
+    if let Some(t) = spec.llm.take() {
         agent = vendors::llm(&agent, t)?;
     }
     // The TTS before the avatar: `with_avatar` checks the TTS sample rate already set.
-    if let Some(t) = spec.tts {
+    if let Some(t) = spec.tts.take() {
         agent = vendors::tts(&agent, t)?;
     }
-    match (spec.stt, spec.asr) {
+    match (spec.stt.take(), spec.asr.take()) {
         (Some(_), Some(_)) => {
             return Err(
                 "stt, asr: both are set; use one ([asr] is another name for [stt])".to_owned(),
@@ -162,43 +176,44 @@ fn build(
         (None, Some(t)) => agent = vendors::stt(&agent, "asr", t)?,
         (None, None) => {}
     }
-    if let Some(t) = spec.avatar {
+    if let Some(t) = spec.avatar.take() {
         agent = vendors::avatar(&agent, t)?;
     }
-    if let Some(t) = spec.mllm {
+    if let Some(t) = spec.mllm.take() {
         agent = vendors::mllm(&agent, t)?;
     }
+    Ok(agent)
+}
 
-    if let Some(v) = spec.turn_detection {
+/// The feature tables: turn detection, interruption, SAL, advanced features, parameters,
+/// geofence, labels, RTC encryption and filler words.
+fn with_features(mut agent: Agent, spec: &mut FileSpec) -> Result<Agent, String> {
+    if let Some(v) = spec.turn_detection.take() {
         agent = agent.with_turn_detection(v);
     }
-    if let Some(v) = spec.interruption {
+    if let Some(v) = spec.interruption.take() {
         agent = agent.with_interruption(v).map_err(|e| e.to_string())?;
     }
-    if let Some(v) = spec.sal {
+    if let Some(v) = spec.sal.take() {
         agent = agent.with_sal(v);
     }
-    if let Some(v) = spec.advanced_features {
+    if let Some(v) = spec.advanced_features.take() {
         agent = agent.with_advanced_features(v);
     }
-    if let Some(v) = spec.parameters {
+    if let Some(v) = spec.parameters.take() {
         agent = agent.with_parameters(v);
     }
-    if let Some(v) = spec.geofence {
+    if let Some(v) = spec.geofence.take() {
         agent = agent.with_geofence(v);
     }
-    if let Some(v) = spec.labels {
+    if let Some(v) = spec.labels.take() {
         agent = agent.with_labels(v);
     }
-    if let Some(v) = spec.rtc {
+    if let Some(v) = spec.rtc.take() {
         agent = agent.with_rtc(v);
     }
-    if let Some(v) = spec.filler_words {
+    if let Some(v) = spec.filler_words.take() {
         agent = agent.with_filler_words(v);
     }
-
-    Ok(AgentFile {
-        agent,
-        session: spec.session.unwrap_or_default(),
-    })
+    Ok(agent)
 }

@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use shengwang_agent::agentkit::Agent;
+use shengwang_agent::types::blocks::{AsrVendor, AvatarVendor, LlmVendor, TtsVendor};
 use shengwang_agent::vendors::*;
 
 use super::de::{from_value, Seg};

@@ -1,26 +1,23 @@
 //! `/_emulator/agents/{id}…`: one agent's details and the dashboard's buttons. Speak,
-//! interrupt and stop are the REST calls, made by the emulator on the caller's behalf with
-//! the project's own credentials, so the page never holds a credential and the rules of
-//! those calls live in one place.
+//! interrupt, stop and the turns view are the store operations the REST routes use, with the
+//! same rules and the same answers, so the page never holds a credential. They are the
+//! emulator's own traffic, not the user's: they are neither counted per route nor logged
+//! among the requests.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
-use crate::api::Internal;
 use crate::error::ApiError;
 use crate::reqlog::plausible_id;
-use crate::Shared;
+use crate::shared::Shared;
+use crate::validate;
 
 type Shr = State<Arc<Shared>>;
 type JsonObject = Result<Json<Map<String, Value>>, axum::extract::rejection::JsonRejection>;
@@ -52,8 +49,7 @@ fn object(body: JsonObject) -> Result<Map<String, Value>, ApiError> {
 
 async fn agent(State(s): Shr, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     checked(&id)?;
-    let mut st = s.state.lock().unwrap_or_else(|p| p.into_inner());
-    st.expire_idle(s.clock.now());
+    let st = s.store();
     let a = st
         .agents
         .get(&id)
@@ -75,7 +71,9 @@ async fn agent(State(s): Shr, Path(id): Path<String>) -> Result<Json<Value>, Api
 
 async fn turns(State(s): Shr, Path(id): Path<String>) -> Result<Response, ApiError> {
     checked(&id)?;
-    Ok(forward(&s, Method::GET, &format!("{id}/turns?page_size=100"), None).await)
+    let now_ms = s.clock.now_ms();
+    let page = s.store().turns_page(&id, 1, 100, now_ms)?;
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize)]
@@ -92,16 +90,19 @@ async fn speak(
 ) -> Result<Response, ApiError> {
     checked(&id)?;
     let Json(b) = body.map_err(|e| ApiError::body(e.body_text()))?;
-    let mut v = json!({"text": b.text});
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(p) = b.priority {
-            obj.insert("priority".into(), Value::String(p));
-        }
-        if let Some(i) = b.interruptable {
-            obj.insert("interruptable".into(), Value::Bool(i));
-        }
+    // The REST body, checked by the REST rule.
+    let mut v = Map::new();
+    v.insert("text".into(), Value::String(b.text));
+    if let Some(p) = b.priority {
+        v.insert("priority".into(), Value::String(p));
     }
-    Ok(forward(&s, Method::POST, &format!("{id}/speak"), Some(v)).await)
+    if let Some(i) = b.interruptable {
+        v.insert("interruptable".into(), Value::Bool(i));
+    }
+    let speak = validate::speak_body(&v)?;
+    let now_ms = s.clock.now_ms();
+    let ack = s.store().speak(&id, &speak, now_ms)?;
+    Ok(Json(ack).into_response())
 }
 
 async fn interrupt(
@@ -111,7 +112,9 @@ async fn interrupt(
 ) -> Result<Response, ApiError> {
     checked(&id)?;
     object(body)?;
-    Ok(forward(&s, Method::POST, &format!("{id}/interrupt"), None).await)
+    let now_ms = s.clock.now_ms();
+    let ack = s.store().interrupt(&id, now_ms)?;
+    Ok(Json(ack).into_response())
 }
 
 async fn stop(
@@ -121,7 +124,11 @@ async fn stop(
 ) -> Result<Response, ApiError> {
     checked(&id)?;
     object(body)?;
-    Ok(forward(&s, Method::POST, &format!("{id}/leave"), None).await)
+    let now_ms = s.clock.now_ms();
+    let mut st = s.store();
+    let notices = st.leave(&id, now_ms)?;
+    st.send(notices);
+    Ok(StatusCode::OK.into_response())
 }
 
 /// Longest failure reason kept.
@@ -150,46 +157,4 @@ async fn fail(
     } else {
         Err(ApiError::not_found(format!("agent {id} is not running")))
     }
-}
-
-/// Sends `METHOD …/agents/{rest}` through the REST routes with the project's credentials,
-/// marked internal so it counts as the emulator's own call, not the user's traffic.
-async fn forward(s: &Arc<Shared>, method: Method, rest: &str, body: Option<Value>) -> Response {
-    let uri = format!(
-        "/api/conversational-ai-agent/v2/projects/{}/agents/{rest}",
-        s.app_id
-    );
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(&s.basic_credentials)
-    );
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, auth);
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let mut req = match req.body(body) {
-        Ok(r) => r,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "cannot build the request",
-            )
-            .into_response()
-        }
-    };
-    req.extensions_mut().insert(Internal);
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
-    crate::api::router(s.clone())
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {})
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::calls::{self, CallEnd};
 use crate::error::ApiError;
 use crate::reqlog::plausible_id;
-use crate::Shared;
+use crate::shared::Shared;
 
 type Shr = State<Arc<Shared>>;
 

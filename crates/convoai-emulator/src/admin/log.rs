@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::shared::Shared;
 use crate::state::{LoggedRequest, SecondStats, STATS_SECONDS};
-use crate::Shared;
 
 type Shr = State<Arc<Shared>>;
 type Q = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
@@ -51,7 +51,7 @@ async fn log(State(s): Shr, q: Q) -> Result<Json<Value>, ApiError> {
     let after = uint(&q, "after")?.unwrap_or(0);
     let limit = uint(&q, "limit")?.unwrap_or(200).clamp(1, 1000) as usize;
     let agent = q.get("agent_id").filter(|a| !a.is_empty());
-    let st = s.state.lock().unwrap_or_else(|p| p.into_inner());
+    let st = s.locked();
     let mut entries: Vec<Value> = st
         .log
         .iter()
@@ -70,7 +70,7 @@ async fn stats(State(s): Shr, q: Q) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
     let seconds = uint(&q, "seconds")?.unwrap_or(300).clamp(1, STATS_SECONDS);
     let now = s.clock.now();
-    let st = s.state.lock().unwrap_or_else(|p| p.into_inner());
+    let st = s.locked();
     let by_second: HashMap<u64, SecondStats> = st.stats.iter().map(|b| (b.second, *b)).collect();
     let series: Vec<Value> = (0..seconds)
         .rev()

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::Shared;
+use crate::shared::Shared;
 
 type JsonObject = Result<Json<Map<String, Value>>, axum::extract::rejection::JsonRejection>;
 

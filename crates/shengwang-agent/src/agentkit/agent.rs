@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::token::{self, TokenBuilder};
+use crate::token::TokenBuilder;
 use crate::types::agents::{Preset, PresetBlock, StartAgentRequest, StartProperties};
 use crate::types::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
 use crate::types::config::*;
@@ -158,11 +158,6 @@ macro_rules! with {
 impl Agent {
     /// An agent with nothing configured.
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The same as [`Agent::new`]: every `with_*` returns the next value of the builder.
-    pub fn builder() -> Self {
         Self::default()
     }
 
@@ -402,14 +397,9 @@ impl Agent {
                     builder,
                     expires_in,
                 } => {
-                    let secs = token::expires_in(*expires_in)?;
                     let who = crate::identity::Identity::participant(channel, uid);
-                    Ok(Some(
-                        builder
-                            .convo_ai(&who.channel, &who.account)
-                            .expire(secs)
-                            .build()?,
-                    ))
+                    crate::identity::sign_channel_token(builder, &who, *expires_in)
+                        .map(|signed| Some(signed.token))
                 }
             }
         };
@@ -439,28 +429,39 @@ impl Agent {
             ..Default::default()
         };
         if self.is_mllm() {
-            let dropped = [
-                ("llm", i.llm.is_some()),
-                ("tts", i.tts.is_some()),
-                ("stt", i.stt.is_some()),
-                ("instructions", i.instructions.is_some()),
-                ("greeting", i.greeting.is_some()),
-                ("failure_message", i.failure_message.is_some()),
-                ("max_history", i.max_history.is_some()),
-            ];
-            if let Some((field, _)) = dropped.iter().find(|(_, set)| *set) {
-                return Err(Error::invalid(
-                    *field,
-                    "is not used in MLLM mode (advanced_features.enable_mllm); remove it or turn MLLM mode off",
-                ));
-            }
-            p.mllm = Some(
-                i.mllm
-                    .clone()
-                    .ok_or_else(|| Error::invalid("mllm", "MLLM mode needs with_mllm(…)"))?,
-            );
+            p.mllm = Some(self.mllm_only()?);
             return Ok(p);
         }
+        self.cascade(&mut p)?;
+        Ok(p)
+    }
+
+    /// The MLLM block of MLLM mode, refusing cascade settings that it would drop.
+    fn mllm_only(&self) -> Result<MllmBlock> {
+        let i = &*self.inner;
+        let dropped = [
+            ("llm", i.llm.is_some()),
+            ("tts", i.tts.is_some()),
+            ("stt", i.stt.is_some()),
+            ("instructions", i.instructions.is_some()),
+            ("greeting", i.greeting.is_some()),
+            ("failure_message", i.failure_message.is_some()),
+            ("max_history", i.max_history.is_some()),
+        ];
+        if let Some((field, _)) = dropped.iter().find(|(_, set)| *set) {
+            return Err(Error::invalid(
+                *field,
+                "is not used in MLLM mode (advanced_features.enable_mllm); remove it or turn MLLM mode off",
+            ));
+        }
+        i.mllm
+            .clone()
+            .ok_or_else(|| Error::invalid("mllm", "MLLM mode needs with_mllm(…)"))
+    }
+
+    /// The cascade blocks (LLM with the prompt settings, TTS, STT) of `p`.
+    fn cascade(&self, p: &mut StartProperties) -> Result<()> {
+        let i = &*self.inner;
         if i.tts.is_none() && !self.supplied(PresetBlock::Tts) {
             return Err(Error::invalid(
                 "tts",
@@ -493,7 +494,7 @@ impl Agent {
         p.tts = i.tts.as_ref().map(|t| t.0.clone());
         p.asr = i.stt.clone();
         p.mllm = i.mllm.clone();
-        Ok(p)
+        Ok(())
     }
 }
 

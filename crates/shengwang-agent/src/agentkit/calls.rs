@@ -11,7 +11,8 @@ use super::{Operation, Session};
 use crate::types::agents::*;
 use crate::Result;
 
-type Send<'s> = Pin<Box<dyn Future<Output = Result<()>> + std::marker::Send + 's>>;
+/// The future `.await` on a request builder runs: boxed, `Send`, borrowing the session.
+type SendFuture<'s> = Pin<Box<dyn Future<Output = Result<()>> + Send + 's>>;
 
 /// What [`Session::say`] sends; `.send().await` (or `.await`) sends it.
 #[derive(Debug)]
@@ -55,7 +56,7 @@ impl<'s> Say<'s> {
 
 impl<'s> IntoFuture for Say<'s> {
     type Output = Result<()>;
-    type IntoFuture = Send<'s>;
+    type IntoFuture = SendFuture<'s>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
@@ -121,7 +122,7 @@ impl<'s> Think<'s> {
 
 impl<'s> IntoFuture for Think<'s> {
     type Output = Result<()>;
-    type IntoFuture = Send<'s>;
+    type IntoFuture = SendFuture<'s>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
@@ -231,7 +232,7 @@ fn set_params(block: &mut Option<Value>, params: Value) {
 
 impl<'s> IntoFuture for Update<'s> {
     type Output = Result<()>;
-    type IntoFuture = Send<'s>;
+    type IntoFuture = SendFuture<'s>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }

@@ -11,27 +11,53 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::{Operation, SessionState};
 
-/// Something that happened to a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SessionEvent {
+/// Defines [`SessionEvent`], [`EventKind`] (one kind per variant, so the two cannot drift)
+/// and [`SessionEvent::kind`] from one list of variants.
+macro_rules! session_events {
+    ($($(#[$doc:meta])* $variant:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty,)* })*) => {
+        /// Something that happened to a session.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum SessionEvent {
+            $($(#[$doc])* $variant { $($(#[$fdoc])* $field: $ty,)* },)*
+        }
+
+        /// Event kinds, for [`on`](super::Session::on): one per [`SessionEvent`] variant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum EventKind {
+            $(#[doc = concat!("[`SessionEvent::", stringify!($variant), "`]")] $variant,)*
+        }
+
+        impl SessionEvent {
+            /// Which kind of event this is.
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $(Self::$variant { .. } => EventKind::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+session_events! {
     /// The agent started.
     Started {
         /// Its id.
         agent_id: String,
-    },
+    }
     /// The agent stopped (also when the service said it was already gone).
     Stopped {
         /// Its id.
         agent_id: String,
-    },
+    }
     /// An operation failed (any operation, not only start and stop).
     Error {
         /// What failed.
         operation: Operation,
         /// The error's one-line description.
         message: String,
-    },
+    }
     /// The service reported that the agent left or failed outside the session's own calls
     /// (a notification callback); the session is now `stopped` or `error`.
     AgentLeft {
@@ -39,7 +65,7 @@ pub enum SessionEvent {
         agent_id: String,
         /// The reason the service gave.
         reason: String,
-    },
+    }
     /// A module of the running agent (LLM, TTS, ASR, …) reported an error through a
     /// notification callback; the agent still runs.
     AgentError {
@@ -47,7 +73,7 @@ pub enum SessionEvent {
         agent_id: String,
         /// The service's description, one line per failed module.
         message: String,
-    },
+    }
     /// The service warned that the agent's channel token is about to expire (a
     /// notification callback). With [`renew_token_on_expiry`](super::SessionBuilder::renew_token_on_expiry)
     /// and a token the session signs itself, the session renews it and `renewing` is true;
@@ -58,14 +84,14 @@ pub enum SessionEvent {
         agent_id: String,
         /// True when the session is renewing the token by itself.
         renewing: bool,
-    },
+    }
     /// The session gave the agent a fresh channel token after an expiry warning.
     TokenRenewed {
         /// Its id.
         agent_id: String,
         /// When the new token expires, Unix seconds.
         expires_at: u64,
-    },
+    }
     /// Renewing the token after an expiry warning failed; the agent still runs with its old
     /// token until that expires.
     TokenRenewFailed {
@@ -73,7 +99,7 @@ pub enum SessionEvent {
         agent_id: String,
         /// The error's one-line description (secrets removed).
         error: String,
-    },
+    }
     /// The agent is in its channel: [`wait_ready`](super::Session::wait_ready) saw its
     /// agent-joined notice (`101`) or, when no notice can arrive, its status `RUNNING`.
     /// Once per agent.
@@ -82,67 +108,20 @@ pub enum SessionEvent {
         agent_id: String,
         /// What told.
         via: super::ReadyVia,
-    },
+    }
     /// [`wait_ready`](super::Session::wait_ready) found the agent `RECOVERING`: the service
     /// is bringing it back into the channel. Not a failure; the wait goes on.
     AgentRecovering {
         /// Its id.
         agent_id: String,
-    },
+    }
     /// The session moved between states.
     StateChanged {
         /// Before.
         from: SessionState,
         /// After.
         to: SessionState,
-    },
-}
-
-impl SessionEvent {
-    /// Which kind of event this is.
-    pub fn kind(&self) -> EventKind {
-        match self {
-            Self::Started { .. } => EventKind::Started,
-            Self::Stopped { .. } => EventKind::Stopped,
-            Self::Error { .. } => EventKind::Error,
-            Self::StateChanged { .. } => EventKind::StateChanged,
-            Self::AgentLeft { .. } => EventKind::AgentLeft,
-            Self::AgentError { .. } => EventKind::AgentError,
-            Self::TokenExpiring { .. } => EventKind::TokenExpiring,
-            Self::TokenRenewed { .. } => EventKind::TokenRenewed,
-            Self::TokenRenewFailed { .. } => EventKind::TokenRenewFailed,
-            Self::Ready { .. } => EventKind::Ready,
-            Self::AgentRecovering { .. } => EventKind::AgentRecovering,
-        }
     }
-}
-
-/// Event kinds, for [`on`](super::Session::on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// [`SessionEvent::Started`]
-    Started,
-    /// [`SessionEvent::Stopped`]
-    Stopped,
-    /// [`SessionEvent::Error`]
-    Error,
-    /// [`SessionEvent::StateChanged`]
-    StateChanged,
-    /// [`SessionEvent::AgentLeft`]
-    AgentLeft,
-    /// [`SessionEvent::AgentError`]
-    AgentError,
-    /// [`SessionEvent::TokenExpiring`]
-    TokenExpiring,
-    /// [`SessionEvent::TokenRenewed`]
-    TokenRenewed,
-    /// [`SessionEvent::TokenRenewFailed`]
-    TokenRenewFailed,
-    /// [`SessionEvent::Ready`]
-    Ready,
-    /// [`SessionEvent::AgentRecovering`]
-    AgentRecovering,
 }
 
 /// Identifies a registered handler, for [`off`](super::Session::off).

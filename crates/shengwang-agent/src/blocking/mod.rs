@@ -1,6 +1,7 @@
 //! Blocking flavour: the async client driven on a runtime this client owns, for code that is
 //! not async. Same names and the same methods as the async API, no logic of its own
-//! (`page()`/`iter()` where the async lists have `page()`/`stream()`).
+//! (`page()`/`iter()` where the async lists have `page()`/`stream()`, and `turn_iter()` where
+//! the async session has `turn_stream()`).
 //!
 //! It works from any plain thread and from `tokio::task::spawn_blocking`. On a thread that runs
 //! async tasks (a runtime's worker, or the thread of a current-thread runtime) every call
@@ -8,30 +9,33 @@
 //! stall that runtime; use [`crate::Client`] there. (Called directly in the body of a
 //! multi-thread runtime's `block_on`, such as `#[tokio::main]`'s `main`, a call works but holds
 //! that thread until it returns; the runtime's workers carry on.)
+//!
+//! Every method that only forwards is generated from a list of signatures by one macro
+//! (`mirror.rs`); `tests/blocking_mirror.rs` checks, on the public API as rustdoc sees it,
+//! that each async method has its blocking twin.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
-
+mod hub;
+mod mirror;
+mod rest;
 mod session;
-mod turns;
 
-pub use session::ready::WaitReady;
-pub use session::{Say, Session, SessionBuilder, Subscription, Think, Update, WeakSession};
-pub use turns::{ListTurns, TurnIter};
+pub use hub::SessionHub;
+pub use mirror::Iter;
+pub use rest::{Agents, ListAgents, ListCalls, ListTurns, PhoneNumbers, Telephony, TurnIter};
+pub use session::{
+    Say, Session, SessionBuilder, Subscription, Think, Update, WaitReady, WeakSession,
+};
 
-use crate::api;
-use crate::transport::{Resolver, Response, RetryPolicy};
-use crate::types::agents::*;
-use crate::types::phone_numbers::*;
-use crate::types::telephony::*;
-use crate::types::Page;
+use crate::transport::{Resolver, RetryPolicy};
 use crate::{Error, Result};
+use mirror::mirror;
 
 struct Runtime(Option<tokio::runtime::Runtime>);
 
@@ -114,82 +118,63 @@ fn may_block() -> Result<()> {
 /// Configures a [`Client`]: the same options as [`crate::ClientBuilder`].
 #[derive(Debug, Clone, Default)]
 #[must_use]
-pub struct ClientBuilder(crate::ClientBuilder);
+pub struct ClientBuilder {
+    inner: crate::ClientBuilder,
+}
+
+mirror! {
+    impl[] ClientBuilder {
+        block_on: (),
+        lend: ();
+        /// See [`crate::ClientBuilder::area`].
+        chain fn area(self, area: crate::Area) -> Self;
+        /// See [`crate::ClientBuilder::app_id`].
+        chain fn app_id(self, app_id: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::app_certificate`].
+        chain fn app_certificate(self, certificate: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::basic`].
+        chain fn basic(self, customer_id: impl Into<String>, customer_secret: impl Into<String>)
+            -> Self;
+        /// See [`crate::ClientBuilder::token`].
+        chain fn token(self, token: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::base_url`].
+        chain fn base_url(self, url: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::timeout`].
+        chain fn timeout(self, timeout: Duration) -> Self;
+        /// See [`crate::ClientBuilder::attempt_timeout`].
+        chain fn attempt_timeout(self, timeout: Duration) -> Self;
+        /// See [`crate::ClientBuilder::connect_timeout`].
+        chain fn connect_timeout(self, timeout: Duration) -> Self;
+        /// See [`crate::ClientBuilder::retry`].
+        chain fn retry(self, policy: RetryPolicy) -> Self;
+        /// See [`crate::ClientBuilder::header`].
+        chain fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::user_agent_suffix`].
+        chain fn user_agent_suffix(self, suffix: impl Into<String>) -> Self;
+        /// See [`crate::ClientBuilder::resolver`].
+        chain fn resolver(self, resolver: Arc<dyn Resolver>) -> Self;
+        /// See [`crate::ClientBuilder::http_client`]: an async `reqwest::Client`, driven on
+        /// this client's runtime.
+        chain fn http_client(self, client: reqwest::Client) -> Self;
+        /// See [`crate::ClientBuilder::add_root_certificate`].
+        chain fn add_root_certificate(self, pem: impl AsRef<[u8]>) -> Self;
+        /// See [`crate::ClientBuilder::session_store`].
+        chain fn session_store(self, store: Arc<dyn crate::agentkit::SessionStore>) -> Self;
+        /// See [`crate::ClientBuilder::http2`].
+        chain fn http2(self, enabled: bool) -> Self;
+    }
+}
 
 impl ClientBuilder {
     /// Reads the `SHENGWANG_*` variables, like [`crate::ClientBuilder::from_env`].
     pub fn from_env() -> Result<Self> {
-        crate::ClientBuilder::from_env().map(ClientBuilder)
+        crate::ClientBuilder::from_env().map(|inner| ClientBuilder { inner })
     }
     /// Applies any [`crate::ClientBuilder`] setting: `.configure(|b| b.timeout(d))`.
     pub fn configure(self, f: impl FnOnce(crate::ClientBuilder) -> crate::ClientBuilder) -> Self {
-        ClientBuilder(f(self.0))
-    }
-    /// See [`crate::ClientBuilder::area`].
-    pub fn area(self, area: crate::Area) -> Self {
-        self.configure(|b| b.area(area))
-    }
-    /// See [`crate::ClientBuilder::app_id`].
-    pub fn app_id(self, app_id: impl Into<String>) -> Self {
-        self.configure(|b| b.app_id(app_id))
-    }
-    /// See [`crate::ClientBuilder::app_certificate`].
-    pub fn app_certificate(self, certificate: impl Into<String>) -> Self {
-        self.configure(|b| b.app_certificate(certificate))
-    }
-    /// See [`crate::ClientBuilder::basic`].
-    pub fn basic(self, customer_id: impl Into<String>, customer_secret: impl Into<String>) -> Self {
-        self.configure(|b| b.basic(customer_id, customer_secret))
-    }
-    /// See [`crate::ClientBuilder::token`].
-    pub fn token(self, token: impl Into<String>) -> Self {
-        self.configure(|b| b.token(token))
-    }
-    /// See [`crate::ClientBuilder::base_url`].
-    pub fn base_url(self, url: impl Into<String>) -> Self {
-        self.configure(|b| b.base_url(url))
-    }
-    /// See [`crate::ClientBuilder::timeout`].
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.configure(|b| b.timeout(timeout))
-    }
-    /// See [`crate::ClientBuilder::attempt_timeout`].
-    pub fn attempt_timeout(self, timeout: Duration) -> Self {
-        self.configure(|b| b.attempt_timeout(timeout))
-    }
-    /// See [`crate::ClientBuilder::connect_timeout`].
-    pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.configure(|b| b.connect_timeout(timeout))
-    }
-    /// See [`crate::ClientBuilder::retry`].
-    pub fn retry(self, policy: RetryPolicy) -> Self {
-        self.configure(|b| b.retry(policy))
-    }
-    /// See [`crate::ClientBuilder::header`].
-    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.configure(|b| b.header(name, value))
-    }
-    /// See [`crate::ClientBuilder::user_agent_suffix`].
-    pub fn user_agent_suffix(self, suffix: impl Into<String>) -> Self {
-        self.configure(|b| b.user_agent_suffix(suffix))
-    }
-    /// See [`crate::ClientBuilder::resolver`].
-    pub fn resolver(self, resolver: Arc<dyn Resolver>) -> Self {
-        self.configure(|b| b.resolver(resolver))
-    }
-    /// See [`crate::ClientBuilder::http_client`]: an async `reqwest::Client`, driven on this
-    /// client's runtime.
-    pub fn http_client(self, client: reqwest::Client) -> Self {
-        self.configure(|b| b.http_client(client))
-    }
-    /// See [`crate::ClientBuilder::add_root_certificate`].
-    pub fn add_root_certificate(self, pem: impl AsRef<[u8]>) -> Self {
-        let pem = pem.as_ref().to_vec();
-        self.configure(|b| b.add_root_certificate(pem))
-    }
-    /// See [`crate::ClientBuilder::http2`].
-    pub fn http2(self, enabled: bool) -> Self {
-        self.configure(|b| b.http2(enabled))
+        ClientBuilder {
+            inner: f(self.inner),
+        }
     }
 
     /// Validates, starts the client's runtime and builds.
@@ -204,7 +189,7 @@ impl ClientBuilder {
         // reqwest's client must be created inside the runtime that drives it.
         let inner = {
             let _entered = runtime.enter();
-            self.0.build()?
+            self.inner.build()?
         };
         Ok(Client {
             inner,
@@ -242,334 +227,30 @@ impl Client {
     pub fn as_async(&self) -> &crate::Client {
         &self.inner
     }
-
-    /// See [`crate::Client::app_id`].
-    pub fn app_id(&self) -> &str {
-        self.inner.app_id()
-    }
-
-    /// See [`crate::Client::auth_mode`].
-    pub fn auth_mode(&self) -> &'static str {
-        self.inner.auth_mode()
-    }
-
-    /// See [`crate::Client::current_base_url`].
-    pub fn current_base_url(&self) -> String {
-        self.inner.current_base_url()
-    }
-
-    /// See [`crate::Client::next_region`].
-    pub fn next_region(&self) {
-        self.inner.next_region()
-    }
-
-    /// See [`crate::Client::select_best_domain`]; `Ok(None)` as there, and
-    /// [`Error::BlockingInAsync`] on an async runtime's thread.
-    pub fn select_best_domain(&self) -> Result<Option<&'static str>> {
-        self.block_on(async { Ok(self.inner.select_best_domain().await) })
-    }
-
-    /// See [`crate::Client::shutdown`]: stops the agent of every live session of this
-    /// client within `deadline`, blocking; call it before the process exits.
-    pub fn shutdown(
-        &self,
-        deadline: std::time::Duration,
-    ) -> Result<crate::agentkit::ShutdownReport> {
-        self.block_on(async { Ok(self.inner.shutdown(deadline).await) })
-    }
-
-    /// See [`crate::Client::agents`].
-    pub fn agents(&self) -> Agents<'_> {
-        Agents {
-            client: self,
-            inner: self.inner.agents(),
-        }
-    }
-
-    /// See [`crate::Client::telephony`].
-    pub fn telephony(&self) -> Telephony<'_> {
-        Telephony {
-            client: self,
-            inner: self.inner.telephony(),
-        }
-    }
-
-    /// See [`crate::Client::phone_numbers`].
-    pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
-        PhoneNumbers {
-            client: self,
-            inner: self.inner.phone_numbers(),
-        }
-    }
-
-    /// See [`crate::Client::stop_agent`].
-    pub fn stop_agent(&self, agent_id: &str) -> Result<()> {
-        self.block_on(self.inner.stop_agent(agent_id))
-    }
 }
 
-/// The items of a list, page by page as the iteration reaches them; from `list().iter()`.
-/// A failed page is one `Err` item, and the iteration ends after it.
-#[must_use = "iterators do nothing unless iterated"]
-pub struct Iter<'c, T> {
-    client: &'c Client,
-    stream: Pin<Box<dyn Stream<Item = Result<T>> + Send + 'c>>,
-    failed: bool,
-}
-
-impl<T> std::fmt::Debug for Iter<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Iter").finish_non_exhaustive()
-    }
-}
-
-impl<T> Iterator for Iter<'_, T> {
-    type Item = Result<T>;
-    fn next(&mut self) -> Option<Result<T>> {
-        if self.failed {
-            return None;
-        }
-        let item = match self.client.block_on(async { Ok(self.stream.next().await) }) {
-            Ok(item) => item,
-            Err(e) => Some(Err(e)),
-        };
-        self.failed = matches!(item, Some(Err(_)));
-        item
-    }
-}
-
-/// Blocking [`api::Agents`].
-#[derive(Debug, Clone)]
-pub struct Agents<'c> {
-    client: &'c Client,
-    inner: api::Agents<'c>,
-}
-
-impl<'c> Agents<'c> {
-    /// See [`api::Agents::as_agent`].
-    #[must_use]
-    pub fn as_agent(self, channel: impl Into<String>, account: impl Into<String>) -> Self {
-        Agents {
-            client: self.client,
-            inner: self.inner.as_agent(channel, account),
-        }
-    }
-    /// See [`api::Agents::retry`].
-    #[must_use]
-    pub fn retry(self, policy: RetryPolicy) -> Self {
-        Agents {
-            client: self.client,
-            inner: self.inner.retry(policy),
-        }
-    }
-    /// See [`api::Agents::start`].
-    pub fn start(&self, request: &StartAgentRequest) -> Result<Response<AgentCreated>> {
-        self.client.block_on(self.inner.start(request))
-    }
-    /// See [`api::Agents::get`].
-    pub fn get(&self, agent_id: &str) -> Result<Response<AgentInfo>> {
-        self.client.block_on(self.inner.get(agent_id))
-    }
-    /// See [`api::Agents::history`].
-    pub fn history(&self, agent_id: &str) -> Result<Response<AgentHistory>> {
-        self.client.block_on(self.inner.history(agent_id))
-    }
-    /// See [`api::Agents::stop`].
-    pub fn stop(&self, agent_id: &str) -> Result<()> {
-        self.client.block_on(self.inner.stop(agent_id))
-    }
-    /// See [`api::Agents::update`].
-    pub fn update(&self, agent_id: &str, r: &UpdateAgentRequest) -> Result<Response<AgentAck>> {
-        self.client.block_on(self.inner.update(agent_id, r))
-    }
-    /// See [`api::Agents::speak`].
-    pub fn speak(&self, agent_id: &str, r: &SpeakRequest) -> Result<Response<AgentAck>> {
-        self.client.block_on(self.inner.speak(agent_id, r))
-    }
-    /// See [`api::Agents::interrupt`].
-    pub fn interrupt(&self, agent_id: &str) -> Result<Response<AgentAck>> {
-        self.client.block_on(self.inner.interrupt(agent_id))
-    }
-    /// See [`api::Agents::think`].
-    pub fn think(&self, agent_id: &str, r: &ThinkRequest) -> Result<Response<AgentAck>> {
-        self.client.block_on(self.inner.think(agent_id, r))
-    }
-    /// See [`api::Agents::list`]; ends in [`ListAgents::page`] or [`ListAgents::iter`].
-    pub fn list(&self) -> ListAgents<'c> {
-        ListAgents {
-            client: self.client,
-            inner: self.inner.list(),
-        }
-    }
-}
-
-/// Blocking [`api::ListAgents`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ListAgents<'c> {
-    client: &'c Client,
-    inner: api::ListAgents<'c>,
-}
-
-impl<'c> ListAgents<'c> {
-    fn map(self, f: impl FnOnce(api::ListAgents<'c>) -> api::ListAgents<'c>) -> Self {
-        ListAgents {
-            client: self.client,
-            inner: f(self.inner),
-        }
-    }
-    /// See [`api::ListAgents::channel`].
-    pub fn channel(self, channel: impl Into<String>) -> Self {
-        self.map(|l| l.channel(channel))
-    }
-    /// See [`api::ListAgents::state`].
-    pub fn state(self, state: AgentStatus) -> Self {
-        self.map(|l| l.state(state))
-    }
-    /// See [`api::ListAgents::from_time`].
-    pub fn from_time(self, secs: f64) -> Self {
-        self.map(|l| l.from_time(secs))
-    }
-    /// See [`api::ListAgents::to_time`].
-    pub fn to_time(self, secs: f64) -> Self {
-        self.map(|l| l.to_time(secs))
-    }
-    /// See [`api::ListAgents::limit`].
-    pub fn limit(self, limit: u32) -> Self {
-        self.map(|l| l.limit(limit))
-    }
-    /// See [`api::ListAgents::cursor`].
-    pub fn cursor(self, cursor: impl Into<String>) -> Self {
-        self.map(|l| l.cursor(cursor))
-    }
-    /// See [`api::ListAgents::page_with_response`].
-    pub fn page_with_response(&self) -> Result<Response<Page<AgentSummary>>> {
-        self.client.block_on(self.inner.page_with_response())
-    }
-    /// See [`api::ListAgents::page`].
-    pub fn page(&self) -> Result<Page<AgentSummary>> {
-        self.client.block_on(self.inner.page())
-    }
-    /// Every matching agent, fetching pages as the iteration reaches them (the blocking
-    /// [`api::ListAgents::stream`]).
-    pub fn iter(self) -> Iter<'c, AgentSummary> {
-        Iter {
-            client: self.client,
-            stream: Box::pin(self.inner.stream()),
-            failed: false,
-        }
-    }
-}
-
-/// Blocking [`api::Telephony`].
-#[derive(Debug, Clone)]
-pub struct Telephony<'c> {
-    client: &'c Client,
-    inner: api::Telephony<'c>,
-}
-
-impl<'c> Telephony<'c> {
-    /// See [`api::Telephony::call_out`].
-    pub fn call_out(&self, r: &CallRequest) -> Result<Response<CallCreated>> {
-        self.client.block_on(self.inner.call_out(r))
-    }
-    /// See [`api::Telephony::get`].
-    pub fn get(&self, call_id: &str) -> Result<Response<CallInfo>> {
-        self.client.block_on(self.inner.get(call_id))
-    }
-    /// See [`api::Telephony::hangup`].
-    pub fn hangup(&self, call_id: &str) -> Result<()> {
-        self.client.block_on(self.inner.hangup(call_id))
-    }
-    /// See [`api::Telephony::list`]; ends in [`ListCalls::page`] or [`ListCalls::iter`].
-    pub fn list(&self) -> ListCalls<'c> {
-        ListCalls {
-            client: self.client,
-            inner: self.inner.list(),
-        }
-    }
-}
-
-/// Blocking [`api::ListCalls`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ListCalls<'c> {
-    client: &'c Client,
-    inner: api::ListCalls<'c>,
-}
-
-impl<'c> ListCalls<'c> {
-    fn map(self, f: impl FnOnce(api::ListCalls<'c>) -> api::ListCalls<'c>) -> Self {
-        ListCalls {
-            client: self.client,
-            inner: f(self.inner),
-        }
-    }
-    /// See [`api::ListCalls::number`].
-    pub fn number(self, number: impl Into<String>) -> Self {
-        self.map(|l| l.number(number))
-    }
-    /// See [`api::ListCalls::kind`].
-    pub fn kind(self, kind: CallType) -> Self {
-        self.map(|l| l.kind(kind))
-    }
-    /// See [`api::ListCalls::from_time`].
-    pub fn from_time(self, secs: u64) -> Self {
-        self.map(|l| l.from_time(secs))
-    }
-    /// See [`api::ListCalls::to_time`].
-    pub fn to_time(self, secs: u64) -> Self {
-        self.map(|l| l.to_time(secs))
-    }
-    /// See [`api::ListCalls::limit`].
-    pub fn limit(self, limit: u32) -> Self {
-        self.map(|l| l.limit(limit))
-    }
-    /// See [`api::ListCalls::cursor`].
-    pub fn cursor(self, cursor: impl Into<String>) -> Self {
-        self.map(|l| l.cursor(cursor))
-    }
-    /// See [`api::ListCalls::page`].
-    pub fn page(&self) -> Result<Page<CallInfo>> {
-        self.client.block_on(self.inner.page())
-    }
-    /// Every matching call, fetching pages as the iteration reaches them (the blocking
-    /// [`api::ListCalls::stream`]).
-    pub fn iter(self) -> Iter<'c, CallInfo> {
-        Iter {
-            client: self.client,
-            stream: Box::pin(self.inner.stream()),
-            failed: false,
-        }
-    }
-}
-
-/// Blocking [`api::PhoneNumbers`].
-#[derive(Debug, Clone)]
-pub struct PhoneNumbers<'c> {
-    client: &'c Client,
-    inner: api::PhoneNumbers<'c>,
-}
-
-impl<'c> PhoneNumbers<'c> {
-    /// See [`api::PhoneNumbers::list`].
-    pub fn list(&self) -> Result<Response<Vec<PhoneNumber>>> {
-        self.client.block_on(self.inner.list())
-    }
-    /// See [`api::PhoneNumbers::add`].
-    pub fn add(&self, r: &AddPhoneNumber) -> Result<Response<PhoneNumberCreated>> {
-        self.client.block_on(self.inner.add(r))
-    }
-    /// See [`api::PhoneNumbers::get`].
-    pub fn get(&self, number: &str) -> Result<Response<PhoneNumber>> {
-        self.client.block_on(self.inner.get(number))
-    }
-    /// See [`api::PhoneNumbers::update`].
-    pub fn update(&self, number: &str, r: &UpdatePhoneNumber) -> Result<Response<PhoneNumber>> {
-        self.client.block_on(self.inner.update(number, r))
-    }
-    /// See [`api::PhoneNumbers::delete`].
-    pub fn delete(&self, number: &str) -> Result<()> {
-        self.client.block_on(self.inner.delete(number))
+mirror! {
+    impl[] Client {
+        block_on: self,
+        lend: self;
+        /// See [`crate::Client::app_id`].
+        get fn app_id(&self) -> &str;
+        /// See [`crate::Client::auth_mode`].
+        get fn auth_mode(&self) -> &'static str;
+        /// See [`crate::Client::current_base_url`].
+        get fn current_base_url(&self) -> String;
+        /// See [`crate::Client::next_region`].
+        get fn next_region(&self);
+        /// See [`crate::Client::select_best_domain`]; `Ok(None)` as there, and
+        /// [`Error::BlockingInAsync`] on an async runtime's thread.
+        block_ok fn select_best_domain(&self) -> Result<Option<&'static str>>;
+        /// See [`crate::Client::agents`].
+        wrap fn agents(&self) -> Agents<'_>;
+        /// See [`crate::Client::telephony`].
+        wrap fn telephony(&self) -> Telephony<'_>;
+        /// See [`crate::Client::phone_numbers`].
+        wrap fn phone_numbers(&self) -> PhoneNumbers<'_>;
+        /// See [`crate::Client::stop_agent`].
+        block fn stop_agent(&self, agent_id: &str) -> Result<()>;
     }
 }

@@ -8,9 +8,6 @@ use super::content::{AccessToken, RtcPrivilege, Service, ServiceBody, RTM_LOGIN}
 use super::rules;
 use crate::Result;
 
-/// Default token lifetime: 24 hours.
-pub const DEFAULT_EXPIRE_SECS: u32 = 86_400;
-
 /// An RTC user: a numeric uid (0 = any uid) or a string account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtcUid {
@@ -89,7 +86,7 @@ impl fmt::Debug for TokenBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenBuilder")
             .field("app_id", &self.app_id)
-            .field("app_certificate", &"[redacted]")
+            .field("app_certificate", &crate::redact::REDACTED)
             .field("issue_ts", &self.issue_ts)
             .field("salt", &self.salt)
             .finish()
@@ -136,7 +133,7 @@ impl TokenBuilder {
             channel,
             uid: uid.into(),
             role: RtcRole::Publisher,
-            expire: DEFAULT_EXPIRE_SECS,
+            expire: rules::MAX_EXPIRE_SECS,
             privilege_expire: None,
         }
     }
@@ -150,7 +147,7 @@ impl TokenBuilder {
             builder: self,
             channel,
             account,
-            expire: DEFAULT_EXPIRE_SECS,
+            expire: rules::MAX_EXPIRE_SECS,
             privilege_expire: 0,
             convoai_service: false,
         }
@@ -161,7 +158,7 @@ impl TokenBuilder {
         RtmToken {
             builder: self,
             user_id,
-            expire: DEFAULT_EXPIRE_SECS,
+            expire: rules::MAX_EXPIRE_SECS,
         }
     }
 

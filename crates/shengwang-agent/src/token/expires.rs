@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
-use super::rules::MAX_EXPIRE_SECS;
+use crate::validate::MAX_EXPIRE_SECS;
 use crate::{Error, Result};
 
-/// Longest session token lifetime: 24 hours.
-pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(MAX_EXPIRE_SECS as u64);
-
-/// Checks a lifetime and returns it in whole seconds (fractions are dropped once the
-/// value is known to be at least one second).
+/// Checks a lifetime (1 second to [`MAX_EXPIRE_SECS`], 24 h) and returns it in whole seconds
+/// (fractions are dropped once the value is known to be at least one second). For minutes or
+/// hours, pass `Duration::from_secs(minutes * 60)` and the like.
+///
+/// [`MAX_EXPIRE_SECS`]: crate::validate::MAX_EXPIRE_SECS
 pub fn expires_in(lifetime: Duration) -> Result<u32> {
-    if lifetime < Duration::from_secs(1) || lifetime > MAX_EXPIRES_IN {
+    if lifetime < Duration::from_secs(1) || lifetime > Duration::from_secs(MAX_EXPIRE_SECS.into()) {
         return Err(Error::invalid(
             "expires_in",
             format!(
@@ -35,19 +35,4 @@ fn seconds(d: Duration) -> String {
     } else {
         format!("{:.3} seconds", d.as_secs_f64())
     }
-}
-
-/// [`expires_in`] for a number of seconds.
-pub fn expires_in_seconds(secs: u64) -> Result<u32> {
-    expires_in(Duration::from_secs(secs))
-}
-
-/// [`expires_in`] for a number of minutes.
-pub fn expires_in_minutes(minutes: u64) -> Result<u32> {
-    expires_in(Duration::from_secs(minutes.saturating_mul(60)))
-}
-
-/// [`expires_in`] for a number of hours.
-pub fn expires_in_hours(hours: u64) -> Result<u32> {
-    expires_in(Duration::from_secs(hours.saturating_mul(3600)))
 }

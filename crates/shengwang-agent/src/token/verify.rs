@@ -33,7 +33,7 @@ impl fmt::Debug for Validation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Validation")
             .field("app_id", &self.app_id)
-            .field("app_certificate", &"[redacted]")
+            .field("app_certificate", &crate::redact::REDACTED)
             .field("now", &self.now)
             .field("services", &self.services)
             .field("rtc_join", &self.rtc_join)

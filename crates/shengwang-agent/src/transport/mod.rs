@@ -220,97 +220,143 @@ enum Failure {
     Transport { error: Error, sent: bool },
 }
 
+/// One call's way through the retry engine: what it may do and how far it got.
+struct Engine<'a> {
+    call: &'a Call,
+    policy: &'a RetryPolicy,
+    /// Nothing waits past it.
+    deadline: Instant,
+    /// An earlier attempt may have reached the server and been carried out.
+    ambiguous: bool,
+    /// The attempt under way, from 0.
+    attempt: u32,
+}
+
+impl Engine<'_> {
+    /// The decision after a failed attempt: the wait before the next one, or the final error.
+    fn after_failure(&mut self, failure: Failure, span: &tracing::Span) -> Result<Duration> {
+        let idempotency = self.call.idempotency;
+        let (error, retry, headers) = classify(idempotency, failure, &mut self.ambiguous);
+        let ambiguous = self.ambiguous;
+        let error = match (idempotency, error) {
+            // A conflict on our own name after an attempt that may have started the agent.
+            (Idempotency::Join, e @ Error::Api { status: 409, .. }) if ambiguous => {
+                return Err(outcome_unknown(e))
+            }
+            (_, e) => e,
+        };
+        let give_up = |e: Error| match idempotency {
+            Idempotency::Join if ambiguous => outcome_unknown(e),
+            _ => e,
+        };
+        if !retry || self.attempt >= self.policy.max_retries {
+            tracing::debug!(parent: span, %error, "request failed");
+            return Err(give_up(error));
+        }
+        let wait = self.policy.delay(self.attempt, headers.as_ref());
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if wait >= remaining {
+            tracing::debug!(parent: span, %error, "no time left for another attempt");
+            return Err(give_up(error));
+        }
+        tracing::debug!(parent: span, %error, wait_ms = wait.as_millis() as u64, "retrying");
+        Ok(wait)
+    }
+}
+
 impl Transport {
     /// Sends `call` under the retry engine; returns the 2xx response or the final error.
     pub async fn send(&self, call: &Call) -> Result<Response<Bytes>> {
-        let policy = call.retry.as_ref().unwrap_or(&self.retry);
         let identity = call.identity.clone().unwrap_or_else(Identity::service);
-        let deadline = Instant::now() + self.timeout;
-        // An earlier attempt may have reached the server and been carried out.
-        let mut ambiguous = false;
-        let mut attempt = 0u32;
+        let mut engine = Engine {
+            call,
+            policy: call.retry.as_ref().unwrap_or(&self.retry),
+            deadline: Instant::now() + self.timeout,
+            ambiguous: false,
+            attempt: 0,
+        };
         loop {
             let base = self.endpoints.current();
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = engine.deadline.saturating_duration_since(Instant::now());
             let per_attempt = self.attempt_timeout.min(remaining);
-            let span = tracing::debug_span!(
-                "convoai.request",
-                method = %call.method,
-                path = %call.path,
-                attempt,
-                endpoint = %host_of(&base),
-                status = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-            );
+            let span = request_span(call, engine.attempt, &base);
             let header = self.auth.header(&identity)?;
-            let started = Instant::now();
-            let outcome = match tokio::time::timeout(
-                per_attempt,
-                self.attempt(&base, call, header.clone())
-                    .instrument(span.clone()),
-            )
-            .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Failure::Transport {
-                    error: Error::timeout(format!(
-                        "no complete response within {}",
-                        secs(per_attempt)
-                    )),
-                    sent: true,
-                }),
+            let outcome = self
+                .timed_attempt(&base, call, header.clone(), per_attempt, &span)
+                .await;
+            let failure = match self.judge(call, &base, &header, outcome, &span) {
+                std::ops::ControlFlow::Break(result) => return result,
+                std::ops::ControlFlow::Continue(failure) => failure,
             };
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            let failure = match outcome {
-                Ok(res) => {
-                    span.record("status", res.http_status);
-                    match res.http_status {
-                        200..=299 => return Ok(res),
-                        300..=399 => {
-                            let error = redirect_error(&res);
-                            tracing::debug!(parent: &span, %error, "not following");
-                            return Err(error);
-                        }
-                        _ => {
-                            let headers = res.http_headers.clone();
-                            Failure::Status(api_error(res, &self.scrubber(call, &header)), headers)
-                        }
-                    }
-                }
-                Err(Failure::Transport { error, sent }) => {
-                    self.endpoints.failed(&base);
-                    Failure::Transport {
-                        error: scrub_error(error, &self.scrubber(call, &header)),
-                        sent,
-                    }
-                }
-                Err(other) => other,
-            };
-            let (error, retry, headers) = classify(call.idempotency, failure, &mut ambiguous);
-            let error = match (call.idempotency, error) {
-                // A conflict on our own name after an attempt that may have started the agent.
-                (Idempotency::Join, e @ Error::Api { status: 409, .. }) if ambiguous => {
-                    return Err(outcome_unknown(e))
-                }
-                (_, e) => e,
-            };
-            let give_up = |e: Error| match call.idempotency {
-                Idempotency::Join if ambiguous => outcome_unknown(e),
-                _ => e,
-            };
-            if !retry || attempt >= policy.max_retries {
-                tracing::debug!(parent: &span, %error, "request failed");
-                return Err(give_up(error));
-            }
-            let wait = policy.delay(attempt, headers.as_ref());
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if wait >= remaining {
-                tracing::debug!(parent: &span, %error, "no time left for another attempt");
-                return Err(give_up(error));
-            }
-            tracing::debug!(parent: &span, %error, wait_ms = wait.as_millis() as u64, "retrying");
+            let wait = engine.after_failure(failure, &span)?;
             tokio::time::sleep(wait).await;
-            attempt += 1;
+            engine.attempt += 1;
+        }
+    }
+
+    /// One attempt within `budget`, its latency recorded on `span`.
+    async fn timed_attempt(
+        &self,
+        base: &str,
+        call: &Call,
+        header: HeaderValue,
+        budget: Duration,
+        span: &tracing::Span,
+    ) -> std::result::Result<Response<Bytes>, Failure> {
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout(
+            budget,
+            self.attempt(base, call, header).instrument(span.clone()),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::Transport {
+                error: Error::timeout(format!("no complete response within {}", secs(budget))),
+                sent: true,
+            }),
+        };
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        outcome
+    }
+
+    /// What an attempt's outcome means: the end of the call (a 2xx, or a 3xx, which is not
+    /// followed), or a failure for the engine to decide on, scrubbed of this call's secrets.
+    /// A transport failure moves the endpoints on from `base`.
+    fn judge(
+        &self,
+        call: &Call,
+        base: &str,
+        header: &HeaderValue,
+        outcome: std::result::Result<Response<Bytes>, Failure>,
+        span: &tracing::Span,
+    ) -> std::ops::ControlFlow<Result<Response<Bytes>>, Failure> {
+        use std::ops::ControlFlow::{Break, Continue};
+        match outcome {
+            Ok(res) => {
+                span.record("status", res.http_status);
+                match res.http_status {
+                    200..=299 => Break(Ok(res)),
+                    300..=399 => {
+                        let error = redirect_error(&res);
+                        tracing::debug!(parent: span, %error, "not following");
+                        Break(Err(error))
+                    }
+                    _ => {
+                        let headers = res.http_headers.clone();
+                        let error = api_error(res, &self.scrubber(call, header));
+                        Continue(Failure::Status(error, headers))
+                    }
+                }
+            }
+            Err(Failure::Transport { error, sent }) => {
+                self.endpoints.failed(base);
+                Continue(Failure::Transport {
+                    error: scrub_error(error, &self.scrubber(call, header)),
+                    sent,
+                })
+            }
+            Err(other) => Continue(other),
         }
     }
 
@@ -420,6 +466,19 @@ impl Transport {
             body,
         })
     }
+}
+
+/// The span of one attempt; `status` and `latency_ms` are recorded when known.
+fn request_span(call: &Call, attempt: u32, base: &str) -> tracing::Span {
+    tracing::debug_span!(
+        "convoai.request",
+        method = %call.method,
+        path = %call.path,
+        attempt,
+        endpoint = %host_of(base),
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
 }
 
 /// The error of a failed attempt, whether the engine may send the request again, and the

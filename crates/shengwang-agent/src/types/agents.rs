@@ -9,8 +9,6 @@ use super::config::*;
 use super::uid::{AgentUid, RemoteUid};
 use super::{open_enum, Extra, ListMeta};
 
-pub use super::turns::AgentTurns;
-
 open_enum! {
     /// Agent status. Responses carry the name; the list filter the code.
     AgentStatus {
@@ -451,13 +449,38 @@ pub struct AgentInfo {
     pub extra: Extra,
 }
 
-/// One history entry.
+/// One entry of an agent's short-term memory: in the history reply
+/// ([`AgentHistory`]) and in the agent-history notification
+/// ([`webhooks::AgentHistory`](crate::webhooks::AgentHistory)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HistoryEntry {
     /// Who said it.
     pub role: Role,
-    /// What was said.
+    /// What was said (may be empty).
+    #[serde(default)]
     pub content: String,
+    /// Speech start, Unix ms (custom LLM only).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speech_start_ms: Option<u64>,
+    /// Speech end, Unix ms (custom LLM only).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speech_end_ms: Option<u64>,
+    /// Processing delay of the user's voice, ms.
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speech_algorithmic_delay: Option<u64>,
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Extra,

@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 use super::llm::{GreetingConfigs, LlmStyle, LlmTool, McpServer, MllmTurnDetection};
 use super::{open_enum, Extra};
 
-/// A secret string: serialized as is, shown as `[redacted]` by `Debug`.
+/// A secret string: serialized as is, shown as `[redacted]` by `Debug`. The one secret type of
+/// the SDK: vendor keys in the join request, and the webhook secrets a
+/// [`Verifier`](crate::webhooks::Verifier) signs with (used as the HMAC key byte for byte).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -43,7 +45,7 @@ impl<T: Into<String>> From<T> for Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
+        f.write_str(crate::redact::REDACTED)
     }
 }
 

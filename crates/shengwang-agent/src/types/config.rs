@@ -125,11 +125,17 @@ impl std::fmt::Debug for RtcEncryption {
         f.debug_struct("RtcEncryption")
             .field(
                 "encryption_key",
-                &self.encryption_key.as_ref().map(|_| "[redacted]"),
+                &self
+                    .encryption_key
+                    .as_ref()
+                    .map(|_| crate::redact::REDACTED),
             )
             .field(
                 "encryption_salt",
-                &self.encryption_salt.as_ref().map(|_| "[redacted]"),
+                &self
+                    .encryption_salt
+                    .as_ref()
+                    .map(|_| crate::redact::REDACTED),
             )
             .field("encryption_mode", &self.encryption_mode)
             .finish_non_exhaustive()
@@ -413,7 +419,7 @@ pub struct FillerLlmProvider {
     /// Chat-completions endpoint.
     pub url: String,
     /// Key for it.
-    pub api_key: crate::vendors::Secret,
+    pub api_key: super::blocks::Secret,
     /// Extra request fields (`model`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<Extra>,

@@ -8,10 +8,12 @@ pub mod llm;
 pub mod phone_numbers;
 pub mod telephony;
 pub mod turns;
-pub mod uid;
+// The typed uids' one public path is `agentkit` (`agentkit::AgentUid`, `agentkit::RemoteUid`).
+pub(crate) mod uid;
 
 /// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
-/// service never fails a response.
+/// service never fails a response or a notification. The one such macro of the crate: the
+/// REST types and the webhook payloads both use it.
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -45,6 +47,24 @@ macro_rules! open_enum {
             }
         }
 
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $($wire => Self::$variant,)+
+                    _ => Self::Other(s),
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                match v {
+                    $name::Other(s) => s,
+                    other => other.as_str().to_owned(),
+                }
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -66,6 +86,8 @@ macro_rules! open_enum {
     };
 }
 pub(crate) use open_enum;
+
+pub(crate) mod lenient;
 
 /// Unknown response fields, kept for forward compatibility.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

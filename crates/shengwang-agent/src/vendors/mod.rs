@@ -1,9 +1,9 @@
 //! Vendor configurations for the agentkit: LLM, TTS, STT, avatar and MLLM.
 //!
-//! Each vendor type builds the typed block of the join request ([`LlmBlock`], [`TtsBlock`],
-//! …) whose JSON is what the Python SDK's vendor class sends, with two deliberate
-//! differences: a config the service would reject cannot be built (MiniMax takes its voice id
-//! as a required argument), and the SenseTime avatar sends `"enable": true`, which the service
+//! Each vendor type builds the typed block of the join request ([`LlmBlock`], [`TtsBlock`], …,
+//! all in [`types::blocks`](crate::types::blocks)) whose JSON is what the Python SDK's vendor
+//! class sends, with two deliberate differences: a config the service would reject cannot be
+//! built (MiniMax takes its voice id as a required argument), and the SenseTime avatar sends `"enable": true`, which the service
 //! needs to use an avatar (the Python SDK omits it). Secret options (keys, tokens) are
 //! [`Secret`]s: `Debug` never shows them.
 //!
@@ -35,11 +35,12 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-pub use crate::types::blocks::{
-    AsrBlock, AsrVendor, AvatarBlock, AvatarVendor, LlmBlock, LlmVendor, MllmBlock, MllmVendor,
-    Secret, TtsBlock, TtsVendor,
+// The blocks, the vendor names and `Secret` have one public path, `types::blocks` (and
+// `McpServer` `types::llm`); the vendor modules use them from here.
+use crate::types::blocks::{
+    AsrBlock, AvatarBlock, LlmBlock, LlmVendor, MllmBlock, Secret, TtsBlock,
 };
-pub use crate::types::llm::McpServer;
+use crate::types::llm::McpServer;
 
 pub use avatar::{SensetimeAvatar, SpatiusAvatar};
 pub use llm::{Llm, Mllm, QwenOmni};

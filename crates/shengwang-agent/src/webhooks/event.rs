@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::WebhookError;
+use crate::types::agents::HistoryEntry;
+use crate::types::{lenient, open_enum};
 
 mod extra;
 
@@ -131,57 +133,13 @@ pub enum TurnId {
     Text(String),
 }
 
-/// Declares a string-valued open enum: known values by name, anything else kept in `Other`.
-macro_rules! open_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal,)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(from = "String", into = "String")]
-        pub enum $name {
-            $($(#[$vm])* $variant,)*
-            /// A value this SDK does not know, as sent.
-            Other(String),
-        }
-        impl $name {
-            /// The value as the service spells it.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(Self::$variant => $text,)*
-                    Self::Other(s) => s,
-                }
-            }
-        }
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                match s.as_str() {
-                    $($text => Self::$variant,)*
-                    _ => Self::Other(s),
-                }
-            }
-        }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                match v {
-                    $name::Other(s) => s,
-                    other => other.as_str().to_owned(),
-                }
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 open_enum! {
     /// `status` of an agent-left event.
     LeftStatus {
         /// The agent stopped normally (leave request, idle timeout, lifetime limit).
-        Stopped = "STOPPED",
+        Stopped => "STOPPED",
         /// The agent failed.
-        Failed = "FAILED",
+        Failed => "FAILED",
     }
 }
 
@@ -189,15 +147,15 @@ open_enum! {
     /// The module that reported an agent error.
     ErrorModule {
         /// The LLM vendor.
-        Llm = "llm",
+        Llm => "llm",
         /// The TTS vendor.
-        Tts = "tts",
+        Tts => "tts",
         /// The ASR vendor.
-        Asr = "asr",
+        Asr => "asr",
         /// Telephony.
-        Sip = "sip",
+        Sip => "sip",
         /// The agent itself (e.g. a greeting audio that could not be played).
-        Agent = "agent",
+        Agent => "agent",
     }
 }
 
@@ -205,27 +163,17 @@ open_enum! {
     /// State of a phone call.
     CallState {
         /// The call was received or placed.
-        Start = "START",
+        Start => "START",
         /// Dialling (outbound).
-        Calling = "CALLING",
+        Calling => "CALLING",
         /// The callee's phone rings (outbound).
-        Ringing = "RINGING",
+        Ringing => "RINGING",
         /// The call was answered.
-        Answered = "ANSWERED",
+        Answered => "ANSWERED",
         /// Handed over to a human (inbound; the service spells it with one R).
-        Transferred = "TRANSFERED",
+        Transferred => "TRANSFERED",
         /// The call ended.
-        Hangup = "HANGUP",
-    }
-}
-
-open_enum! {
-    /// Who spoke a history entry.
-    Role {
-        /// The user.
-        User = "user",
-        /// The agent.
-        Assistant = "assistant",
+        Hangup => "HANGUP",
     }
 }
 
@@ -260,33 +208,6 @@ impl LeaveReason {
             Self::Other { status, .. } => *status == LeftStatus::Failed,
             _ => false,
         }
-    }
-}
-
-/// Numeric fields: integers as documented, but a float (the turn batch's "number" fields)
-/// or a numeric string is taken rather than losing the whole event.
-mod lenient {
-    use serde::{Deserialize, Deserializer};
-    use serde_json::Value;
-
-    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        Ok(match Option::<Value>::deserialize(d)? {
-            Some(Value::Number(n)) => n.as_u64().or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.8e19)
-                    .map(|f| f as u64)
-            }),
-            Some(Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        })
-    }
-
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Ok(match Option::<Value>::deserialize(d)? {
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        })
     }
 }
 
@@ -357,41 +278,6 @@ impl AgentLeft {
             },
         }
     }
-}
-
-/// One entry of an agent's short-term memory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct HistoryEntry {
-    /// Who spoke.
-    pub role: Role,
-    /// What was said (may be empty).
-    #[serde(default)]
-    pub content: String,
-    /// Speech start, Unix ms (custom LLM only).
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub speech_start_ms: Option<u64>,
-    /// Speech end, Unix ms (custom LLM only).
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub speech_end_ms: Option<u64>,
-    /// Processing delay of the user's voice, ms.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub speech_algorithmic_delay: Option<u64>,
-    /// Keys this SDK does not know.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `103`: the agent's history, sent after it stopped.

@@ -12,7 +12,7 @@
 //! - [`Receiver`] adds exactly-once handling through a [`DedupeStore`]: [`MemoryStore`]
 //!   (bounded, in process) by default, `RedisStore` (feature `redis`) for a fleet.
 //! - `webhooks::axum` (feature `axum`) is a ready-made endpoint.
-//! - [`Client::apply_notification`](crate::Client::apply_notification) hands a verified
+//! - [`client.sessions().apply_notification`](crate::agentkit::SessionHub::apply_notification) hands a verified
 //!   notification to the live session running its agent: agent left, agent error, and the
 //!   token-expiry warning, on which a session built with
 //!   [`renew_token_on_expiry`](crate::SessionBuilder::renew_token_on_expiry) renews its
@@ -57,16 +57,16 @@ pub use dedupe::{DedupeStore, MemoryStore, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use error::WebhookError;
 pub use event::{
     parse, AgentError, AgentHistory, AgentId, AgentJoined, AgentLeft, AgentMetrics, CallState,
-    CallStateChanged, ErrorModule, Event, FinishedTurn, HistoryEntry, Labels, LeaveReason,
-    LeftStatus, ModuleError, NoticeId, Notification, OtherEvent, Product, Role, TokenExpiring,
-    TurnEdge, TurnId, TurnMetrics, TurnsFinished, CONVOAI_PRODUCT_ID,
+    CallStateChanged, ErrorModule, Event, FinishedTurn, Labels, LeaveReason, LeftStatus,
+    ModuleError, NoticeId, Notification, OtherEvent, Product, TokenExpiring, TurnEdge, TurnId,
+    TurnMetrics, TurnsFinished, CONVOAI_PRODUCT_ID,
 };
 pub use receiver::{Received, Receiver};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
 pub use verify::{
-    sign_v1, sign_v2, Secret, SignatureKind, Signatures, Verifier, DEFAULT_MAX_BODY,
-    SIGNATURE_HEADER, SIGNATURE_V2_HEADER,
+    sign_v1, sign_v2, SignatureKind, Signatures, Verifier, DEFAULT_MAX_BODY, SIGNATURE_HEADER,
+    SIGNATURE_V2_HEADER,
 };
 
 /// Verifies `body` against `signatures` with one `secret` and parses it: the shortest path for

@@ -4,6 +4,7 @@
 use hmac::{Hmac, Mac};
 
 use super::error::WebhookError;
+use crate::types::blocks::Secret;
 
 /// Header carrying the hex HMAC-SHA256 of the body.
 pub const SIGNATURE_V2_HEADER: &str = "Agora-Signature-V2";
@@ -11,40 +12,6 @@ pub const SIGNATURE_V2_HEADER: &str = "Agora-Signature-V2";
 pub const SIGNATURE_HEADER: &str = "Agora-Signature";
 /// Default largest body accepted: history and turn batches can be large, so a few MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// A webhook secret as the console shows it; used byte for byte as the HMAC key.
-/// `Debug` never shows it.
-#[derive(Clone)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl AsRef<[u8]>) -> Self {
-        Secret(secret.as_ref().to_vec())
-    }
-    /// The key bytes (for signing test callbacks).
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::redact::REDACTED)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret::new(s)
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s.into_bytes())
-    }
-}
 
 /// Which header verified a callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +73,8 @@ impl Verifier {
     /// Also accepts signatures made with `secret` (rotation: old and new side by side).
     pub fn with_secret(mut self, secret: impl Into<Secret>) -> Self {
         let secret = secret.into();
-        if !secret.0.is_empty() {
-            self.keyed.extend(Keyed::new(&secret.0));
+        if !secret.expose().is_empty() {
+            self.keyed.extend(Keyed::new(secret.expose().as_bytes()));
         }
         self.secrets.push(secret);
         self

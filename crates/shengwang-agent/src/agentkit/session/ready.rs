@@ -2,7 +2,7 @@
 //!
 //! A start is answered as soon as the service accepted it; the agent joins its channel later
 //! (the agent-joined notice, `101`) and may go `RECOVERING` or `FAILED` on the way. The wait
-//! listens for the notice (handed to `Client::apply_notification`) and reads the agent's
+//! listens for the notice (handed to `client.sessions().apply_notification`) and reads the agent's
 //! status with backoff at the same time; the first conclusive answer wins.
 
 use std::fmt;
@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::Session;
 use crate::agentkit::SessionEvent;
-use crate::state::{Operation, SessionState};
+use crate::agentkit::{Operation, SessionState};
 use crate::transport::Response;
 use crate::types::agents::{AgentInfo, AgentStatus};
 use crate::{Error, Result};
@@ -31,7 +31,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(1);
 #[non_exhaustive]
 pub enum ReadyVia {
     /// The agent-joined notice (`101`), handed to
-    /// [`Client::apply_notification`](crate::Client::apply_notification).
+    /// [`SessionHub::apply_notification`](crate::agentkit::SessionHub::apply_notification).
     Notice,
     /// Its status `RUNNING`, read with the query-status API; conclusive only when the wait
     /// expects no notice ([`WaitReady::notices`] off).
@@ -88,7 +88,7 @@ pub struct WaitReady<'s> {
 impl<'s> WaitReady<'s> {
     /// Whether agent-joined notices can arrive: the service sends notification callbacks to
     /// a receiver that hands them to
-    /// [`Client::apply_notification`](crate::Client::apply_notification). On, only the
+    /// [`SessionHub::apply_notification`](crate::agentkit::SessionHub::apply_notification). On, only the
     /// notice (`101`) proves the agent is in its channel: status `RUNNING` alone is not
     /// conclusive, and the wait runs to its deadline if the notice never comes. Off (the
     /// default), status `RUNNING` is conclusive too; a notice that does come still wins.
@@ -102,7 +102,7 @@ impl<'s> WaitReady<'s> {
         let began = Instant::now();
         let s = self.session;
         let id = s.ready_target()?;
-        let registry = s.client().sessions().clone();
+        let registry = s.client().sessions().registry().clone();
         let key = s.inner.key;
         let mut events = Some(s.subscribe());
         let mut watch = Watch::new(self.notices);
@@ -233,9 +233,7 @@ impl Watch {
             }
             AgentStatus::Recovering if !self.recovering => {
                 self.recovering = true;
-                s.inner.events.emit(SessionEvent::AgentRecovering {
-                    agent_id: id.to_owned(),
-                });
+                s.inner.recovering(id);
             }
             AgentStatus::Failed => {
                 return Err(not_ready(id, NotReadyCause::Failed, &said("status FAILED")))
@@ -253,7 +251,7 @@ impl Watch {
         let mut message = format!("agent {id} did not get ready within {deadline:?}");
         match (&self.last, &self.last_error) {
             (Some(status), _) if status == "RUNNING" && self.notices => message.push_str(
-                " (status RUNNING, but no agent-joined notice came: are notices handed to Client::apply_notification?)",
+                " (status RUNNING, but no agent-joined notice came: are notices handed to sessions().apply_notification?)",
             ),
             (Some(status), _) => message.push_str(&format!(" (last status {status})")),
             (None, Some(e)) => message.push_str(&format!(" (status unknown: {e})")),
@@ -279,7 +277,7 @@ impl Session {
     /// `deadline`. A start returns when the service accepted it; the agent joins later.
     ///
     /// The wait listens for the agent-joined notice (`101`, handed to
-    /// [`Client::apply_notification`](crate::Client::apply_notification), also when it came
+    /// [`SessionHub::apply_notification`](crate::agentkit::SessionHub::apply_notification), also when it came
     /// before the wait began) and reads the agent's status with backoff (100 ms doubling to
     /// 1 s), together; the first conclusive answer wins: the notice, or status `RUNNING`
     /// when no notice can arrive (see [`WaitReady::notices`]; default: none can). Status
@@ -344,7 +342,7 @@ impl Session {
 
     /// The wait's answer, with its `Ready` event (once per agent).
     fn ready(&self, id: &str, via: ReadyVia, began: Instant) -> Ready {
-        let registry = self.client().sessions();
+        let registry = self.client().sessions().registry();
         if registry.announce_ready(self.inner.key, id) {
             self.inner.events.emit(SessionEvent::Ready {
                 agent_id: id.to_owned(),

@@ -5,7 +5,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::{Inner, Session};
-use crate::agentkit::{Operation, SessionEvent, TokenSource};
+use crate::agentkit::{Operation, SessionEvent};
+use crate::identity::{sign_channel_token, Identity, SignedToken};
 use crate::types::agents::UpdateAgentRequest;
 use crate::{Error, Result};
 
@@ -27,7 +28,7 @@ pub(super) fn spawn(inner: &Arc<Inner>, agent_id: &str) {
     let weak = Arc::downgrade(inner);
     let guard = Renewing(weak.clone());
     let id = agent_id.to_owned();
-    let registry = inner.cfg.b.client.sessions().clone();
+    let registry = inner.cfg.b.client.sessions().registry().clone();
     let queued = registry.spawn_cleanup(async move {
         let _guard = guard;
         // A session dropped meanwhile has nobody left to renew for.
@@ -42,40 +43,25 @@ pub(super) fn spawn(inner: &Arc<Inner>, agent_id: &str) {
     }
 }
 
-/// Unix seconds at which `token` expires; 0 if it cannot be read (it was just signed, so
-/// that does not happen).
-fn expiry_of(token: &str) -> u64 {
-    crate::token::decode(token)
-        .map(|d| d.content.expires_at())
-        .unwrap_or(0)
-}
-
 impl Session {
-    /// The agent's channel token for a lifetime of `lifetime`, signed exactly as the start
-    /// request's (same builder, channel, uid and identity rule).
-    pub(super) fn agent_token(&self, lifetime: Duration) -> Result<String> {
+    /// The agent's channel token for a lifetime of `lifetime`, signed for the identity the
+    /// start's join token is signed for (same channel and uid), by the one signing function.
+    pub(super) fn agent_token(&self, lifetime: Duration) -> Result<SignedToken> {
         let b = &self.inner.cfg.b;
-        let source = TokenSource::Sign {
-            builder: b.client.signer().clone(),
-            expires_in: lifetime,
-        };
-        let properties =
-            b.agent
-                .to_properties(&b.channel, &b.agent_uid, &b.remote_uids, &source)?;
-        Ok(properties.token)
+        let who = Identity::participant(&b.channel, b.agent_uid.as_str());
+        sign_channel_token(b.client.signer(), &who, lifetime)
     }
 
     /// Sends `token` as the running agent's new channel token; when it expires.
-    pub(super) async fn send_token(&self, token: Result<String>) -> Result<u64> {
+    pub(super) async fn send_token(&self, token: Result<SignedToken>) -> Result<u64> {
         self.send(Operation::RenewToken, |a, id| async move {
-            let token = token?;
-            let expires_at = expiry_of(&token);
+            let signed = token?;
             let request = UpdateAgentRequest {
-                token: Some(token),
+                token: Some(signed.token),
                 ..Default::default()
             };
             a.update(&id, &request).await?;
-            Ok(expires_at)
+            Ok(signed.expires_at)
         })
         .await
     }

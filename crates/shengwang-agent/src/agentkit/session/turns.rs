@@ -6,40 +6,17 @@
 use futures::{Stream, StreamExt};
 
 use super::Session;
+use crate::agentkit::Operation;
 use crate::api::ListTurns;
-use crate::state::{check, Operation, Refusal};
 use crate::types::turns::{AgentTurns, Turn};
-use crate::{Error, Result};
+use crate::Result;
 
 impl Session {
-    /// The turns list of the current run, signed for the session's channel and agent uid.
+    /// The turns list of the current run, for the session's channel and agent uid (the
+    /// identity its calls are signed for). Signs nothing and re-runs no agent check.
     fn turn_list(&self) -> Result<ListTurns<'_>> {
-        let state = self.status();
-        let id = self.id();
-        match check(state, Operation::Turns, id.is_some()) {
-            Ok(_) => {}
-            Err(Refusal::State) => {
-                return Err(Error::State {
-                    operation: Operation::Turns,
-                    state,
-                })
-            }
-            Err(Refusal::NoAgentId) => {
-                return Err(Error::NoAgentId {
-                    operation: Operation::Turns,
-                })
-            }
-        }
-        let id = id.ok_or(Error::NoAgentId {
-            operation: Operation::Turns,
-        })?;
-        // The join request names the channel and uid this session's calls are signed for.
-        let join = self.start_request()?;
-        Ok(self
-            .client()
-            .agents()
-            .as_agent(join.properties.channel, join.properties.agent_rtc_uid)
-            .turns(id))
+        let id = self.admit(Operation::Turns)?;
+        Ok(self.agents().turns(id))
     }
 
     /// One page of the current run's turns (`page_index` starts at 1; the service's page

@@ -13,29 +13,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+use super::facts::Fact;
 
-/// Something the service said about an agent outside a session's own calls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Fact {
-    /// The agent left the channel (or was stopped by someone else).
-    Left {
-        /// Why, as the service put it.
-        reason: String,
-    },
-    /// The agent failed.
-    Failed {
-        /// What the service said.
-        message: String,
-    },
-    /// A module of the running agent (LLM, TTS, …) reported an error; it still runs.
-    Error {
-        /// What the service said.
-        message: String,
-    },
-    /// The agent's channel token is about to expire; it still runs.
-    TokenExpiring,
-}
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// What the table needs from a session, type-erased so this module imports nothing above it.
 pub(crate) trait LiveSession: Send + Sync {
@@ -47,6 +27,10 @@ pub(crate) trait LiveSession: Send + Sync {
     fn session_name(&self) -> &str;
     /// The session's channel.
     fn session_channel(&self) -> &str;
+    /// What the hub's live list shows of the session.
+    fn live_info(&self) -> super::LiveInfo;
+    /// The session's record, while it may have an agent.
+    fn session_record(&self) -> Option<super::SessionRecord>;
     /// Stops the session's agent (resolving it first when its id is unknown).
     fn stop_live(self: Arc<Self>) -> BoxFuture<crate::Result<()>>;
     /// Applies an outside fact about `agent_id`; true if this session took it (exactly once).
@@ -69,7 +53,7 @@ pub struct LeftRunning {
     pub candidates: Vec<String>,
 }
 
-/// What [`Client::shutdown`](crate::Client::shutdown) did.
+/// What [`SessionHub::shutdown`](super::SessionHub::shutdown) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
