@@ -56,7 +56,7 @@ impl std::fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookConfig")
             .field("url", &self.url)
-            .field("secret", &"[redacted]")
+            .field("secret", &shengwang_agent::redact::REDACTED)
             .field("timeout", &self.timeout)
             .field("retry_delay", &self.retry_delay)
             .finish()

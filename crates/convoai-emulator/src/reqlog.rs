@@ -222,7 +222,7 @@ mod tests {
         let body = br#"{"name":"n","properties":{"token":"SENTINEL-T","llm":{"api_key":"SENTINEL-K","url":"u"}}}"#;
         let text = describe_body(body).unwrap();
         assert!(!text.contains("SENTINEL"), "{text}");
-        assert!(text.contains("[redacted]") && text.contains("\"url\":\"u\""));
+        assert!(text.contains(shengwang_agent::redact::REDACTED) && text.contains("\"url\":\"u\""));
         let raw = describe_body(b"token=SENTINEL-RAW").unwrap();
         assert!(!raw.contains("SENTINEL"), "{raw}");
         let big = format!("{{\"t\":\"{}\"}}", "é".repeat(BODY_TEXT_MAX));

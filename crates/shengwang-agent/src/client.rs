@@ -275,14 +275,20 @@ impl fmt::Debug for ClientBuilder {
             .field("app_id", &self.app_id)
             .field(
                 "app_certificate",
-                &self.app_certificate.as_ref().map(|_| "[redacted]"),
+                &self
+                    .app_certificate
+                    .as_ref()
+                    .map(|_| crate::redact::REDACTED),
             )
             .field("customer_id", &self.basic.as_ref().map(|b| &b.0))
             .field(
                 "customer_secret",
-                &self.basic.as_ref().map(|_| "[redacted]"),
+                &self.basic.as_ref().map(|_| crate::redact::REDACTED),
             )
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "token",
+                &self.token.as_ref().map(|_| crate::redact::REDACTED),
+            )
             .field("base_urls", &self.base_urls)
             .field("retry", &self.retry)
             .field("root_certificates", &self.root_certificates.len())

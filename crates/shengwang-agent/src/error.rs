@@ -30,15 +30,15 @@ pub enum Error {
     #[error("cannot {operation} while the session is {state}")]
     State {
         /// What was asked.
-        operation: crate::agentkit::Operation,
+        operation: crate::agentkit::session::vocab::Operation,
         /// The state it was asked in.
-        state: crate::agentkit::SessionState,
+        state: crate::agentkit::session::vocab::SessionState,
     },
     /// The operation needs an agent id and the session has none for its current run.
     #[error("cannot {operation}: the session has no agent id (start it first)")]
     NoAgentId {
         /// What was asked.
-        operation: crate::agentkit::Operation,
+        operation: crate::agentkit::session::vocab::Operation,
     },
     /// The service answered with a non-2xx status.
     #[error("{}", api_line(*status, reason, detail, request_id.as_deref()))]
@@ -128,7 +128,7 @@ pub enum Error {
         /// The agent.
         agent_id: String,
         /// Why, as a kind.
-        cause: crate::agentkit::NotReadyCause,
+        cause: crate::agentkit::session::vocab::NotReadyCause,
         /// What the service said (the status message or the leave reason), one line.
         message: String,
     },

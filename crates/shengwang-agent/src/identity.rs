@@ -35,7 +35,7 @@ pub(crate) fn sign_channel_token(
     lifetime: Duration,
 ) -> Result<SignedToken> {
     let secs = crate::token::expires_in(lifetime)?;
-    let signed_at = crate::transport::unix_now();
+    let signed_at = crate::token::unix_now();
     let token = signer
         .convo_ai(&who.channel, &who.account)
         .expire(secs)

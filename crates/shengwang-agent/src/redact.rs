@@ -293,10 +293,7 @@ mod tests {
             !out.contains('\u{1b}') && !out.contains('\n') && !out.contains('\r'),
             "{out}"
         );
-        assert!(
-            out.contains("[redacted]") && out.contains("\\u{1b}"),
-            "{out}"
-        );
+        assert!(out.contains(REDACTED) && out.contains("\\u{1b}"), "{out}");
         let big = "x".repeat(6 * 1024 * 1024);
         let out = s.text(&big);
         assert!(out.len() < 700, "{}", out.len());

@@ -245,6 +245,55 @@ async fn an_agent_failing_during_the_wait_is_an_error() {
     assert!(began.elapsed() < Duration::from_secs(3));
 }
 
+/// A `FAILED` status read (no notices) moves the session as a failure notice would: state
+/// `error`, no agent left, and the same events.
+#[tokio::test]
+async fn a_failed_status_read_moves_the_session_to_error_like_the_notice() {
+    let (emu, client) = emulator(Duration::from_secs(30)).await;
+    let s = session(&client, "fails-polled");
+    let id = s.start().await.unwrap();
+    let events = record(&s);
+    let (result, failed) =
+        tokio::join!(s.wait_ready(Duration::from_secs(5)).into_future(), async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            emu.fail_agent(&id, "RTC connection error")
+        });
+    assert!(failed);
+    assert!(
+        matches!(
+            result,
+            Err(Error::NotReady {
+                cause: NotReadyCause::Failed,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(s.status(), SessionState::Error);
+    assert!(!s.may_have_agent());
+    until("the agent-left event", || {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, SessionEvent::AgentLeft { .. }))
+    })
+    .await;
+    let seen = events.lock().unwrap().clone();
+    assert_eq!(
+        seen[0],
+        SessionEvent::StateChanged {
+            from: SessionState::Running,
+            to: SessionState::Error
+        }
+    );
+    assert!(
+        matches!(&seen[1], SessionEvent::AgentLeft { agent_id, reason }
+            if *agent_id == id && reason.contains("RTC connection error")),
+        "{seen:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_deadline_shorter_than_the_start_is_a_timeout_on_time() {
     let (_emu, client) = emulator(Duration::from_secs(2)).await;

@@ -137,7 +137,7 @@ fn fields(c: &CallInfo) -> Vec<(&'static str, String)> {
     let text = |v: Option<&str>| v.unwrap_or("-").to_owned();
     vec![
         ("call id", c.agent_id.clone()),
-        ("state", text(c.state.as_ref().map(|s| s.as_str()))),
+        ("state", text(c.state.as_ref().map(|s| s.as_rest_str()))),
         ("type", text(c.kind.as_ref().map(|k| k.as_str()))),
         ("to", text(c.to_number.as_deref())),
         ("from", text(c.from_number.as_deref())),

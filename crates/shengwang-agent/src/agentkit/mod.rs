@@ -4,7 +4,7 @@ mod agent;
 mod calls;
 mod events;
 mod resolve;
-mod session;
+pub(crate) mod session;
 mod uid;
 
 pub use agent::{Agent, TokenSource};

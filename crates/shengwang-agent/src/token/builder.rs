@@ -182,11 +182,7 @@ impl TokenBuilder {
 }
 
 fn now_u32() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    u32::try_from(secs).unwrap_or(u32::MAX)
+    u32::try_from(super::expires::unix_now()).unwrap_or(u32::MAX)
 }
 
 fn rtc_service(channel: &str, uid: String, role: RtcRole, privilege_expire: u32) -> Service {

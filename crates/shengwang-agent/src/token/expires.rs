@@ -36,3 +36,12 @@ fn seconds(d: Duration) -> String {
         format!("{:.3} seconds", d.as_secs_f64())
     }
 }
+
+/// Seconds since the Unix epoch on this machine's clock (0 if the clock is before 1970): the
+/// one clock that token lifetimes, header-token reuse and session records read.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -23,4 +23,5 @@ pub use content::{
     MAX_CONTENT_LEN, MAX_TOKEN_LEN, RTM_LOGIN, VERSION,
 };
 pub use expires::expires_in;
+pub(crate) use expires::unix_now;
 pub use verify::{verify, Validation};

@@ -85,12 +85,7 @@ impl Validation {
     }
 
     fn now(&self) -> u64 {
-        self.now.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-        })
+        self.now.unwrap_or_else(super::expires::unix_now)
     }
 }
 

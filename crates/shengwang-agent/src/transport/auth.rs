@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderValue;
 
 use crate::identity::Identity;
+pub(crate) use crate::token::unix_now;
 use crate::token::TokenBuilder;
 use crate::{Error, Result};
 
@@ -133,13 +133,6 @@ impl Auth {
             Auth::App { .. } => "app-credentials",
         }
     }
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::blocks::{AsrBlock, AvatarBlock, LlmBlock, MllmBlock, TtsBlock};
 use super::config::*;
+use super::ids::{AgentId, Labels};
 use super::uid::{AgentUid, RemoteUid};
 use super::{open_enum, Extra, ListMeta};
 
@@ -449,9 +450,8 @@ pub struct AgentInfo {
     pub extra: Extra,
 }
 
-/// One entry of an agent's short-term memory: in the history reply
-/// ([`AgentHistory`]) and in the agent-history notification
-/// ([`webhooks::AgentHistory`](crate::webhooks::AgentHistory)).
+/// One entry of an agent's short-term memory ([`AgentHistory`]: the history reply and the
+/// agent-history notification).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HistoryEntry {
@@ -486,20 +486,40 @@ pub struct HistoryEntry {
     pub extra: Extra,
 }
 
-/// Answer to history.
+/// An agent's short-term memory: the history reply and the agent-history notice (`103`,
+/// [`webhooks::Event::AgentHistory`](crate::webhooks::Event::AgentHistory), sent after the
+/// agent stopped) are one type. Fields only one side sends are optional: `status` comes
+/// with the reply; `name`, `channel`, `stop_ts` and `labels` with the notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AgentHistory {
-    /// The agent's id.
-    pub agent_id: String,
-    /// Start time.
-    #[serde(default)]
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Name given at start (notice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// RTC channel (notice); empty in the history reply, which does not carry it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub channel: String,
+    /// Creation time, Unix seconds.
+    #[serde(default, deserialize_with = "super::lenient::opt_u64")]
     pub start_ts: Option<u64>,
-    /// Status.
-    #[serde(default)]
+    /// Stop time, Unix seconds (notice).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_ts: Option<u64>,
+    /// The agent's status (reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<AgentStatus>,
     /// Entries, oldest first.
     #[serde(default)]
     pub contents: Vec<HistoryEntry>,
+    /// Labels given at start (notice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: Extra,

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod blocks;
 pub mod config;
+pub(crate) mod ids;
 pub mod llm;
 pub mod phone_numbers;
 pub mod telephony;
@@ -14,8 +15,12 @@ pub(crate) mod uid;
 /// Defines a string enum that keeps values it does not know (`Other`), so a new value from the
 /// service never fails a response or a notification. The one such macro of the crate: the
 /// REST types and the webhook payloads both use it.
+///
+/// Matching is exact. A variant may list other spellings it also accepts when parsing
+/// (`Answered => "ANSWERED" | "answered"`); the first one is the one it prints and serializes
+/// (and the one in `NAMES`).
 macro_rules! open_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal $(| $alt:literal)*),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -41,7 +46,7 @@ macro_rules! open_enum {
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 match s {
-                    $($wire => Self::$variant,)+
+                    $($wire $(| $alt)* => Self::$variant,)+
                     other => Self::Other(other.to_owned()),
                 }
             }
@@ -50,7 +55,7 @@ macro_rules! open_enum {
         impl From<String> for $name {
             fn from(s: String) -> Self {
                 match s.as_str() {
-                    $($wire => Self::$variant,)+
+                    $($wire $(| $alt)* => Self::$variant,)+
                     _ => Self::Other(s),
                 }
             }

@@ -16,12 +16,46 @@ open_enum! {
 }
 
 open_enum! {
-    /// State of a call.
+    /// State of a phone call: the one type of the REST call status (`state`, lower case:
+    /// `answered`, `hangup`) and of the webhook call notices (upper case: `ANSWERED`, …).
+    /// Parsing accepts both spellings; it prints and serializes the webhook's (upper case);
+    /// [`CallState::as_rest_str`] gives the REST one, which [`CallInfo`] serializes.
     CallState {
-        /// In progress.
-        Answered => "answered",
-        /// Ended.
-        Hangup => "hangup",
+        /// The call was received or placed (webhook).
+        Start => "START",
+        /// Dialling (outbound; webhook).
+        Calling => "CALLING",
+        /// The callee's phone rings (outbound; webhook).
+        Ringing => "RINGING",
+        /// The call was answered; in progress.
+        Answered => "ANSWERED" | "answered",
+        /// Handed over to a human (inbound; webhook; the service spells it with one R).
+        Transferred => "TRANSFERED",
+        /// The call ended.
+        Hangup => "HANGUP" | "hangup",
+    }
+}
+
+impl CallState {
+    /// The REST API's spelling (lower case: `answered`, `hangup`); an unknown value as sent.
+    pub fn as_rest_str(&self) -> &str {
+        match self {
+            Self::Start => "start",
+            Self::Calling => "calling",
+            Self::Ringing => "ringing",
+            Self::Answered => "answered",
+            Self::Transferred => "transfered",
+            Self::Hangup => "hangup",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// Serializes [`CallInfo::state`] as the REST API spells it.
+fn rest_call_state<S: serde::Serializer>(v: &Option<CallState>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(state) => s.serialize_some(state.as_rest_str()),
+        None => s.serialize_none(),
     }
 }
 
@@ -95,8 +129,8 @@ pub struct CallInfo {
     /// Direction.
     #[serde(default, rename = "type")]
     pub kind: Option<CallType>,
-    /// State.
-    #[serde(default)]
+    /// State (serialized lower case, as the REST API sends it).
+    #[serde(default, serialize_with = "rest_call_state")]
     pub state: Option<CallState>,
     /// Why it ended (get only).
     #[serde(default)]
@@ -147,5 +181,36 @@ impl std::fmt::Debug for Sip {
 impl std::fmt::Debug for CallRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         crate::redact::debug_json("CallRequest", self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_state_reads_both_spellings_and_writes_each_side_its_own() {
+        for (wire, state) in [
+            ("answered", CallState::Answered),
+            ("ANSWERED", CallState::Answered),
+            ("hangup", CallState::Hangup),
+            ("HANGUP", CallState::Hangup),
+            ("TRANSFERED", CallState::Transferred),
+            ("Answered", CallState::Other("Answered".into())),
+        ] {
+            assert_eq!(CallState::from(wire), state);
+            assert_eq!(CallState::from(wire.to_owned()), state);
+        }
+        assert_eq!(CallState::Answered.to_string(), "ANSWERED");
+        assert_eq!(CallState::Hangup.as_rest_str(), "hangup");
+        assert_eq!(CallState::NAMES.len(), 6);
+
+        let body = r#"{"agent_id":"a","state":"answered"}"#;
+        let info: CallInfo = serde_json::from_str(body).unwrap();
+        assert_eq!(info.state, Some(CallState::Answered));
+        let back = serde_json::to_value(&info).unwrap();
+        assert_eq!(back["state"], "answered");
+        let none: CallInfo = serde_json::from_str(r#"{"agent_id":"a"}"#).unwrap();
+        assert_eq!(serde_json::to_value(&none).unwrap()["state"], Value::Null);
     }
 }

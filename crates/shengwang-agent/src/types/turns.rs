@@ -6,6 +6,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::config::SilenceAction;
+use super::ids::TurnId;
 use super::{open_enum, Extra};
 
 open_enum! {
@@ -212,20 +213,56 @@ pub struct StageLatency {
     pub extra: Extra,
 }
 
-/// How fast a turn was answered.
+/// How fast a turn was answered: one type for the turns reply (`e2e_latency_ms`,
+/// `segmented_latency_ms`) and the agent-metrics notice
+/// ([`webhooks::AgentMetrics`](crate::webhooks::AgentMetrics): `turn_id` and the stage
+/// latencies `asr_ttlw`, `llm_ttfb`, `llm_ttfs`, `tts_ttfb`). Each side fills only its own
+/// fields; the others stay `None` or empty and are not written back.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TurnMetrics {
-    /// End of the user's speech to the start of the answer (ms).
+    /// The turn (agent-metrics notice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<TurnId>,
+    /// End of the user's speech to the start of the answer (ms; turns reply).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient_u64"
     )]
     pub e2e_latency_ms: Option<u64>,
-    /// The same, stage by stage.
+    /// The same, stage by stage (turns reply).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segmented_latency_ms: Vec<StageLatency>,
-    /// Fields this version does not know.
+    /// User stops speaking → last ASR word, ms (agent-metrics notice).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub asr_ttlw: Option<u64>,
+    /// LLM request → first byte, ms (agent-metrics notice).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub llm_ttfb: Option<u64>,
+    /// LLM request → first full sentence, ms (agent-metrics notice).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub llm_ttfs: Option<u64>,
+    /// TTS request → first byte, ms (agent-metrics notice).
+    #[serde(
+        default,
+        deserialize_with = "super::lenient::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tts_ttfb: Option<u64>,
+    /// Fields this version does not know (e.g. `total_delay`).
     #[serde(flatten)]
     pub extra: Extra,
 }

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::WebhookError;
-use crate::types::agents::HistoryEntry;
+use crate::types::agents::AgentHistory;
+pub use crate::types::ids::{AgentId, Labels, TurnId};
+pub use crate::types::telephony::CallState;
+use crate::types::turns::TurnMetrics;
 use crate::types::{lenient, open_enum};
 
 mod extra;
@@ -49,28 +52,6 @@ impl<'de> Deserialize<'de> for NoticeId {
     }
 }
 
-/// Id of an agent instance, as returned by the REST join or call request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AgentId(String);
-
-impl AgentId {
-    /// Wraps an id.
-    pub fn new(id: impl Into<String>) -> Self {
-        AgentId(id.into())
-    }
-    /// The id as sent.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for AgentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The product a notification comes from: one receiver URL may serve several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -102,37 +83,6 @@ impl From<u32> for Product {
     }
 }
 
-/// Labels given at start (`properties.labels`) and echoed on every event. Values are strings
-/// when set through the SDK; other JSON values are kept as they came.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Labels(pub Map<String, Value>);
-
-impl Labels {
-    /// The label `key`, if it is a string.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(Value::as_str)
-    }
-    /// Every label.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
-    }
-    /// True when no label is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// A turn id: the service sends integers, strings and `""` for the same field.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TurnId {
-    /// An integer id.
-    Number(i64),
-    /// A string id (possibly empty).
-    Text(String),
-}
-
 open_enum! {
     /// `status` of an agent-left event.
     LeftStatus {
@@ -156,24 +106,6 @@ open_enum! {
         Sip => "sip",
         /// The agent itself (e.g. a greeting audio that could not be played).
         Agent => "agent",
-    }
-}
-
-open_enum! {
-    /// State of a phone call.
-    CallState {
-        /// The call was received or placed.
-        Start => "START",
-        /// Dialling (outbound).
-        Calling => "CALLING",
-        /// The callee's phone rings (outbound).
-        Ringing => "RINGING",
-        /// The call was answered.
-        Answered => "ANSWERED",
-        /// Handed over to a human (inbound; the service spells it with one R).
-        Transferred => "TRANSFERED",
-        /// The call ended.
-        Hangup => "HANGUP",
     }
 }
 
@@ -280,34 +212,6 @@ impl AgentLeft {
     }
 }
 
-/// `103`: the agent's history, sent after it stopped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AgentHistory {
-    /// The agent.
-    pub agent_id: AgentId,
-    /// Name given at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// RTC channel.
-    pub channel: String,
-    /// Creation time, Unix seconds.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub start_ts: Option<u64>,
-    /// Stop time, Unix seconds.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub stop_ts: Option<u64>,
-    /// The entries, oldest first.
-    #[serde(default)]
-    pub contents: Vec<HistoryEntry>,
-    /// Labels given at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<Labels>,
-    /// Keys this SDK does not know (filled by [`parse`]).
-    #[serde(flatten, skip_deserializing)]
-    pub extra: Map<String, Value>,
-}
-
 /// `104`: the agent's RTC token is about to expire. A warning: the agent keeps running;
 /// renew it with a REST update carrying a fresh token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -380,46 +284,6 @@ pub struct AgentError {
     pub labels: Option<Labels>,
     /// Keys this SDK does not know (filled by [`parse`]).
     #[serde(flatten, skip_deserializing)]
-    pub extra: Map<String, Value>,
-}
-
-/// Latencies of one turn, in ms; any of them may be missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TurnMetrics {
-    /// The turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub turn_id: Option<TurnId>,
-    /// User stops speaking → last ASR word.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub asr_ttlw: Option<u64>,
-    /// LLM request → first byte.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub llm_ttfb: Option<u64>,
-    /// LLM request → first full sentence.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub llm_ttfs: Option<u64>,
-    /// TTS request → first byte.
-    #[serde(
-        default,
-        deserialize_with = "lenient::opt_u64",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub tts_ttfb: Option<u64>,
-    /// Keys this SDK does not know (e.g. `total_delay`).
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 

@@ -56,10 +56,10 @@ mod redis;
 pub use dedupe::{DedupeStore, MemoryStore, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use error::WebhookError;
 pub use event::{
-    parse, AgentError, AgentHistory, AgentId, AgentJoined, AgentLeft, AgentMetrics, CallState,
-    CallStateChanged, ErrorModule, Event, FinishedTurn, Labels, LeaveReason, LeftStatus,
-    ModuleError, NoticeId, Notification, OtherEvent, Product, TokenExpiring, TurnEdge, TurnId,
-    TurnMetrics, TurnsFinished, CONVOAI_PRODUCT_ID,
+    parse, AgentError, AgentId, AgentJoined, AgentLeft, AgentMetrics, CallState, CallStateChanged,
+    ErrorModule, Event, FinishedTurn, Labels, LeaveReason, LeftStatus, ModuleError, NoticeId,
+    Notification, OtherEvent, Product, TokenExpiring, TurnEdge, TurnId, TurnsFinished,
+    CONVOAI_PRODUCT_ID,
 };
 pub use receiver::{Received, Receiver};
 #[cfg(feature = "redis")]

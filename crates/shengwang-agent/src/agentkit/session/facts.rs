@@ -147,10 +147,33 @@ impl LiveSession for Inner {
             }
             Fact::TokenExpiring => return self.token_expiring(core, agent_id),
         };
-        // The agent is gone: the session no longer has one (the table decides whether the
-        // fact applies; if not, nothing changes).
+        self.agent_gone(core, agent_id, fact.input(), reason)
+    }
+}
+
+impl Inner {
+    /// The service reports the agent `FAILED` (a status read): the same move and events as
+    /// a failure notice, when the agent is the one the session may have running.
+    pub(super) fn failed(&self, agent_id: &str, message: &str) -> bool {
+        let core = self.core();
+        if core.live.as_ref().and_then(|l| l.id.as_deref()) != Some(agent_id) {
+            return false;
+        }
+        let message = crate::redact::sanitize(message);
+        self.agent_gone(core, agent_id, Input::AgentFailed, message)
+    }
+
+    /// The agent left or failed (`input`): the session no longer has one. The table decides
+    /// whether the report applies; if not, nothing changes.
+    fn agent_gone(
+        &self,
+        mut core: std::sync::MutexGuard<'_, super::Core>,
+        agent_id: &str,
+        input: Input,
+        reason: String,
+    ) -> bool {
         let live = core.live.take();
-        let to = match self.apply(&mut core, fact.input()) {
+        let to = match self.apply(&mut core, input) {
             Answer::Enter(to) => to,
             _ => {
                 core.live = live;
@@ -169,9 +192,7 @@ impl LiveSession for Inner {
         }
         true
     }
-}
 
-impl Inner {
     /// The service reports the agent `RECOVERING` (a status read): its event, when the agent
     /// is this session's and the table takes the report.
     pub(super) fn recovering(&self, agent_id: &str) {

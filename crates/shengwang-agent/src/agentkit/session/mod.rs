@@ -31,6 +31,7 @@ pub(crate) mod store;
 pub(crate) mod table;
 mod turns;
 mod update;
+pub(crate) mod vocab;
 
 #[cfg(feature = "blocking")]
 pub(crate) use builder::Sealed;

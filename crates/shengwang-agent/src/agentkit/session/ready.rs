@@ -5,7 +5,6 @@
 //! listens for the notice (handed to `client.sessions().apply_notification`) and reads the agent's
 //! status with backoff at the same time; the first conclusive answer wins.
 
-use std::fmt;
 use std::future::{poll_fn, Future, IntoFuture};
 use std::pin::{pin, Pin};
 use std::task::Poll;
@@ -14,6 +13,7 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
+pub use super::vocab::NotReadyCause;
 use super::Session;
 use crate::agentkit::SessionEvent;
 use crate::agentkit::{Operation, SessionState};
@@ -48,29 +48,6 @@ pub struct Ready {
     pub via: ReadyVia,
     /// How long the wait took.
     pub waited: Duration,
-}
-
-/// Why the agent will not get ready; in [`Error::NotReady`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum NotReadyCause {
-    /// Its status is `FAILED`, or the agent-left notice says it failed.
-    Failed,
-    /// It left its channel or was stopped: an agent-left notice, a status `STOPPED`,
-    /// `STOPPING` or `IDLE`, or the session stopped or restarted it meanwhile.
-    Left,
-    /// The service does not know it (404).
-    Gone,
-}
-
-impl fmt::Display for NotReadyCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Failed => "it failed",
-            Self::Left => "it left",
-            Self::Gone => "it is gone",
-        })
-    }
 }
 
 type Wait<'s> = Pin<Box<dyn Future<Output = Result<Ready>> + Send + 's>>;
@@ -236,7 +213,10 @@ impl Watch {
                 s.inner.recovering(id);
             }
             AgentStatus::Failed => {
-                return Err(not_ready(id, NotReadyCause::Failed, &said("status FAILED")))
+                // Through the table as a failure notice would: the session is `error` now.
+                let message = said("status FAILED");
+                s.inner.failed(id, &message);
+                return Err(not_ready(id, NotReadyCause::Failed, &message));
             }
             AgentStatus::Stopped | AgentStatus::Stopping | AgentStatus::Idle => {
                 let status = format!("status {}", info.status);
@@ -284,7 +264,8 @@ impl Session {
     /// `RECOVERING` emits [`SessionEvent::AgentRecovering`] and the wait goes on. On
     /// success it emits [`SessionEvent::Ready`] (once per agent).
     ///
-    /// Errors: [`Error::NotReady`] when the agent failed (status `FAILED`), left (an
+    /// Errors: [`Error::NotReady`] when the agent failed (status `FAILED`, which moves the
+    /// session to `error` with [`SessionEvent::AgentLeft`] as a failure notice does), left (an
     /// agent-left notice, even one before the agent-joined one, or the session stopped it)
     /// or is gone; [`Error::Timeout`] (see [`Error::is_timeout`]) at the deadline;
     /// [`Error::State`] / [`Error::NoAgentId`] when the session has no started agent

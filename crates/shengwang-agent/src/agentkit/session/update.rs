@@ -7,6 +7,8 @@
 //! The merge base holds vendor params, which may carry anything a vendor takes: it has no
 //! `Debug` and is never logged.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::Session;
@@ -35,19 +37,34 @@ struct Base {
     mllm: Known,
 }
 
+/// The merge base behind the lock that sends a session's updates one at a time.
+type Slot = tokio::sync::Mutex<Option<Base>>;
+
 /// A session's merge base. Its lock is held across each update request, so the updates of a
-/// session are sent one at a time and each merges onto the last accepted one.
-pub(super) struct Applied(tokio::sync::Mutex<Option<Base>>);
+/// session are sent one at a time and each merges onto the last accepted one. Created on the
+/// first update (or at a resume), so a session never updated costs one word and a flag
+/// rather than a lock and a base.
+pub(super) struct Applied(OnceLock<Box<Slot>>);
 
 impl Applied {
-    /// The merge base of a new session (`None`), or of one resumed on `agent_id`, whose
+    /// The merge base of a new session (none yet), or of one resumed on `agent_id`, whose
     /// params it cannot know.
     pub(super) fn new(resumed: Option<&str>) -> Self {
-        Applied(tokio::sync::Mutex::new(resumed.map(|id| Base {
-            agent_id: id.to_owned(),
-            llm: Known::Unknown,
-            mllm: Known::Unknown,
-        })))
+        let slot = OnceLock::new();
+        if let Some(id) = resumed {
+            let base = Base {
+                agent_id: id.to_owned(),
+                llm: Known::Unknown,
+                mllm: Known::Unknown,
+            };
+            let _ = slot.set(Box::new(Slot::new(Some(base))));
+        }
+        Applied(slot)
+    }
+
+    /// The lock and base, created on first use.
+    fn slot(&self) -> &Slot {
+        self.0.get_or_init(|| Box::new(Slot::new(None)))
     }
 }
 
@@ -129,7 +146,7 @@ impl Session {
         replace: bool,
     ) -> Result<()> {
         // Held until the answer: the next update waits, then merges onto this one's result.
-        let mut applied = self.inner.applied.0.lock().await;
+        let mut applied = self.inner.applied.slot().lock().await;
         self.send(Operation::Update, move |agents, id| async move {
             let base = match &mut *applied {
                 Some(base) if base.agent_id == id => base,

@@ -19,7 +19,9 @@ macro_rules! keeps_extra {
     ($($t:ty),* $(,)?) => {
         $(impl extra::Extra for $t {
             fn set_extra(&mut self, extra: Map<String, Value>) {
-                self.extra = extra;
+                // A struct that flattens its `extra` (one shared with the REST side, such as
+                // `AgentHistory`) is read as a map and has filled it itself.
+                self.extra.extend(extra);
             }
         })*
     };
