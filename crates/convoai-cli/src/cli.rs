@@ -97,6 +97,11 @@ pub enum Command {
         after_help = "Exit status 0 when every check passed or only warned, 1 when one failed. --live starts and stops short-lived probe agents.\n\nExample:\n  convoai doctor\n  convoai doctor --live --json > doctor.json"
     )]
     Doctor(crate::commands::doctor::DoctorArgs),
+    /// Serve the agent of a config file over HTTP: one agent per channel, end-user tokens.
+    #[command(
+        after_help = "Callers send Authorization: Bearer <key>, a key of CONVOAI_SERVE_API_KEY (comma-separated). SIGTERM or Ctrl-C stops every agent this process started and exits.\n\nExample:\n  convoai serve --config agent.toml --listen 127.0.0.1:8080   # CONVOAI_SERVE_API_KEY set"
+    )]
+    Serve(crate::commands::serve::ServeArgs),
     /// Run the local ConvoAI emulator until Ctrl-C.
     #[command(
         after_help = "Without --app-id/--app-certificate it uses development credentials and prints them as shell exports.\n\nExample:\n  convoai emulator --port 8080 --fault-rate 0.1"

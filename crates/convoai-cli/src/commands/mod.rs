@@ -5,6 +5,7 @@ mod calls;
 mod config;
 pub(crate) mod doctor;
 mod numbers;
+pub(crate) mod serve;
 mod token;
 pub(crate) mod webhooks;
 
@@ -113,6 +114,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Config(cmd) => config::run(&ctx, cmd, out),
         Command::Webhooks(cmd) => webhooks::run(&ctx, cmd, out).await,
         Command::Doctor(args) => doctor::run(&ctx, args, out).await,
+        Command::Serve(args) => serve::run(&ctx, args, out).await,
         Command::Emulator(server) => {
             let g = &ctx.global;
             let args = convoai_emulator::cli::EmulatorArgs {

@@ -17,6 +17,7 @@
 mod auth;
 mod pool;
 mod retry;
+mod trace;
 
 /// Seconds since the Unix epoch, by this machine's clock (0 before 1970).
 pub(crate) use auth::unix_now;
@@ -38,6 +39,7 @@ pub use auth::{HEADER_TOKEN_LIFETIME_SECS, HEADER_TOKEN_MARGIN_SECS};
 pub(crate) use pool::Pool;
 pub use pool::{Resolver, SystemResolver, DOMAIN_CACHE};
 pub use retry::{retry_after, RetryPolicy};
+use trace::{attempt_span, error_type, operation_span, server_of};
 
 use crate::error::ErrorReason;
 pub(crate) use crate::identity::Identity;
@@ -234,6 +236,7 @@ struct Engine<'a> {
 
 impl Engine<'_> {
     /// The decision after a failed attempt: the wait before the next one, or the final error.
+    /// A retry is an event on the operation's span (the current one).
     fn after_failure(&mut self, failure: Failure, span: &tracing::Span) -> Result<Duration> {
         let idempotency = self.call.idempotency;
         let (error, retry, headers) = classify(idempotency, failure, &mut self.ambiguous);
@@ -260,13 +263,32 @@ impl Engine<'_> {
             return Err(give_up(error));
         }
         tracing::debug!(parent: span, %error, wait_ms = wait.as_millis() as u64, "retrying");
+        tracing::info!(
+            convoai.event = "retry",
+            convoai.delay_ms = wait.as_millis() as u64,
+            error.type = %error_type(&error),
+            http.request.resend_count = self.attempt + 1,
+            "retry"
+        );
         Ok(wait)
     }
 }
 
 impl Transport {
     /// Sends `call` under the retry engine; returns the 2xx response or the final error.
+    /// Traced as one operation span (a child of the caller's current span) with one child
+    /// span per attempt; see [`operation_span`] and [`attempt_span`].
     pub async fn send(&self, call: &Call) -> Result<Response<Bytes>> {
+        let span = operation_span(call, &self.endpoints);
+        let result = self.send_traced(call).instrument(span.clone()).await;
+        if let Err(error) = &result {
+            span.record("error.type", error_type(error).as_ref());
+        }
+        result
+    }
+
+    /// [`send`](Self::send) inside the operation's span.
+    async fn send_traced(&self, call: &Call) -> Result<Response<Bytes>> {
         let identity = call.identity.clone().unwrap_or_else(Identity::service);
         let mut engine = Engine {
             call,
@@ -279,7 +301,7 @@ impl Transport {
             let base = self.endpoints.current();
             let remaining = engine.deadline.saturating_duration_since(Instant::now());
             let per_attempt = self.attempt_timeout.min(remaining);
-            let span = request_span(call, engine.attempt, &base);
+            let span = attempt_span(call, engine.attempt, &base);
             let header = self.auth.header(&identity)?;
             let outcome = self
                 .timed_attempt(&base, call, header.clone(), per_attempt, &span)
@@ -334,23 +356,37 @@ impl Transport {
         use std::ops::ControlFlow::{Break, Continue};
         match outcome {
             Ok(res) => {
-                span.record("status", res.http_status);
+                span.record("http.response.status_code", res.http_status);
                 match res.http_status {
                     200..=299 => Break(Ok(res)),
                     300..=399 => {
                         let error = redirect_error(&res);
+                        span.record("error.type", error_type(&error).as_ref());
                         tracing::debug!(parent: span, %error, "not following");
                         Break(Err(error))
                     }
                     _ => {
                         let headers = res.http_headers.clone();
                         let error = api_error(res, &self.scrubber(call, header));
+                        span.record("error.type", error_type(&error).as_ref());
                         Continue(Failure::Status(error, headers))
                     }
                 }
             }
             Err(Failure::Transport { error, sent }) => {
+                span.record("error.type", error_type(&error).as_ref());
                 self.endpoints.failed(base);
+                let next = self.endpoints.current();
+                if next != base {
+                    // On the operation's span: the current one (`send` instruments it).
+                    tracing::info!(
+                        convoai.event = "failover",
+                        error.type = %error_type(&error),
+                        convoai.from = %server_of(base).0,
+                        convoai.to = %server_of(&next).0,
+                        "failover"
+                    );
+                }
                 Continue(Failure::Transport {
                     error: scrub_error(error, &self.scrubber(call, header)),
                     sent,
@@ -468,19 +504,6 @@ impl Transport {
     }
 }
 
-/// The span of one attempt; `status` and `latency_ms` are recorded when known.
-fn request_span(call: &Call, attempt: u32, base: &str) -> tracing::Span {
-    tracing::debug_span!(
-        "convoai.request",
-        method = %call.method,
-        path = %call.path,
-        attempt,
-        endpoint = %host_of(base),
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    )
-}
-
 /// The error of a failed attempt, whether the engine may send the request again, and the
 /// headers whose `Retry-After` sets the wait. Marks `ambiguous` when the request may have
 /// been carried out.
@@ -590,13 +613,6 @@ fn full_url(base: &str, call: &Call) -> String {
         );
     }
     url
-}
-
-fn host_of(base: &str) -> &str {
-    base.split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or(base)
 }
 
 fn transport_error(e: reqwest::Error) -> Error {

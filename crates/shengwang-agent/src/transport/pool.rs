@@ -68,6 +68,11 @@ impl Pool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The area the pool serves.
+    pub fn area(&self) -> Area {
+        self.area
+    }
+
     /// The base URL requests use now.
     pub fn current_url(&self) -> String {
         let st = self.lock();
