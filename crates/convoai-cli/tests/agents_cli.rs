@@ -5,28 +5,10 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use convoai_emulator::AgentStatus;
 use serde_json::Value;
 use support::*;
-
-const KEY: &str = "vendor-key-from-env";
-
-fn started_agent(
-    emu: &convoai_emulator::EmulatorHandle,
-    dir: &std::path::Path,
-    channel: &str,
-) -> String {
-    let cfg = write(dir, "agent.toml", &agent_toml("TEST_VENDOR_KEY"));
-    let out = ok(convoai(emu)
-        .env("TEST_VENDOR_KEY", KEY)
-        .env("TEST_MODEL", "m1")
-        .args(["agents", "start", "--config"])
-        .arg(&cfg)
-        .args(["--channel", channel]));
-    out.trim().to_owned()
-}
 
 #[test]
 fn start_list_say_history_stop_get() {
@@ -351,17 +333,6 @@ fn read_until(reader: &mut impl BufRead, needle: &str) -> String {
         if line.contains(needle) {
             return seen;
         }
-    }
-}
-
-fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "convoai did not exit");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

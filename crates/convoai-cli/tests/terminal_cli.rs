@@ -8,13 +8,11 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use convoai_emulator::AgentStatus;
 use harness::{needs, Missing};
 use support::*;
-
-const KEY: &str = "vendor-key-from-env";
 
 fn main() {
     harness::run(vec![
@@ -40,32 +38,6 @@ fn script() -> Result<std::path::PathBuf, Missing> {
             "cannot run {}: {e}",
             script.display()
         ))),
-    }
-}
-
-fn started_agent(
-    emu: &convoai_emulator::EmulatorHandle,
-    dir: &std::path::Path,
-    channel: &str,
-) -> String {
-    let cfg = write(dir, "agent.toml", &agent_toml("TEST_VENDOR_KEY"));
-    let out = ok(convoai(emu)
-        .env("TEST_VENDOR_KEY", KEY)
-        .env("TEST_MODEL", "m1")
-        .args(["agents", "start", "--config"])
-        .arg(&cfg)
-        .args(["--channel", channel]));
-    out.trim().to_owned()
-}
-
-fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "convoai did not exit");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -112,3 +112,30 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write config");
     path
 }
+
+/// The vendor key the tests' agent files read from the environment.
+pub const KEY: &str = "vendor-key-from-env";
+
+/// Starts an agent in `channel` with `convoai agents start` and returns its id.
+pub fn started_agent(emu: &EmulatorHandle, dir: &Path, channel: &str) -> String {
+    let cfg = write(dir, "agent.toml", &agent_toml("TEST_VENDOR_KEY"));
+    let out = ok(convoai(emu)
+        .env("TEST_VENDOR_KEY", KEY)
+        .env("TEST_MODEL", "m1")
+        .args(["agents", "start", "--config"])
+        .arg(&cfg)
+        .args(["--channel", channel]));
+    out.trim().to_owned()
+}
+
+/// Waits (at most 30 s) for `child` to exit.
+pub fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "convoai did not exit");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
