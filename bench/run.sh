@@ -191,6 +191,13 @@ pair = {
 }
 pinned = sys.argv[18] != "0"
 plain_ratio = statistics.median(x / y for x, y in zip(sdk["slices_sessions_per_s"], raw["slices_sessions_per_s"]))
+# OpenTelemetry metrics on (an SDK MeterProvider with a periodic exporter) vs off (no provider:
+# the global no-op), both with the `otel` feature built in: client CPU per session, the median
+# of the per-round ratios of the plain-HTTP paired run.
+otel_on = plain["sdk_otel"]
+otel_ratios = sorted(x / y for x, y in zip(otel_on["slices_cpu_us_per_session"], sdk["slices_cpu_us_per_session"]))
+otel_ratio = statistics.median(otel_ratios)
+otel_q = statistics.quantiles(otel_ratios, n=4) if len(otel_ratios) > 1 else [otel_ratio] * 3
 def cpu(a, b):
     return P[a]["client_cpu_us_per_session"] / P[b]["client_cpu_us_per_session"]
 load_before, load_after = sys.argv[16], sys.argv[17]
@@ -203,6 +210,7 @@ rows = [
     ("lifecycle: p50 per session (ms)", f"{sdk['p50_ms']:.1f}", f"{pyl['p50_ms']:.1f}", sdk['p50_ms'] / pyl['p50_ms'], ""),
     ("lifecycle: p99 per session (ms)", f"{sdk['p99_ms']:.1f}", f"{pyl['p99_ms']:.1f}", sdk['p99_ms'] / pyl['p99_ms'], ""),
     ("lifecycle: SDK vs raw reqwest loop (sessions/s; ratio: median per round)", f"{sdk['sessions_per_s']:.0f}", f"raw {raw['sessions_per_s']:.0f}", plain_ratio, "≥ 0.9 (vs raw)"),
+    ("otel: client CPU per session lifecycle (µs, median slice; threads' schedstat), metrics on vs off in one run of one binary built with `otel`: on = SDK MeterProvider + periodic exporter (1 s, in memory), off = no provider (global no-op); ratio: median per round", f"on {statistics.median(otel_on['slices_cpu_us_per_session']):.0f} (per-round ratios, IQR {otel_q[0]:.3f}–{otel_q[2]:.3f})", f"off {statistics.median(sdk['slices_cpu_us_per_session']):.0f}", otel_ratio, "≤ 1.03 (on/off)"),
     ("memory: bytes per live started session (RSS)", f"{rm['rss_bytes_per_session']:.0f}", f"{pm['rss_bytes_per_session']:.0f}", rm['rss_bytes_per_session'] / max(pm['rss_bytes_per_session'], 1), "≤ 4096 B (Rust)"),
     ("memory: heap bytes per live session (counting allocator)", f"{rm['heap_bytes_per_session']:.0f}", "—", None, "≤ 4096 B"),
     ("cold start: process start to first start (ms, median)", f"{cold['rust_ms']:.0f}", f"{cold['python_ms']:.0f}", cold['rust_ms'] / cold['python_ms'], ""),
@@ -328,6 +336,7 @@ checks = [
     ("token: Rust/Python", rt / pt, "≤", 0.10),
     ("lifecycle: SDK/Python sessions/s", sdk['sessions_per_s'] / pyl['sessions_per_s'], "≥", 10),
     ("lifecycle: SDK/raw sessions/s (plain HTTP)", plain_ratio, "≥", 0.9),
+    ("otel: client CPU per session, metrics on/off", otel_ratio, "≤", 1.03),
     ("memory: RSS bytes per session", rm['rss_bytes_per_session'], "≤", 4096),
     ("memory: heap bytes per session", rm['heap_bytes_per_session'], "≤", 4096),
     ("emulator: req/s with Basic", basic, "≥", 20000),
@@ -339,7 +348,7 @@ checks = [
     ("HTTPS Basic: SDK/Python", sb['sessions_per_s'] / pb['sessions_per_s'], "≥", 30),
     ("HTTPS SDK: app credentials/Basic", pair["app_basic_sdk"]["median"], "≥", 0.97),
 ] + [(f"TLS handshakes per 1 000 sessions, {run}", per_k(run)[1], "≤", CONC_POOL) for run in ("sdk_app", "sdk_basic", "sdk_h2")]
-errors = sum(r.get('errors', 0) for r in [sdk, raw, pyl]) + tls_errors
+errors = sum(r.get('errors', 0) for r in [sdk, raw, pyl, otel_on]) + tls_errors
 checks.append(("failed sessions in all runs", errors, "≤", 0))
 missed = [(n, v, op, t) for n, v, op, t in checks if not (v <= t if op == "≤" else v >= t)]
 md += ["## Targets in this run", "",
@@ -380,6 +389,6 @@ open("bench/RESULTS.md", "w").write("\n".join(md))
 json.dump({"token_us": {"rust": rt, "python": pt}, "lifecycle": {"rust_sdk": sdk, "rust_raw": raw, "python": pyl},
            "memory": {"rust": rm, "python": pm}, "emulator_req_s": {"basic": basic, "token": token_rps},
            "cold_start_ms": cold, "https": tls, "webhooks": {"inproc": hin, "http": hhttp, "redis": hredis}, "nproc": int(nproc), "quick": quick,
-           "paired_ratios": pair, "load_before": load_before, "load_after": load_after, "missed": [m[0] for m in missed]}, open("bench/results.json", "w"), indent=1)
+           "paired_ratios": pair, "otel_cpu_on_off": otel_ratio, "load_before": load_before, "load_after": load_after, "missed": [m[0] for m in missed]}, open("bench/results.json", "w"), indent=1)
 print("\n".join(md))
 PY

@@ -9,6 +9,8 @@ mod commands;
 mod config;
 mod error;
 mod files;
+mod listen;
+mod logging;
 mod output;
 
 use std::io::Write;
@@ -21,7 +23,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return error::report_clap(e),
     };
-    init_tracing(cli.global.verbose);
+    // Before the runtime: `serve`'s OpenTelemetry exporters run on threads of their own.
+    let telemetry = match &cli.command {
+        cli::Command::Serve(args) => Some(commands::serve::telemetry::init(
+            cli.global.verbose,
+            args.log_format,
+        )),
+        _ => {
+            logging::init_cli(cli.global.verbose);
+            None
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -33,7 +45,13 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    match runtime.block_on(commands::run(cli, &mut stdout)) {
+    let result = runtime.block_on(commands::run(cli, &mut stdout));
+    drop(runtime);
+    // Outside the runtime: the last OTLP export blocks until it is sent (bounded).
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`convoai … | head`): nothing more to say to anyone.
         Err(error::CliError::Closed) => ExitCode::SUCCESS,
@@ -43,24 +61,6 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
-}
-
-/// `-v`: each request of this tool and the SDK; `-vv`: everything they trace. Other crates stay
-/// at `warn` even then: the SDK's tracing is tested to carry no secret, theirs is not ours to
-/// promise. `RUST_LOG` overrides both.
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => return,
-        1 => "warn,shengwang_agent=debug,convoai=debug,convoai_emulator=info",
-        _ => "warn,shengwang_agent=trace,convoai=trace,convoai_emulator=debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| output::LogWriter)
-        .with_ansi(false)
-        .init();
 }
 
 #[cfg(test)]

@@ -213,7 +213,19 @@ fn one_agent_per_channel_then_get_and_delete() {
     );
     assert_eq!(running_in(&emu, "room-3"), 0);
     assert_eq!(http(&srv.addr, "DELETE", path, Some(API_KEY), "").0, 404);
-    assert_eq!(http(&srv.addr, "GET", path, Some(API_KEY), "").0, 404);
+    // The channel's latest agent stays readable, in its final state, with its events.
+    let (status, body) = http(&srv.addr, "GET", path, Some(API_KEY), "");
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(
+        (v["agent_id"].clone(), v["state"].clone()),
+        (ids[0]["agent_id"].clone(), "stopped".into())
+    );
+    let events = v["events"].as_array().expect("events");
+    assert!(events.iter().all(|e| e["kind"].is_string()), "{body}");
+    // A channel that never had an agent: 404.
+    let never = "/v1/channels/room-never/agent";
+    assert_eq!(http(&srv.addr, "GET", never, Some(API_KEY), "").0, 404);
 }
 
 #[test]
@@ -368,4 +380,70 @@ fn a_draining_server_is_not_ready() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(running_in(&emu, "room-9"), 0);
+}
+
+/// Open file descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The soft limit on this process's open files (from /proc; 1024 when unreadable).
+fn fd_soft_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        })
+        .unwrap_or(1024)
+}
+
+/// Opens `n` connections to `addr` that never finish a request: every third sends half a
+/// request head, the rest say nothing.
+fn silent_clients(addr: &str, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .filter_map(|i| {
+            let mut s = TcpStream::connect(addr).ok()?;
+            if i % 3 == 0 {
+                let _ = s.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n");
+            }
+            Some(s)
+        })
+        .collect()
+}
+
+#[test]
+fn thousands_of_silent_clients_neither_block_others_nor_pin_descriptors() {
+    let emu = emulator();
+    let srv = serve(&emu, &["--max-connections", "256"]);
+    // A few thousand, within what this test process may open.
+    let n = 3000.min(fd_soft_limit().saturating_sub(200));
+    let silent = silent_clients(&srv.addr, n);
+    assert!(silent.len() > 1000, "opened only {}", silent.len());
+    for _ in 0..5 {
+        let t = Instant::now();
+        assert_eq!(http(&srv.addr, "GET", "/livez", None, "").0, 200);
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "a client waited {:?} behind {} silent ones",
+            t.elapsed(),
+            silent.len()
+        );
+    }
+    let fds = open_fds(srv.child.id());
+    assert!(
+        fds < 256 + 64,
+        "{fds} descriptors open with {} silent clients",
+        silent.len()
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", srv.child.id())).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    assert!(rss_kib < 200 * 1024, "resident {rss_kib} KiB");
 }

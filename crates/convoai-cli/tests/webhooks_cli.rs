@@ -346,3 +346,37 @@ async fn forward_to_passes_the_raw_request_on_and_relays_the_answer() {
     // Printed once even though forwarded twice.
     assert_eq!(drain(&l.stdout, Duration::from_millis(300)).len(), 1);
 }
+
+/// `webhooks listen` used to keep every half-open connection open indefinitely: now silent and
+/// half-open clients are closed (the idle ones make room), and a real delivery is answered.
+#[tokio::test]
+async fn silent_clients_neither_block_deliveries_nor_pin_descriptors() {
+    let l = listen(&[]);
+    let addr = l
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/callbacks")
+        .to_owned();
+    let silent: Vec<std::net::TcpStream> = (0..1500)
+        .filter_map(|i| {
+            let mut s = std::net::TcpStream::connect(&addr).ok()?;
+            if i % 2 == 0 {
+                let _ = s.write_all(b"POST /callbacks HTTP/1.1\r\nHost: x\r\n");
+            }
+            Some(s)
+        })
+        .collect();
+    assert!(silent.len() > 1000, "opened only {}", silent.len());
+    let began = std::time::Instant::now();
+    let (status, _) = post(&l.url, "{}", &[]).await;
+    assert_eq!(status, 401, "an unsigned delivery is answered");
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", l.child.id()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(fds < 512 + 64, "{fds} descriptors open");
+}

@@ -6,7 +6,11 @@
 //!   ceiling).
 //! - `bench paired ROUNDS SLICE CONCURRENCY`: the SDK and the raw loop, in app-credentials
 //!   and Basic mode and over HTTP/2, plus a control, all in one process taking turns slice by slice (see
-//!   [`paired`]).
+//!   [`paired`]). Target `sdk_otel` is `sdk_app` with OpenTelemetry metrics on: this example
+//!   is built with the `otel` feature (a dev-dependency feature), so every SDK target has it
+//!   compiled in; the others record into the global meter with no provider installed (the
+//!   no-op an application without OpenTelemetry gets), `sdk_otel` into an SDK
+//!   `MeterProvider` with a periodic reader exporting every second to an in-memory exporter.
 //! - `bench memory SESSIONS`: bytes held per live started `Session`.
 //! - `bench cold`: one start and stop, for process-start-to-first-start timing.
 //!
@@ -29,6 +33,21 @@ use shengwang_agent::agentkit::{AgentUid, RemoteUid};
 use shengwang_agent::token::TokenBuilder;
 use shengwang_agent::vendors::{FengmingStt, Llm, MiniMaxTts};
 use shengwang_agent::Client;
+
+/// A meter provider with an exporter attached, as an application running OpenTelemetry has:
+/// a periodic reader exporting every second (to memory, cleared each round).
+fn otel_provider() -> (
+    opentelemetry_sdk::metrics::SdkMeterProvider,
+    opentelemetry_sdk::metrics::InMemoryMetricExporter,
+) {
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    let exporter = InMemoryMetricExporter::default();
+    let reader = PeriodicReader::builder(exporter.clone())
+        .with_interval(Duration::from_secs(1))
+        .build();
+    let provider = SdkMeterProvider::builder().with_reader(reader).build();
+    (provider, exporter)
+}
 
 /// Counts live heap bytes, so memory per session is exact rather than RSS noise.
 struct Counting;
@@ -75,6 +94,19 @@ fn server_cpu_us() -> Option<u64> {
     std::env::var("EMU_PID").ok().map(|pid| cpu_us_of(&pid))
 }
 
+/// CPU time this process's live threads have used, in ns, from each thread's
+/// `/proc/self/task/*/schedstat` (nanoseconds, where `/proc/self/stat` counts 10 ms ticks: too
+/// coarse for one slice); 0 where the file is missing. For the per-slice CPU ratios.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn cpu_us_of(pid: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -108,6 +140,10 @@ fn client() -> Client {
 }
 
 fn client_with(basic: Option<(String, String)>, http2: bool) -> Client {
+    client_builder(basic, http2).build().expect("client")
+}
+
+fn client_builder(basic: Option<(String, String)>, http2: bool) -> shengwang_agent::ClientBuilder {
     let mut b = Client::builder()
         .app_id(env("EMU_APP_ID"))
         .app_certificate(env("EMU_APP_CERTIFICATE"))
@@ -119,7 +155,7 @@ fn client_with(basic: Option<(String, String)>, http2: bool) -> Client {
     if let Some((id, secret)) = basic {
         b = b.basic(id, secret);
     }
-    b.build().expect("client")
+    b
 }
 
 /// The raw loop's client: what a careful hand-written integration would use.
@@ -328,6 +364,8 @@ struct Target {
     http: reqwest::Client,
     latencies_ms: Vec<f64>,
     slices: Vec<f64>,
+    /// Client CPU per session in each slice (µs, from `cpu_ns`).
+    cpu_slices: Vec<f64>,
     seconds: f64,
     cpu_us: u64,
     server_cpu_us: u64,
@@ -358,8 +396,9 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             .len()
             .saturating_sub(basic_value.len() + "x-padding: \r\n".len()),
     );
-    let spec: [(&str, bool, bool, bool, bool); 7] = [
+    let spec: [(&str, bool, bool, bool, bool); 8] = [
         ("sdk_app", false, false, false, false),
+        ("sdk_otel", false, false, false, false),
         ("sdk_basic", false, true, false, false),
         ("raw_app", true, false, false, false),
         ("raw_basic", true, true, false, false),
@@ -367,6 +406,7 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
         ("sdk_h2", false, false, true, false),
         ("raw_h2", true, false, true, false),
     ];
+    let (provider, exported) = otel_provider();
     let mut targets: Vec<Target> = spec
         .iter()
         .map(|&(name, raw, basic, http2, padded)| Target {
@@ -375,10 +415,19 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             basic,
             http2,
             padded,
-            client: client_with(basic.then(creds), http2),
+            client: if name == "sdk_otel" {
+                use opentelemetry::metrics::MeterProvider as _;
+                client_builder(None, false)
+                    .meter(provider.meter("shengwang-agent"))
+                    .build()
+                    .expect("client")
+            } else {
+                client_with(basic.then(creds), http2)
+            },
             http: raw_http_with(concurrency, http2),
             latencies_ms: Vec::new(),
             slices: Vec::new(),
+            cpu_slices: Vec::new(),
             seconds: 0.0,
             cpu_us: 0,
             server_cpu_us: 0,
@@ -403,6 +452,7 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
                 .and_then(|r| r.error_for_status())
                 .expect("emulator reset");
         }
+        exported.reset();
         let order: Vec<usize> = if round % 2 == 0 {
             (0..targets.len()).collect()
         } else {
@@ -418,6 +468,7 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
                 None => None,
             };
             let (started, cpu0, server0) = (Instant::now(), cpu_us(), server_cpu_us());
+            let ns0 = cpu_ns();
             let results: Vec<(bool, f64)> = stream::iter(first..first + slice)
                 .map(|i| {
                     let (t, agent, tokens, base, app_id, pad) =
@@ -438,6 +489,7 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
                 .await;
             let elapsed = started.elapsed().as_secs_f64();
             let cpu = cpu_us().saturating_sub(cpu0);
+            let ns = cpu_ns().saturating_sub(ns0);
             let server = server_cpu_us()
                 .zip(server0)
                 .map(|(b, a)| b.saturating_sub(a));
@@ -458,6 +510,7 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
             t.connections += conns.0;
             t.handshakes += conns.1;
             t.slices.push(slice as f64 / elapsed);
+            t.cpu_slices.push(ns as f64 / 1000.0 / slice as f64);
             t.errors += results.iter().filter(|r| !r.0).count();
             t.latencies_ms.extend(results.iter().map(|r| r.1));
         }
@@ -478,7 +531,8 @@ async fn paired(rounds: usize, slice: usize, concurrency: usize) -> serde_json::
                    "server_cpu_us_per_session": server_cpu_us().map(|_| t.server_cpu_us as f64 / n as f64),
                    "connections_per_1000": admin.as_ref().map(|_| t.connections as f64 * 1000.0 / n as f64),
                    "handshakes_per_1000": admin.as_ref().map(|_| t.handshakes as f64 * 1000.0 / n as f64),
-                   "slices_sessions_per_s": t.slices}),
+                   "slices_sessions_per_s": t.slices,
+                   "slices_cpu_us_per_session": t.cpu_slices}),
         );
     }
     json!({"rounds": rounds, "slice": slice, "concurrency": concurrency,

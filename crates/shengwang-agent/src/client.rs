@@ -181,6 +181,11 @@ impl Client {
         self.inner.transport.auth.forget(identity);
     }
 
+    /// The client's instruments and span options.
+    pub(crate) fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.inner.transport.telemetry
+    }
+
     /// Signs the tokens of this client's app.
     pub(crate) fn signer(&self) -> &TokenBuilder {
         &self.inner.signer
@@ -266,6 +271,7 @@ pub struct ClientBuilder {
     root_certificates: Vec<Vec<u8>>,
     http2: bool,
     session_store: Option<Arc<dyn crate::agentkit::SessionStore>>,
+    telemetry: crate::telemetry::Options,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -293,6 +299,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("root_certificates", &self.root_certificates.len())
             .field("http2", &self.http2)
+            .field("telemetry", &self.telemetry)
             .finish_non_exhaustive()
     }
 }
@@ -466,6 +473,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Record metrics with this meter (feature `otel`, OpenTelemetry 0.33): the
+    /// application's, from the provider it set up with its exporters. Without it the client
+    /// uses `opentelemetry::global::meter` as it is at [`build`](Self::build). The SDK never
+    /// installs a provider. The instruments are listed in [`telemetry`](crate::telemetry).
+    #[cfg(feature = "otel")]
+    pub fn meter(mut self, meter: opentelemetry::metrics::Meter) -> Self {
+        self.telemetry.meter = Some(meter);
+        self
+    }
+    /// Put the channel on the `convoai.session` spans of this client's sessions (field
+    /// `convoai.channel`; default off: a channel name may be personal data). Metrics never
+    /// carry it.
+    pub fn trace_channels(mut self, on: bool) -> Self {
+        self.telemetry.trace_channels = on;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// Fails with [`Error::Config`] when requests would go over HTTPS (an `https://` base
@@ -500,6 +524,7 @@ impl ClientBuilder {
         let auth = self.auth(&signer, &mut secrets)?;
         let endpoints = self.endpoints()?;
         let http = self.http(connect_timeout.min(attempt_timeout))?;
+        let telemetry = Arc::new(crate::telemetry::Telemetry::new(&self.telemetry));
         Ok(Client {
             inner: Arc::new(Inner {
                 app_id,
@@ -513,8 +538,9 @@ impl ClientBuilder {
                     timeout,
                     attempt_timeout,
                     secrets,
+                    telemetry: telemetry.clone(),
                 },
-                sessions: SessionHub::new(self.session_store.clone()),
+                sessions: SessionHub::new(self.session_store.clone(), telemetry),
                 users: AtomicUsize::new(1),
             }),
             user: true,

@@ -154,6 +154,32 @@ pub enum Error {
         /// The newest schema version this release reads.
         known: u32,
     },
+    /// The fleet's shared store (Redis) cannot be reached or did not answer in time. Nothing
+    /// was started; a notice was not recorded (answer non-200 so that the service resends
+    /// it). [`Error::is_fleet_unavailable`] tells it apart.
+    #[error("fleet store unavailable: {reason}")]
+    FleetUnavailable {
+        /// What failed, one line, without the store's address or password.
+        reason: String,
+    },
+    /// A fleet start for a key whose live agent was started with other parameters: it is
+    /// refused, never silently joined.
+    #[error("fleet key {key} already has a live agent started with another {difference}")]
+    FleetConflict {
+        /// The fleet key (a channel name).
+        key: String,
+        /// What differs, e.g. `agent_uid (1001, asked 1002)`.
+        difference: String,
+    },
+    /// This process does not own the fleet session (any more): it was taken over, or its
+    /// lease could not be renewed in time (fenced). Nothing was sent to the agent.
+    #[error("not the owner of fleet key {key}: {reason}")]
+    NotOwner {
+        /// The fleet key.
+        key: String,
+        /// Why, one line.
+        reason: String,
+    },
     /// A response arrived but could not be read as the expected type.
     #[error("cannot decode the {status} response: {message}")]
     Decode {
@@ -374,6 +400,11 @@ impl Error {
     /// timed out or lost its connection after sending ([`Error::OutcomeUnknown`]).
     pub fn is_ambiguous(&self) -> bool {
         matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// True when the fleet's shared store (Redis) is unreachable ([`Error::FleetUnavailable`]).
+    pub fn is_fleet_unavailable(&self) -> bool {
+        matches!(self, Error::FleetUnavailable { .. })
     }
 
     /// True when the service said the agent (or call, or number) does not exist.

@@ -165,11 +165,13 @@ mod area;
 pub mod blocking;
 mod client;
 mod error;
+pub mod fleet;
 pub(crate) mod identity;
 // Public only for the sibling crates (the emulator logs requests and the CLI prints server
 // text with these rules) and the fuzz targets; not part of the SDK's API.
 #[doc(hidden)]
 pub mod redact;
+pub mod telemetry;
 mod tls;
 pub mod token;
 // Public only for the emulator's tests and the fuzz targets (`retry_after`); users reach

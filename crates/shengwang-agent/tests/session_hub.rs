@@ -139,3 +139,30 @@ fn the_blocking_client_has_the_same_entry_point() {
     let report = client.sessions().shutdown(Duration::from_secs(5)).unwrap();
     assert!(report.is_clean(), "{report:?}");
 }
+
+/// A session dropped with its agent running, then an immediate shutdown: the shutdown stops
+/// the agent, and the drop's own cleanup sees that and ends instead of retrying its refused
+/// stop until its patience runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_session_then_an_immediate_shutdown_ends_clean_and_fast() {
+    let emu = Emulator::builder().spawn().await.unwrap();
+    let client = support::client(&emu, RetryPolicy::none());
+    let s = support::minimal_agent()
+        .create_session(&client, "hub-drop", AgentUid::from(5), [RemoteUid::from(6)])
+        .stop_on_drop(true)
+        .build();
+    s.start().await.unwrap();
+    drop(s);
+    let began = std::time::Instant::now();
+    let report = client.sessions().shutdown(Duration::from_secs(10)).await;
+    assert!(report.is_clean(), "{report:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(emu
+        .agents()
+        .iter()
+        .all(|a| a.status != convoai_emulator::AgentStatus::Running));
+}

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use shengwang_agent::{Area, Client};
+use shengwang_agent::{Area, Client, ClientBuilder};
 
 use crate::cli::{Cli, Command, Global};
 use crate::error::CliError;
@@ -53,6 +53,11 @@ impl Ctx {
     /// The SDK client the flags describe: Basic auth when customer credentials are given,
     /// otherwise a fresh token per request.
     pub fn client(&self) -> Result<Client, CliError> {
+        Ok(self.client_builder()?.build()?)
+    }
+
+    /// The builder of [`Ctx::client`], for a command that adds to it (`serve`: its meter).
+    pub fn client_builder(&self) -> Result<ClientBuilder, CliError> {
         let (app_id, cert) = self.app_credentials()?;
         let g = &self.global;
         let mut b = Client::builder()
@@ -90,7 +95,7 @@ impl Ctx {
                 .map_err(|e| CliError::Invalid(format!("--ca-cert: {e}")))?;
             b = b.add_root_certificate(pem);
         }
-        Ok(b.build()?)
+        Ok(b)
     }
 }
 

@@ -127,6 +127,9 @@ struct Listener {
     http: reqwest::Client,
 }
 
+/// Connections `webhooks listen` keeps open at once (the idle ones make room for new ones).
+const LISTEN_MAX_CONNECTIONS: usize = 512;
+
 /// How long a forwarded request may take (the service waits 10 s for its answer).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(9);
 
@@ -180,7 +183,20 @@ async fn listen(json: bool, args: ListenArgs, out: &mut dyn Write) -> Result<(),
     stderr_line(&format!("listening on http://{addr} (Ctrl-C to stop)"));
     let mut shutdown = convoai_emulator::cli::Shutdown::listen()
         .map_err(|e| CliError::Failed(format!("cannot watch for Ctrl-C: {e}")))?;
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    // Bounded like `serve`: silent and half-open clients are closed, not kept forever.
+    let limits = crate::listen::Limits {
+        max_connections: LISTEN_MAX_CONNECTIONS,
+        header_read: Duration::from_secs(10),
+        request: Duration::from_secs(30),
+        timed_out: || reply(StatusCode::SERVICE_UNAVAILABLE, "timed out"),
+        span: |_| tracing::Span::none(),
+    };
+    let server = tokio::spawn(crate::listen::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     loop {
         tokio::select! {
             line = rx.recv() => {

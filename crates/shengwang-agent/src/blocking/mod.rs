@@ -162,6 +162,11 @@ mirror! {
         chain fn session_store(self, store: Arc<dyn crate::agentkit::SessionStore>) -> Self;
         /// See [`crate::ClientBuilder::http2`].
         chain fn http2(self, enabled: bool) -> Self;
+        /// See [`crate::ClientBuilder::trace_channels`].
+        chain fn trace_channels(self, on: bool) -> Self;
+        /// See [`crate::ClientBuilder::meter`] (feature `otel`).
+        #[cfg(feature = "otel")]
+        chain fn meter(self, meter: opentelemetry::metrics::Meter) -> Self;
     }
 }
 

@@ -38,12 +38,15 @@ pub(crate) use auth::Auth;
 pub use auth::{HEADER_TOKEN_LIFETIME_SECS, HEADER_TOKEN_MARGIN_SECS};
 pub(crate) use pool::Pool;
 pub use pool::{Resolver, SystemResolver, DOMAIN_CACHE};
+use retry::{classify, outcome_unknown};
 pub use retry::{retry_after, RetryPolicy};
-use trace::{attempt_span, error_type, operation_span, server_of};
+pub(crate) use trace::error_type;
+use trace::{attempt_span, operation_of, operation_span, server_of};
 
 use crate::error::ErrorReason;
 pub(crate) use crate::identity::Identity;
 use crate::redact::Scrubber;
+use crate::telemetry::Telemetry;
 use crate::{Error, Result};
 
 /// Largest response body read; larger bodies are a decode error, not an allocation.
@@ -212,6 +215,8 @@ pub(crate) struct Transport {
     /// The client's own secrets (certificate, customer secret, given token), for removing
     /// them by value from anything a server sends back.
     pub secrets: Scrubber,
+    /// The client's instruments (no-ops without the `otel` feature).
+    pub telemetry: std::sync::Arc<Telemetry>,
 }
 
 /// Why one attempt failed.
@@ -225,6 +230,9 @@ enum Failure {
 /// One call's way through the retry engine: what it may do and how far it got.
 struct Engine<'a> {
     call: &'a Call,
+    /// The call's fixed operation name, for metrics.
+    operation: &'static str,
+    telemetry: &'a Telemetry,
     policy: &'a RetryPolicy,
     /// Nothing waits past it.
     deadline: Instant,
@@ -263,6 +271,7 @@ impl Engine<'_> {
             return Err(give_up(error));
         }
         tracing::debug!(parent: span, %error, wait_ms = wait.as_millis() as u64, "retrying");
+        self.telemetry.retry(self.operation, &error);
         tracing::info!(
             convoai.event = "retry",
             convoai.delay_ms = wait.as_millis() as u64,
@@ -279,19 +288,26 @@ impl Transport {
     /// Traced as one operation span (a child of the caller's current span) with one child
     /// span per attempt; see [`operation_span`] and [`attempt_span`].
     pub async fn send(&self, call: &Call) -> Result<Response<Bytes>> {
-        let span = operation_span(call, &self.endpoints);
-        let result = self.send_traced(call).instrument(span.clone()).await;
+        let operation = operation_of(&call.method, &call.path);
+        let span = operation_span(call, operation, &self.endpoints);
+        let result = self
+            .send_traced(call, operation)
+            .instrument(span.clone())
+            .await;
         if let Err(error) = &result {
             span.record("error.type", error_type(error).as_ref());
+            self.telemetry.error(operation, error);
         }
         result
     }
 
     /// [`send`](Self::send) inside the operation's span.
-    async fn send_traced(&self, call: &Call) -> Result<Response<Bytes>> {
+    async fn send_traced(&self, call: &Call, operation: &'static str) -> Result<Response<Bytes>> {
         let identity = call.identity.clone().unwrap_or_else(Identity::service);
         let mut engine = Engine {
             call,
+            operation,
+            telemetry: &self.telemetry,
             policy: call.retry.as_ref().unwrap_or(&self.retry),
             deadline: Instant::now() + self.timeout,
             ambiguous: false,
@@ -303,10 +319,13 @@ impl Transport {
             let per_attempt = self.attempt_timeout.min(remaining);
             let span = attempt_span(call, engine.attempt, &base);
             let header = self.auth.header(&identity)?;
+            let started = Instant::now();
             let outcome = self
                 .timed_attempt(&base, call, header.clone(), per_attempt, &span)
                 .await;
-            let failure = match self.judge(call, &base, &header, outcome, &span) {
+            let judged = self.judge(call, &base, &header, outcome, &span);
+            self.measure(call, operation, &judged, started.elapsed());
+            let failure = match judged {
                 std::ops::ControlFlow::Break(result) => return result,
                 std::ops::ControlFlow::Continue(failure) => failure,
             };
@@ -378,6 +397,10 @@ impl Transport {
                 self.endpoints.failed(base);
                 let next = self.endpoints.current();
                 if next != base {
+                    self.telemetry.failover(match &self.endpoints {
+                        Endpoints::Area(pool) => Some(pool.area()),
+                        Endpoints::Fixed { .. } => None,
+                    });
                     // On the operation's span: the current one (`send` instruments it).
                     tracing::info!(
                         convoai.event = "failover",
@@ -394,6 +417,25 @@ impl Transport {
             }
             Err(other) => Continue(other),
         }
+    }
+
+    /// Records one attempt's duration with its status or failure
+    /// (`http.client.request.duration`).
+    fn measure(
+        &self,
+        call: &Call,
+        operation: &'static str,
+        judged: &std::ops::ControlFlow<Result<Response<Bytes>>, Failure>,
+        elapsed: Duration,
+    ) {
+        use std::ops::ControlFlow::{Break, Continue};
+        let (status, error) = match judged {
+            Break(Ok(res)) => (Some(res.http_status), None),
+            Break(Err(e)) | Continue(Failure::Status(e, _)) => (e.status(), Some(e)),
+            Continue(Failure::Transport { error, .. }) => (None, Some(error)),
+        };
+        self.telemetry
+            .request(operation, &call.method, status, error, elapsed);
     }
 
     /// Sends and decodes a JSON body.
@@ -501,57 +543,6 @@ impl Transport {
             http_headers: headers,
             body,
         })
-    }
-}
-
-/// The error of a failed attempt, whether the engine may send the request again, and the
-/// headers whose `Retry-After` sets the wait. Marks `ambiguous` when the request may have
-/// been carried out.
-fn classify(
-    kind: Idempotency,
-    failure: Failure,
-    ambiguous: &mut bool,
-) -> (Error, bool, Option<HeaderMap>) {
-    match failure {
-        Failure::Status(error, headers) => {
-            let status = error.status().unwrap_or(0);
-            let transient = error.is_retryable();
-            // A 5xx may come after the service acted; a 408 or 429 says it did not.
-            let after_acting = status >= 500;
-            match kind {
-                Idempotency::Idempotent => (error, transient, Some(headers)),
-                Idempotency::Join => {
-                    *ambiguous |= after_acting;
-                    (error, transient, Some(headers))
-                }
-                Idempotency::Create if status == 429 => (error, true, Some(headers)),
-                Idempotency::Create if after_acting => (outcome_unknown(error), false, None),
-                Idempotency::Create => (error, false, None),
-            }
-        }
-        Failure::Transport { error, sent } => {
-            // `is_retryable` is the one definition of transient: a response larger than the
-            // bound is an answer, a refused certificate is refused on every attempt.
-            let transient = error.is_retryable();
-            match kind {
-                Idempotency::Idempotent => (error, transient, None),
-                Idempotency::Join => {
-                    *ambiguous |= sent;
-                    (error, transient, None)
-                }
-                Idempotency::Create if !sent => (error, transient, None),
-                Idempotency::Create => (outcome_unknown(error), false, None),
-            }
-        }
-    }
-}
-
-fn outcome_unknown(e: Error) -> Error {
-    match e {
-        e @ Error::OutcomeUnknown { .. } => e,
-        e => Error::OutcomeUnknown {
-            source: Box::new(e),
-        },
     }
 }
 

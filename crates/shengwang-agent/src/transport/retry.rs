@@ -5,6 +5,9 @@ use std::time::{Duration, SystemTime};
 use rand::Rng;
 use reqwest::header::HeaderMap;
 
+use super::{Failure, Idempotency};
+use crate::Error;
+
 /// How failed requests are retried. Retries are on by default (the Python SDK's are off).
 ///
 /// Retried: timeouts, connection failures, 408, 429 and 5xx, never 409. The wait is
@@ -119,6 +122,57 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
     (d <= MAX_HINT).then_some(d)
+}
+
+/// The error of a failed attempt, whether the engine may send the request again, and the
+/// headers whose `Retry-After` sets the wait. Marks `ambiguous` when the request may have
+/// been carried out.
+pub(super) fn classify(
+    kind: Idempotency,
+    failure: Failure,
+    ambiguous: &mut bool,
+) -> (Error, bool, Option<HeaderMap>) {
+    match failure {
+        Failure::Status(error, headers) => {
+            let status = error.status().unwrap_or(0);
+            let transient = error.is_retryable();
+            // A 5xx may come after the service acted; a 408 or 429 says it did not.
+            let after_acting = status >= 500;
+            match kind {
+                Idempotency::Idempotent => (error, transient, Some(headers)),
+                Idempotency::Join => {
+                    *ambiguous |= after_acting;
+                    (error, transient, Some(headers))
+                }
+                Idempotency::Create if status == 429 => (error, true, Some(headers)),
+                Idempotency::Create if after_acting => (outcome_unknown(error), false, None),
+                Idempotency::Create => (error, false, None),
+            }
+        }
+        Failure::Transport { error, sent } => {
+            // `is_retryable` is the one definition of transient: a response larger than the
+            // bound is an answer, a refused certificate is refused on every attempt.
+            let transient = error.is_retryable();
+            match kind {
+                Idempotency::Idempotent => (error, transient, None),
+                Idempotency::Join => {
+                    *ambiguous |= sent;
+                    (error, transient, None)
+                }
+                Idempotency::Create if !sent => (error, transient, None),
+                Idempotency::Create => (outcome_unknown(error), false, None),
+            }
+        }
+    }
+}
+
+pub(super) fn outcome_unknown(e: Error) -> Error {
+    match e {
+        e @ Error::OutcomeUnknown { .. } => e,
+        e => Error::OutcomeUnknown {
+            source: Box::new(e),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,11 @@ use crate::Error;
 /// `convoai.agent_id` when the path names an agent, `convoai.area` when requests go to an
 /// area's hosts (not a base-URL override), and `error.type` when the call fails. Retries and
 /// failovers are events on it (`convoai.event`). Never a URL, a body, a channel or a secret.
-pub(super) fn operation_span(call: &Call, endpoints: &Endpoints) -> tracing::Span {
-    let operation = operation_of(&call.method, &call.path);
+pub(super) fn operation_span(
+    call: &Call,
+    operation: &'static str,
+    endpoints: &Endpoints,
+) -> tracing::Span {
     let area = match endpoints {
         Endpoints::Area(pool) => Some(tracing::field::display(pool.area())),
         Endpoints::Fixed { .. } => None,
@@ -51,7 +54,7 @@ pub(super) fn attempt_span(call: &Call, attempt: u32, base: &str) -> tracing::Sp
 
 /// The fixed, low-cardinality name of the operation a call carries out, from its method and
 /// path (`agents.start`, `agents.speak`, `telephony.call`, ...; `other` for anything else).
-fn operation_of(method: &Method, path: &str) -> &'static str {
+pub(super) fn operation_of(method: &Method, path: &str) -> &'static str {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let rest: &[&str] = match parts.as_slice() {
         ["v2", "projects", _, rest @ ..] => rest,
@@ -97,7 +100,7 @@ fn agent_id_of(path: &str) -> Option<&str> {
 /// SDK knows (`TaskConflict`, ...), `other` for any other reason, the status code when the
 /// answer had none, or the kind of transport failure (`timeout`, `connect`, `tls`,
 /// `decode`).
-pub(super) fn error_type(error: &Error) -> std::borrow::Cow<'static, str> {
+pub(crate) fn error_type(error: &Error) -> std::borrow::Cow<'static, str> {
     match error {
         Error::Api {
             reason: ErrorReason::Unknown,

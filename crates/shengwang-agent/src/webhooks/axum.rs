@@ -167,6 +167,7 @@ where
     // Server text, so escaped before it reaches a log line.
     let notice_id = crate::redact::escape(n.notice_id.as_str()).into_owned();
     let key = n.dedupe_key();
+    let kind = n.event.kind();
     let outcome = tokio::time::timeout(timeout, handler(n)).await;
     let failed = match outcome {
         Ok(r) => match r.into_result() {
@@ -182,7 +183,7 @@ where
         }
     };
     // Forget the claim so the service's resend is handled.
-    if let Err(e) = receiver.release_key(&key).await {
+    if let Err(e) = receiver.release_key(kind, &key).await {
         tracing::warn!(error = %e, "webhook dedupe release failed");
     }
     failed

@@ -7,6 +7,7 @@ use super::dedupe::{DedupeStore, MemoryStore, DEFAULT_TTL};
 use super::error::WebhookError;
 use super::event::{parse, Notification};
 use super::verify::{Signatures, Verifier};
+use crate::telemetry::{NoticeOutcome, Telemetry};
 
 /// What a verified callback turned out to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,8 @@ pub struct Receiver {
     verifier: Verifier,
     store: Arc<dyn DedupeStore>,
     ttl: Duration,
+    /// `convoai.webhook.notifications` (no-op without the `otel` feature).
+    telemetry: Arc<Telemetry>,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -66,7 +69,21 @@ impl Receiver {
             verifier,
             store: Arc::new(MemoryStore::default()),
             ttl: DEFAULT_TTL,
+            telemetry: Arc::new(Telemetry::new(&Default::default())),
         }
+    }
+    /// Counts notifications (`convoai.webhook.notifications`: `rejected`, `duplicate`, and
+    /// `failed` on [`release`](Self::release)) with this meter (feature `otel`, OpenTelemetry
+    /// 0.33); by default the global meter as it is when the receiver is made. See
+    /// [`telemetry`](crate::telemetry).
+    #[cfg(feature = "otel")]
+    pub fn meter(mut self, meter: opentelemetry::metrics::Meter) -> Self {
+        let options = crate::telemetry::Options {
+            meter: Some(meter),
+            ..Default::default()
+        };
+        self.telemetry = Arc::new(Telemetry::new(&options));
+        self
     }
     /// Uses `store` for de-duplication (e.g. a shared Redis store for a fleet).
     pub fn store(mut self, store: impl DedupeStore + 'static) -> Self {
@@ -83,8 +100,54 @@ impl Receiver {
         &self.verifier
     }
 
-    /// Verifies `body` against `signatures`, parses it and claims its notice id.
+    /// Verifies `body` against `signatures`, parses it and claims its notice id. Traced as
+    /// a `convoai.webhook.receive` span (a child of the current one) with the event's kind
+    /// (`convoai.event`), whether it was new (`convoai.outcome`) and `error.type` on a
+    /// rejection.
     pub async fn receive(
+        &self,
+        signatures: Signatures<'_>,
+        body: &[u8],
+    ) -> Result<Received, WebhookError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "convoai.webhook.receive",
+            convoai.event = tracing::field::Empty,
+            convoai.outcome = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        let result = self
+            .receive_traced(signatures, body)
+            .instrument(span.clone())
+            .await;
+        let (event, outcome) = match &result {
+            Ok(Received::New(n)) => (n.event.kind(), None),
+            Ok(Received::Duplicate(n)) => (n.event.kind(), Some(NoticeOutcome::Duplicate)),
+            Err(e) => {
+                span.record("error.type", rejection(e));
+                let outcome = match e {
+                    WebhookError::Store(_) => NoticeOutcome::Failed,
+                    _ => NoticeOutcome::Rejected,
+                };
+                ("unknown", Some(outcome))
+            }
+        };
+        span.record("convoai.event", event);
+        let name = match outcome {
+            None => "new",
+            Some(NoticeOutcome::Duplicate) => "duplicate",
+            Some(NoticeOutcome::Failed) => "failed",
+            Some(_) => "rejected",
+        };
+        span.record("convoai.outcome", name);
+        if let Some(outcome) = outcome {
+            self.telemetry.notification(event, outcome);
+        }
+        result
+    }
+
+    /// [`receive`](Self::receive) inside its span.
+    async fn receive_traced(
         &self,
         signatures: Signatures<'_>,
         body: &[u8],
@@ -101,10 +164,30 @@ impl Receiver {
     /// Forgets that `notification` was handled, so its next resend is handled again. Call
     /// it when handling failed and you answer a non-200 status.
     pub async fn release(&self, notification: &Notification) -> Result<(), WebhookError> {
-        self.release_key(&notification.dedupe_key()).await
+        self.release_key(notification.event.kind(), &notification.dedupe_key())
+            .await
     }
 
-    pub(crate) async fn release_key(&self, key: &str) -> Result<(), WebhookError> {
+    /// Forgets the claim on `key` of a notification of kind `event` whose handling failed.
+    pub(crate) async fn release_key(
+        &self,
+        event: &'static str,
+        key: &str,
+    ) -> Result<(), WebhookError> {
+        self.telemetry.notification(event, NoticeOutcome::Failed);
         self.store.release(key).await
+    }
+}
+
+/// The `error.type` of a rejected callback, from a closed set.
+fn rejection(e: &WebhookError) -> &'static str {
+    match e {
+        WebhookError::MissingSignature(_)
+        | WebhookError::MalformedSignature { .. }
+        | WebhookError::InvalidSignature(_) => "signature",
+        WebhookError::BodyTooLarge { .. } => "body_too_large",
+        WebhookError::Body(_) => "body",
+        WebhookError::Config(_) => "config",
+        WebhookError::Store(_) => "store",
     }
 }

@@ -1,34 +1,36 @@
 //! `convoai serve`: the agent of a config file as an HTTP service in front of any frontend.
 //!
-//! This is the single-process skeleton: one agent per channel within this process (starts for
-//! one channel are serialised), end-user RTC tokens, bearer keys compared in constant time,
-//! bounded connections, headers and bodies, and a SIGTERM drain that stops every agent this
-//! process started. The Redis fleet protocol is not here yet.
+//! One agent per channel through the SDK's fleet: this process alone (in memory), or one
+//! replica of many sharing Redis (`--redis`), where any replica answers for any channel, a
+//! crashed replica's agents are taken over after its lease, and SIGTERM hands this
+//! replica's agents over to the others (or stops them: `--drain stop`). Also end-user RTC
+//! tokens, bearer keys compared in constant time, and bounded connections, headers and bodies.
 
+mod notices;
 mod routes;
 mod state;
+pub(crate) mod telemetry;
+mod webhooks;
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::routing::get;
 use clap::Args;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use shengwang_agent::token::TokenBuilder;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tower::ServiceExt;
+use tokio::net::TcpListener;
 
 use super::Ctx;
 use crate::cli::SessionFlags;
 use crate::config;
 use crate::error::CliError;
+use crate::listen::{self, Limits};
+use crate::logging::LogFormat;
 use convoai_emulator::cli::Shutdown;
-use state::{AppState, Settings};
+use shengwang_agent::fleet::{Drain, OnOrphan};
+use state::{AppState, FleetSettings, Settings};
 
 /// Time a client has to send a request's headers (also bounds idle keep-alive connections).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,7 +53,8 @@ pub struct ServeArgs {
     /// Name of this process in answers (default: hostname-pid-random).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections open at once; at the cap, the connection idle the longest is closed to
+    /// make room for a new one.
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
@@ -59,11 +62,105 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_agents: u32,
+    /// Serve POST /webhooks on this address instead of --listen (the one the service must
+    /// reach), so that /v1 and /metrics stay on the private --listen.
+    #[arg(long, value_name = "ADDR")]
+    pub webhook_listen: Option<SocketAddr>,
+    /// Log lines as text or as JSON objects, one per line (on stderr).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Redis shared by the replicas (redis://HOST:PORT/DB, or redis://:PASSWORD@HOST:PORT/DB); the variable keeps a
+    /// password out of the process list. Without it this process is on its own.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONVOAI_REDIS_URL",
+        hide_env_values = true
+    )]
+    pub redis: Option<String>,
+    /// Lease of this replica in seconds (at least 1): how soon after a crash another replica
+    /// takes its agents over (plus one reaper interval, a third of the lease at most 5 s).
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_lease)]
+    pub lease: Duration,
+    /// Prefix of the Redis keys and of the agents' derived names: replicas with different
+    /// prefixes share nothing.
+    #[arg(long, value_name = "PREFIX", default_value = shengwang_agent::fleet::DEFAULT_PREFIX)]
+    pub redis_prefix: String,
+    /// What a replica taking over a crashed one's agent does: adopt it or stop it.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = OrphanArg::Adopt)]
+    pub on_orphan: OrphanArg,
+    /// What SIGTERM does with this replica's agents: hand them over to the other replicas
+    /// (default with --redis) or stop them (default without).
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub drain: Option<DrainArg>,
+}
+
+/// `--on-orphan`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OrphanArg {
+    /// Resume the agent (after checking that it runs): the conversation goes on.
+    Adopt,
+    /// Stop the agent.
+    Stop,
+}
+
+/// `--drain`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrainArg {
+    /// Release the agents so that another replica adopts them at once.
+    Handover,
+    /// Stop the agents.
+    Stop,
+}
+
+/// A lease in seconds, fractions allowed: 1 to 3600.
+fn parse_lease(s: &str) -> Result<Duration, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (1.0..=3600.0).contains(v))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "must be a number of seconds from 1 to 3600".to_owned())
+}
+
+/// The fleet settings of the flags; `--drain handover` needs Redis (another replica).
+fn fleet_settings(args: &ServeArgs) -> Result<FleetSettings, CliError> {
+    let redis = args.redis.clone().filter(|u| !u.trim().is_empty());
+    let drain = match (args.drain, redis.is_some()) {
+        (Some(DrainArg::Handover), false) => {
+            return Err(CliError::Invalid(
+                "--drain handover needs --redis (another replica to hand over to)".into(),
+            ))
+        }
+        (Some(DrainArg::Handover), true) | (None, true) => Drain::Handover,
+        (Some(DrainArg::Stop), _) | (None, false) => Drain::Stop,
+    };
+    Ok(FleetSettings {
+        redis,
+        lease: args.lease,
+        on_orphan: match args.on_orphan {
+            OrphanArg::Adopt => OnOrphan::Adopt,
+            OrphanArg::Stop => OnOrphan::Stop,
+        },
+        drain,
+        prefix: args.redis_prefix.clone(),
+    })
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let keys = api_keys(std::env::var(API_KEY_VAR).ok())?;
-    let client = ctx.client()?;
+    let mut client = ctx.client_builder()?;
+    if let Some(meter) = telemetry::meter() {
+        client = client.meter(meter);
+    }
+    let client = client.build()?;
+    let receiver = webhooks::receiver(std::env::var(webhooks::SECRET_VAR).ok());
+    if receiver.is_none() {
+        tracing::warn!(
+            "{} is not set: POST /webhooks answers 404 and no notice reaches the agents",
+            webhooks::SECRET_VAR
+        );
+    }
     let (app_id, cert) = ctx.app_credentials()?;
     let token = TokenBuilder::new(app_id, cert)?;
     let file = config::load(&args.config)?;
@@ -72,40 +169,97 @@ pub async fn run(ctx: &Ctx, args: ServeArgs, out: &mut dyn Write) -> Result<(), 
     super::agents::build_session(&client, &file, &probe, Some("convoai-serve-check"))?
         .build()
         .start_request()?;
-    let state = AppState::new(Settings {
+    let fleet = fleet_settings(&args)?;
+    let state = AppState::build(Settings {
         client,
         file,
         token,
-        instance: args.instance.unwrap_or_else(default_instance),
+        instance: args.instance.clone().unwrap_or_else(default_instance),
         max_agents: args.max_agents as usize,
         keys,
-    });
+        fleet,
+    })
+    .await?;
     // Signals are caught before the address is printed: from then on SIGTERM means a drain.
     let mut shutdown = Shutdown::listen()
         .map_err(|e| CliError::Failed(format!("cannot listen for signals: {e}")))?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
-    let addr = listener.local_addr()?;
-    writeln!(out, "listening on http://{addr}")?;
+    let listener = bind(args.listen).await?;
+    let hooks_listener = match args.webhook_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    writeln!(out, "listening on http://{}", listener.local_addr()?)?;
+    if let Some(l) = &hooks_listener {
+        writeln!(out, "webhooks on http://{}", l.local_addr()?)?;
+    }
     out.flush()?;
-    let router = routes::router(state.clone());
-    accept_loop(
+    serve_until_signal(
+        &args,
+        &state,
+        receiver,
         listener,
-        router,
-        args.max_connections as usize,
+        hooks_listener,
         &mut shutdown,
     )
     .await;
+    drain(&state).await;
+    Ok(())
+}
+
+/// Serves `/v1`, `/metrics`, health and `/webhooks` (on its own listener when given) until
+/// the first Ctrl-C or SIGTERM.
+async fn serve_until_signal(
+    args: &ServeArgs,
+    state: &AppState,
+    receiver: Option<shengwang_agent::webhooks::Receiver>,
+    listener: TcpListener,
+    hooks_listener: Option<TcpListener>,
+    shutdown: &mut Shutdown,
+) {
+    let hooks = webhooks::router(state.clone(), receiver);
+    let mut router = routes::router(state.clone()).route("/metrics", get(telemetry::metrics));
+    if hooks_listener.is_none() {
+        router = router.merge(hooks.clone());
+    }
+    let limits = Limits {
+        max_connections: args.max_connections as usize,
+        header_read: HEADER_READ_TIMEOUT,
+        request: REQUEST_TIMEOUT,
+        timed_out: routes::timed_out,
+        span: telemetry::request_span,
+    };
+    // Each listener has its own connection cap: slow clients of the public webhook listener
+    // cannot starve the private one.
+    let hooks_loop = async move {
+        match hooks_listener {
+            Some(l) => listen::serve(l, hooks, limits, std::future::pending()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = shutdown.wait() => {}
+        _ = listen::serve(listener, router, limits, std::future::pending()) => {}
+        _ = hooks_loop => {}
+    }
+}
+
+/// Hands this replica's agents over or stops them (`--drain`), within the deadline.
+async fn drain(state: &AppState) {
     state.begin_drain("shutting down");
-    let (stopped, failed) = state.stop_all(DRAIN_DEADLINE).await;
-    tracing::info!(stopped, failed, "drained");
-    if failed > 0 {
+    let report = state.drain(DRAIN_DEADLINE).await;
+    let (handed_over, stopped) = (report.handed_over.len(), report.stopped.len());
+    tracing::info!(
+        handed_over,
+        stopped,
+        failed = report.failed.len(),
+        "drained"
+    );
+    if !report.failed.is_empty() || report.timed_out {
         crate::output::stderr_line(&format!(
-            "warning: {failed} agent(s) could not be stopped before the deadline"
+            "warning: {} agent(s) could be neither handed over nor stopped before the deadline",
+            report.failed.len()
         ));
     }
-    Ok(())
 }
 
 /// The bearer keys of `CONVOAI_SERVE_API_KEY`: at least one, comma-separated.
@@ -126,6 +280,12 @@ fn api_keys(var: Option<String>) -> Result<Vec<Vec<u8>>, CliError> {
     Ok(keys)
 }
 
+async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))
+}
+
 /// hostname-pid-random: unique per process.
 fn default_instance() -> String {
     let host = std::env::var("HOSTNAME")
@@ -143,59 +303,6 @@ fn default_instance() -> String {
     format!("{host}-{}-{mix:08x}", std::process::id())
 }
 
-/// Accepts until the first Ctrl-C or SIGTERM, at most `max` connections at once.
-async fn accept_loop(listener: TcpListener, router: Router, max: usize, shutdown: &mut Shutdown) {
-    let permits = Arc::new(Semaphore::new(max));
-    let stop = shutdown.wait();
-    tokio::pin!(stop);
-    loop {
-        let permit = tokio::select! {
-            _ = &mut stop => return,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let stream = tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let router = router.clone();
-        tokio::spawn(async move {
-            serve_connection(stream, router).await;
-            drop(permit);
-        });
-    }
-}
-
-/// One HTTP/1 connection: headers bounded in time, each request bounded in time.
-async fn serve_connection(stream: TcpStream, router: Router) {
-    let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let router = router.clone();
-        async move {
-            match tokio::time::timeout(REQUEST_TIMEOUT, router.oneshot(req)).await {
-                Ok(answer) => answer,
-                Err(_) => Ok(routes::timed_out()),
-            }
-        }
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
-        tracing::debug!(error = %e, "connection ended");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +318,14 @@ mod tests {
     #[test]
     fn instances_differ() {
         assert_ne!(default_instance(), default_instance());
+    }
+
+    #[test]
+    fn leases_take_fractions_from_1_to_3600_seconds() {
+        assert_eq!(parse_lease("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_lease("15"), Ok(Duration::from_secs(15)));
+        for bad in ["0.5", "0", "-3", "3601", "NaN", "inf", "x", ""] {
+            assert!(parse_lease(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
             "/channels/:channel/agent",
             post(start_agent).get(get_agent).delete(stop_agent),
         )
+        .route("/channels/:channel/agent/speak", post(speak))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
@@ -84,15 +85,27 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", m)
     }
 
-    pub fn is_not_found(&self) -> bool {
-        self.status == StatusCode::NOT_FOUND
-    }
-
-    /// An SDK error: invalid input is the caller's (400), the rest is the service's (502).
+    /// An SDK error: invalid input is the caller's (400); a start that differs from the
+    /// channel's live agent is a conflict (409); the fleet's store unreachable, or this
+    /// process no longer owning the agent, is worth a retry (503); a request for an agent that
+    /// does not run is 404; the rest is the service's (502).
     pub fn sdk(e: shengwang_agent::Error) -> Self {
+        use shengwang_agent::Error as E;
         let text = crate::output::clean(&e.to_string()).into_owned();
         match e {
-            shengwang_agent::Error::InvalidInput { .. } => Self::invalid(&text),
+            E::InvalidInput { .. } => Self::invalid(&text),
+            E::FleetConflict { difference, .. } => {
+                let m = format!("the channel's agent runs with another {difference}");
+                Self::conflict(&crate::output::clean(&m))
+            }
+            E::FleetUnavailable { .. } => Self::unavailable(&text),
+            E::NotOwner { reason, .. } => {
+                let m = format!(
+                    "this replica cannot act for the channel's agent now ({reason}); retry"
+                );
+                Self::unavailable(&crate::output::clean(&m))
+            }
+            E::State { .. } | E::NoAgentId { .. } => Self::no_agent(),
             _ => Self::new(StatusCode::BAD_GATEWAY, "upstream", &text),
         }
     }
@@ -229,6 +242,22 @@ fn agent_json(v: &AgentView) -> Json<Value> {
     }))
 }
 
+/// The agent with its recent events (oldest first, so the newest is last).
+fn agent_with_events(v: &AgentView) -> Json<Value> {
+    let events: Vec<Value> = v
+        .events
+        .iter()
+        .map(|e| json!({"kind": e.kind, "at_ms": e.at_ms, "detail": e.detail}))
+        .collect();
+    Json(json!({
+        "agent_id": v.agent_id,
+        "channel": v.channel,
+        "state": v.state,
+        "owner": v.owner,
+        "events": events,
+    }))
+}
+
 async fn start_agent(
     State(state): State<AppState>,
     Path(channel): Path<String>,
@@ -255,14 +284,14 @@ async fn get_agent(
     Path(channel): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     check_channel(&channel)?;
-    let view = state.get(&channel).await.ok_or_else(|| {
+    let view = state.get(&channel).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             "the channel has no agent",
         )
     })?;
-    Ok(agent_json(&view))
+    Ok(agent_with_events(&view))
 }
 
 async fn stop_agent(
@@ -272,4 +301,43 @@ async fn stop_agent(
     check_channel(&channel)?;
     let id = state.stop(&channel).await?;
     Ok(Json(json!({"agent_id": id, "state": "stopped"})))
+}
+
+/// Longest text a caller may have the agent speak, in characters.
+const MAX_SPEAK_CHARS: usize = 4096;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpeakBody {
+    text: String,
+    #[serde(default)]
+    priority: Option<String>,
+}
+
+async fn speak(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    body: Result<Json<SpeakBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(ApiError::body)?;
+    check_channel(&channel)?;
+    if body.text.trim().is_empty() || body.text.chars().count() > MAX_SPEAK_CHARS {
+        return Err(ApiError::invalid(&format!(
+            "invalid text: must be 1 to {MAX_SPEAK_CHARS} characters"
+        )));
+    }
+    use shengwang_agent::types::agents::Priority;
+    let priority = match body.priority.as_deref().map(str::to_ascii_lowercase) {
+        None => None,
+        Some(p) if p == "interrupt" => Some(Priority::Interrupt),
+        Some(p) if p == "append" => Some(Priority::Append),
+        Some(p) if p == "ignore" => Some(Priority::Ignore),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid priority: must be interrupt, append or ignore",
+            ))
+        }
+    };
+    state.speak(&channel, &body.text, priority).await?;
+    Ok(Json(json!({"channel": channel, "spoken": true})))
 }

@@ -1,21 +1,43 @@
-//! The agents of this process: one session per channel, behind a per-channel lock.
+//! The agents of `serve`: a thin layer over the SDK's [`Fleet`] — one process on its own
+//! (memory store), or one replica of many sharing Redis (leases, takeover, handover, notices
+//! routed to the owner). Nothing here is keyed by a caller's channel name: the fleet holds
+//! the records (bounded by its TTLs), this layer holds only counters.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shengwang_agent::agentkit::SessionState;
+use shengwang_agent::fleet::{
+    AgentSpec, Drain, DrainReport, Fleet, FleetAgent, FleetEventRecord, FleetKey, OnOrphan,
+    StartSpec,
+};
 use shengwang_agent::token::TokenBuilder;
-use shengwang_agent::{Client, Session};
+use shengwang_agent::types::agents::Priority;
+use shengwang_agent::Client;
 
 use super::routes::ApiError;
 use crate::cli::SessionFlags;
 use crate::config::AgentFile;
+use crate::error::CliError;
 
 /// Idle timeout of agents started by `serve` when the config file sets none: the last line of
-/// defence when a process dies without stopping its agents.
+/// defence when a process dies while Redis has lost its data.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u32 = 600;
+
+/// How the fleet is run.
+pub struct FleetSettings {
+    /// Redis URL (`--redis` or `CONVOAI_REDIS_URL`); `None`: this process alone.
+    pub redis: Option<String>,
+    /// Lease of this process.
+    pub lease: Duration,
+    /// What a process taking over a dead one's session does with its agent.
+    pub on_orphan: OnOrphan,
+    /// Prefix of the fleet's Redis keys and agent names.
+    pub prefix: String,
+    /// What SIGTERM does with this process's agents.
+    pub drain: Drain,
+}
 
 /// What the process was started with.
 pub struct Settings {
@@ -25,16 +47,8 @@ pub struct Settings {
     pub instance: String,
     pub max_agents: usize,
     pub keys: Vec<Vec<u8>>,
+    pub fleet: FleetSettings,
 }
-
-/// A started agent and what it was started with.
-struct Entry {
-    session: Session,
-    agent_uid: String,
-    remote_uids: Vec<String>,
-}
-
-type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 
 /// What a caller asks to start.
 pub struct StartParams {
@@ -48,6 +62,20 @@ pub struct AgentView {
     pub channel: String,
     pub state: &'static str,
     pub owner: String,
+    /// Recent events, oldest first.
+    pub events: Vec<FleetEventRecord>,
+}
+
+impl AgentView {
+    fn of(a: FleetAgent) -> Self {
+        AgentView {
+            agent_id: a.agent_id,
+            channel: a.channel,
+            state: a.state.as_str(),
+            owner: a.owner,
+            events: a.events,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -56,10 +84,16 @@ pub struct AppState {
 }
 
 struct Inner {
-    settings: Settings,
-    slots: Mutex<HashMap<String, Slot>>,
-    /// Agents counted against `max_agents` (reserved before a start, released after a stop).
-    live: AtomicUsize,
+    token: TokenBuilder,
+    keys: Vec<Vec<u8>>,
+    max_agents: usize,
+    /// The config file's defaults for a start.
+    agent_uid: String,
+    remote_uids: Vec<String>,
+    fleet: Fleet,
+    drain: Drain,
+    /// Starts under way that may create an agent here (counted against `max_agents`).
+    starting: AtomicUsize,
     draining: Mutex<Option<String>>,
 }
 
@@ -71,220 +105,215 @@ fn is_live(state: SessionState) -> bool {
 }
 
 impl AppState {
-    pub fn new(settings: Settings) -> Self {
-        AppState {
+    /// Builds the fleet (with Redis: after its first heartbeat) and the state over it.
+    pub async fn build(s: Settings) -> Result<Self, CliError> {
+        let agent_uid = s
+            .file
+            .session
+            .agent_uid
+            .clone()
+            .unwrap_or_else(|| "0".into());
+        let remote_uids = s
+            .file
+            .session
+            .remote_uids
+            .clone()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| vec!["*".into()]);
+        let file = Arc::new(s.file);
+        let client = s.client.clone();
+        let factory = move |spec: &AgentSpec| session_for(&client, &file, spec);
+        let mut builder = Fleet::builder(s.client, factory)
+            .instance(s.instance)
+            .lease(s.fleet.lease)
+            .on_orphan(s.fleet.on_orphan)
+            .prefix(s.fleet.prefix.clone());
+        if let Some(url) = &s.fleet.redis {
+            builder = with_redis(builder, url).await?;
+        }
+        let fleet = builder
+            .build()
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot join the fleet: {e}")))?;
+        Ok(AppState {
             inner: Arc::new(Inner {
-                settings,
-                slots: Mutex::new(HashMap::new()),
-                live: AtomicUsize::new(0),
+                token: s.token,
+                keys: s.keys,
+                max_agents: s.max_agents,
+                agent_uid,
+                remote_uids,
+                fleet,
+                drain: s.fleet.drain,
+                starting: AtomicUsize::new(0),
                 draining: Mutex::new(None),
             }),
-        }
+        })
     }
 
     pub fn token(&self) -> &TokenBuilder {
-        &self.inner.settings.token
+        &self.inner.token
+    }
+
+    /// The fleet this process is part of.
+    pub fn fleet(&self) -> &Fleet {
+        &self.inner.fleet
     }
 
     /// Whether `given` is one of the bearer keys. Every key is compared in full, in time that
     /// depends only on the lengths.
     pub fn key_matches(&self, given: &[u8]) -> bool {
         self.inner
-            .settings
             .keys
             .iter()
             .fold(false, |found, key| found | ct_eq(key, given))
     }
 
-    /// Why the process is not ready, if it is not.
+    /// Why the process is not ready, if it is not: draining, or the fleet's store unreachable.
     pub fn draining(&self) -> Option<String> {
-        lock(&self.inner.draining).clone()
+        if let Some(reason) = lock(&self.inner.draining).clone() {
+            return Some(reason);
+        }
+        self.inner
+            .fleet
+            .is_ready()
+            .err()
+            .map(|e| crate::output::clean(&e.to_string()).into_owned())
     }
 
     pub fn begin_drain(&self, reason: &str) {
         *lock(&self.inner.draining) = Some(reason.to_owned());
     }
 
-    fn slot(&self, channel: &str) -> Slot {
-        let mut slots = lock(&self.inner.slots);
-        slots.entry(channel.to_owned()).or_default().clone()
-    }
-
-    fn existing_slot(&self, channel: &str) -> Option<Slot> {
-        lock(&self.inner.slots).get(channel).cloned()
-    }
-
-    /// Forgets the channel's slot when it is empty and nobody else holds it.
-    fn tidy(&self, channel: &str, slot: Slot) {
-        let mut slots = lock(&self.inner.slots);
-        let unused =
-            Arc::strong_count(&slot) == 2 && slot.try_lock().map(|g| g.is_none()).unwrap_or(false);
-        if unused {
-            slots.remove(channel);
+    fn refuse_while_draining(&self) -> Result<(), ApiError> {
+        match lock(&self.inner.draining).as_ref() {
+            Some(reason) => Err(ApiError::unavailable(reason)),
+            None => Ok(()),
         }
     }
 
-    fn reserve(&self) -> Result<(), ApiError> {
-        let max = self.inner.settings.max_agents;
-        self.inner
-            .live
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .map(|_| ())
-            .map_err(|_| ApiError::too_many(max))
-    }
-
-    fn release(&self) {
-        let _ = self
-            .inner
-            .live
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-    }
-
-    fn view(&self, channel: &str, entry: &Entry) -> AgentView {
-        AgentView {
-            agent_id: entry.session.id().unwrap_or_default(),
-            channel: channel.to_owned(),
-            state: entry.session.status().as_str(),
-            owner: self.inner.settings.instance.clone(),
-        }
-    }
-
-    /// The channel's running agent, started first when there is none. Callers for one channel
-    /// wait for each other, so they all get the same agent.
+    /// The channel's running agent, started first when there is none: one per channel
+    /// fleet-wide, every caller gets the same agent.
     pub async fn ensure(&self, channel: &str, params: StartParams) -> Result<AgentView, ApiError> {
-        let slot = self.slot(channel);
-        let answer = self.ensure_in(channel, &slot, params).await;
-        self.tidy(channel, slot);
-        answer
+        self.refuse_while_draining()?;
+        let key = FleetKey::new(channel).map_err(ApiError::sdk)?;
+        let spec = StartSpec::new(
+            key.clone(),
+            params
+                .agent_uid
+                .unwrap_or_else(|| self.inner.agent_uid.clone()),
+            if params.remote_uids.is_empty() {
+                self.inner.remote_uids.clone()
+            } else {
+                params.remote_uids
+            },
+        );
+        let _slot = self.reserve(&key).await?;
+        let agent = self.inner.fleet.start(spec).await.map_err(ApiError::sdk)?;
+        tracing::info!(channel, agent_id = %agent.agent_id, owner = %agent.owner, "agent ready");
+        Ok(AgentView::of(agent))
     }
 
-    async fn ensure_in(
+    /// Counts a start against `max_agents`, unless the channel's agent already runs (joining
+    /// it creates nothing). The count covers this process's agents and its starts under way.
+    async fn reserve(&self, key: &FleetKey) -> Result<Option<Reserved>, ApiError> {
+        let max = self.inner.max_agents;
+        let owned = self.inner.fleet.owned().len();
+        let counted = self
+            .inner
+            .starting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (owned + n < max).then_some(n + 1)
+            });
+        if counted.is_ok() {
+            return Ok(Some(Reserved(self.inner.clone())));
+        }
+        match self.inner.fleet.get(key).await.map_err(ApiError::sdk)? {
+            Some(a) if is_live(a.state) => Ok(None),
+            _ => Err(ApiError::too_many(max)),
+        }
+    }
+
+    /// The channel's latest agent, running or not; `None` when it never had one (or its
+    /// record expired).
+    pub async fn get(&self, channel: &str) -> Result<Option<AgentView>, ApiError> {
+        let key = FleetKey::new(channel).map_err(ApiError::sdk)?;
+        let agent = self.inner.fleet.get(&key).await.map_err(ApiError::sdk)?;
+        Ok(agent.map(AgentView::of))
+    }
+
+    /// Stops the channel's running agent, whichever process owns it; its id, or 404 when
+    /// there is none.
+    pub async fn stop(&self, channel: &str) -> Result<String, ApiError> {
+        let key = FleetKey::new(channel).map_err(ApiError::sdk)?;
+        let stopped = self.inner.fleet.stop(&key).await.map_err(ApiError::sdk)?;
+        let agent = stopped.ok_or_else(ApiError::no_agent)?;
+        tracing::info!(channel, agent_id = %agent.agent_id, "agent stopped");
+        Ok(agent.agent_id)
+    }
+
+    /// Makes the channel's agent speak, through the process that owns it.
+    pub async fn speak(
         &self,
         channel: &str,
-        slot: &Slot,
-        params: StartParams,
-    ) -> Result<AgentView, ApiError> {
-        let mut guard = slot.lock().await;
-        if let Some(reason) = self.draining() {
-            return Err(ApiError::unavailable(&reason));
-        }
-        if let Some(entry) = guard.as_ref() {
-            if is_live(entry.session.status()) {
-                same_params(entry, &params)?;
-                return Ok(self.view(channel, entry));
-            }
-            *guard = None;
-            self.release();
-        }
-        self.reserve()?;
-        let entry = match self.start(channel, params).await {
-            Ok(entry) => entry,
-            Err(e) => {
-                self.release();
-                return Err(e);
-            }
-        };
-        let view = self.view(channel, &entry);
-        *guard = Some(entry);
-        Ok(view)
+        text: &str,
+        priority: Option<Priority>,
+    ) -> Result<(), ApiError> {
+        let key = FleetKey::new(channel).map_err(ApiError::sdk)?;
+        self.inner
+            .fleet
+            .speak(&key, text, priority)
+            .await
+            .map_err(ApiError::sdk)
     }
 
-    async fn start(&self, channel: &str, params: StartParams) -> Result<Entry, ApiError> {
-        let s = &self.inner.settings;
-        let explicit_idle = s.file.session.idle_timeout.is_some();
-        let agent_uid = params
-            .agent_uid
-            .clone()
-            .or_else(|| s.file.session.agent_uid.clone())
-            .unwrap_or_else(|| "0".into());
-        let flags = SessionFlags {
-            channel: Some(channel.to_owned()),
-            agent_uid: Some(agent_uid.clone()),
-            remote_uids: params.remote_uids.clone(),
-            idle_timeout: (!explicit_idle).then_some(DEFAULT_IDLE_TIMEOUT_SECS),
-            ..SessionFlags::default()
-        };
-        let session = super::super::agents::build_session(&s.client, &s.file, &flags, None)
-            .map_err(|e| ApiError::invalid(&e.to_string()))?
-            .build();
-        session.start().await.map_err(ApiError::sdk)?;
-        tracing::info!(channel, agent_id = ?session.id(), "agent started");
-        Ok(Entry {
-            session,
-            agent_uid,
-            remote_uids: params.remote_uids,
-        })
-    }
-
-    /// The channel's latest agent, running or not.
-    pub async fn get(&self, channel: &str) -> Option<AgentView> {
-        let slot = self.existing_slot(channel)?;
-        let guard = slot.lock().await;
-        guard.as_ref().map(|entry| self.view(channel, entry))
-    }
-
-    /// Stops the channel's running agent; its id, or 404 when there is none.
-    pub async fn stop(&self, channel: &str) -> Result<String, ApiError> {
-        let slot = self.existing_slot(channel).ok_or_else(ApiError::no_agent)?;
-        let answer = self.stop_in(&slot).await;
-        self.tidy(channel, slot);
-        answer
-    }
-
-    async fn stop_in(&self, slot: &Slot) -> Result<String, ApiError> {
-        let mut guard = slot.lock().await;
-        let Some(entry) = guard.as_ref() else {
-            return Err(ApiError::no_agent());
-        };
-        if !is_live(entry.session.status()) {
-            *guard = None;
-            self.release();
-            return Err(ApiError::no_agent());
-        }
-        let id = entry.session.id().unwrap_or_default();
-        entry.session.stop().await.map_err(ApiError::sdk)?;
-        *guard = None;
-        self.release();
-        tracing::info!(agent_id = %id, "agent stopped");
-        Ok(id)
-    }
-
-    /// Stops every agent of this process within `deadline`: (stopped, not stopped).
-    pub async fn stop_all(&self, deadline: Duration) -> (usize, usize) {
-        let slots: Vec<Slot> = lock(&self.inner.slots).values().cloned().collect();
-        let stops = slots.iter().map(|slot| self.stop_in(slot));
-        let answers = tokio::time::timeout(deadline, futures::future::join_all(stops)).await;
-        match answers {
-            Ok(answers) => {
-                let stopped = answers.iter().filter(|a| a.is_ok()).count();
-                let failed = answers
-                    .iter()
-                    .filter(|a| matches!(a, Err(e) if !e.is_not_found()))
-                    .count();
-                (stopped, failed)
-            }
-            Err(_) => (0, self.inner.live.load(Ordering::SeqCst)),
-        }
+    /// Hands this process's agents over (or stops them, per `--drain`) within `deadline`.
+    pub async fn drain(&self, deadline: Duration) -> DrainReport {
+        self.inner.fleet.drain(self.inner.drain, deadline).await
     }
 }
 
-/// A second start for a running agent must ask for the same agent.
-fn same_params(entry: &Entry, params: &StartParams) -> Result<(), ApiError> {
-    if let Some(uid) = &params.agent_uid {
-        if *uid != entry.agent_uid {
-            return Err(ApiError::conflict(
-                "the channel's agent runs with another agent_uid",
-            ));
-        }
+/// The builder sharing its fleet through the Redis of `url`.
+async fn with_redis(
+    builder: shengwang_agent::fleet::FleetBuilder,
+    url: &str,
+) -> Result<shengwang_agent::fleet::FleetBuilder, CliError> {
+    // The SDK's errors name the host, never the URL (nor so its password).
+    let redis = shengwang_agent::fleet::RedisFleet::connect(url)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot use Redis: {e}")))?;
+    Ok(builder.redis(redis))
+}
+
+/// A start counted against `max_agents` until dropped.
+struct Reserved(Arc<Inner>);
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .starting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
-    if !params.remote_uids.is_empty() && params.remote_uids != entry.remote_uids {
-        return Err(ApiError::conflict(
-            "the channel's agent runs with other remote_uids",
-        ));
-    }
-    Ok(())
+}
+
+/// The session of `spec` as the config file describes it: the fleet's channel, uids and name,
+/// and an idle timeout unless the file sets its own.
+fn session_for(
+    client: &Client,
+    file: &AgentFile,
+    spec: &AgentSpec,
+) -> shengwang_agent::Result<shengwang_agent::agentkit::SessionBuilder> {
+    let explicit_idle = file.session.idle_timeout.is_some();
+    let flags = SessionFlags {
+        channel: Some(spec.channel.clone()),
+        agent_uid: Some(spec.agent_uid.clone()),
+        remote_uids: spec.remote_uids.clone(),
+        name: Some(spec.name.clone()),
+        idle_timeout: (!explicit_idle).then_some(DEFAULT_IDLE_TIMEOUT_SECS),
+        ..SessionFlags::default()
+    };
+    super::super::agents::build_session(client, file, &flags, None)
+        .map_err(|e| shengwang_agent::Error::Config(e.to_string()))
 }
 
 /// Equal bytes, in time that depends only on the lengths.

@@ -204,6 +204,12 @@ impl SessionBuilder {
     /// refused with [`Error::NotResumable`] (or [`Error::InvalidInput`]).
     pub async fn resume(self, agent_id: impl Into<String>) -> Result<Session> {
         let id = agent_id.into();
+        let span = super::session_span(&self.client, "resume", Some(&id), &self.channel);
+        super::traced(span, self.run_resume(id)).await
+    }
+
+    /// [`resume`](Self::resume) inside its span.
+    async fn run_resume(self, id: String) -> Result<Session> {
         crate::validate::id_segment("agent_id", &id)?;
         let agents = self
             .client
@@ -249,6 +255,7 @@ impl SessionBuilder {
             revived: false,
             settle_until: None,
             renewing: false,
+            started_at: None,
         };
         Session::from_parts(Arc::new(Config { b: self, name }), core)
     }

@@ -126,6 +126,15 @@ impl LiveSession for Inner {
             }
         })
     }
+    fn measure_ready(&self, agent_id: &str) {
+        let Some(started) = self.core().started_at else {
+            return;
+        };
+        if self.hub().registry().first_measure(self.key, agent_id) {
+            let telemetry = self.hub().telemetry();
+            telemetry.session_ready(started.elapsed(), Ok(()));
+        }
+    }
     fn take_fact(self: Arc<Self>, agent_id: &str, fact: &Fact) -> bool {
         let mut core = self.core();
         let ours = core.live.as_ref().and_then(|l| l.id.as_deref()) == Some(agent_id);

@@ -118,12 +118,15 @@ impl Session {
         F: FnOnce(Agents<'s>, String) -> Fut,
         Fut: Future<Output = Result<T>> + 's,
     {
-        let id = self.admit(op)?;
-        let result = call(self.agents(), id).await;
-        if let Err(e) = &result {
-            self.failed(op, e);
-        }
-        result
+        super::traced(self.span(op.as_str()), async move {
+            let id = self.admit(op)?;
+            let result = call(self.agents(), id).await;
+            if let Err(e) = &result {
+                self.failed(op, e);
+            }
+            result
+        })
+        .await
     }
 
     /// Makes the agent speak `text` (1 to 512 bytes): set options, then

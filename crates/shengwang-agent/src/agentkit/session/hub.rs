@@ -2,9 +2,8 @@
 //! the memory of applied notices, the session store, and the cleanup runtime (through the
 //! registry); a `Client` holds one and shows it as [`Client::sessions`](crate::Client::sessions).
 
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -15,36 +14,14 @@ use super::registry::{LeftRunning, Registry, ShutdownReport};
 use super::store::MemorySessionStore;
 use super::store::{SessionRecord, SessionStore, StoreFuture};
 use super::SessionState;
-use crate::webhooks::{Event, Notification};
+use crate::telemetry::{NoticeOutcome, Telemetry};
+use crate::webhooks::{Event, MemoryStore, Notification, DEFAULT_TTL};
 use crate::{Error, Result};
 
 /// How many applied notices are remembered; the service resends within minutes, so this
-/// covers every resend of a busy receiver.
+/// covers every resend of a busy receiver. The memory is the webhook receiver's own
+/// de-duplication store (one rule for "seen before"), keyed the same way.
 const REMEMBERED: usize = 16_384;
-
-/// Notice keys already applied, bounded (oldest forgotten first).
-#[derive(Default)]
-struct AppliedNotices {
-    inner: Mutex<(HashSet<String>, VecDeque<String>)>,
-}
-
-impl AppliedNotices {
-    /// True the first time `key` is seen.
-    fn first(&self, key: String) -> bool {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (set, order) = &mut *guard;
-        if !set.insert(key.clone()) {
-            return false;
-        }
-        order.push_back(key);
-        if order.len() > REMEMBERED {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
-        }
-        true
-    }
-}
 
 /// What [`SessionHub::apply_notification`] did with a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,16 +69,18 @@ pub struct LiveInfo {
 /// [`blocking::Client::sessions`](crate::blocking::Client::sessions)).
 pub struct SessionHub {
     registry: Arc<Registry>,
-    applied: AppliedNotices,
+    applied: MemoryStore,
     /// A store set on the client builder; without one, records are read from the live
     /// sessions themselves (`view`), so a session costs no second copy of what it holds.
     store: Option<Arc<dyn SessionStore>>,
     view: LiveRecords,
+    /// The client's instruments (shared with its transport).
+    telemetry: Arc<Telemetry>,
 }
 
 impl Default for SessionHub {
     fn default() -> Self {
-        SessionHub::new(None)
+        SessionHub::new(None, Arc::new(Telemetry::new(&Default::default())))
     }
 }
 
@@ -164,14 +143,20 @@ impl fmt::Debug for SessionHub {
 
 impl SessionHub {
     /// A hub keeping its records in `store`.
-    pub(crate) fn new(store: Option<Arc<dyn SessionStore>>) -> Self {
+    pub(crate) fn new(store: Option<Arc<dyn SessionStore>>, telemetry: Arc<Telemetry>) -> Self {
         let registry: Arc<Registry> = Arc::default();
         SessionHub {
             view: LiveRecords(registry.clone()),
             registry,
-            applied: AppliedNotices::default(),
+            applied: MemoryStore::new(REMEMBERED),
             store,
+            telemetry,
         }
+    }
+
+    /// The client's instruments.
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// True when session records are written to a store (one set on the client builder).
@@ -221,11 +206,31 @@ impl SessionHub {
     /// client owns. Errors come from the session store only (never from the memory store).
     /// Call it after verifying the signature (see [`webhooks`](crate::webhooks)).
     pub async fn apply_notification(&self, notification: &Notification) -> Result<Applied> {
+        let applied = self.apply(notification);
+        let outcome = match &applied {
+            Ok(Applied::Duplicate) => NoticeOutcome::Duplicate,
+            Ok(_) => NoticeOutcome::Handled,
+            Err(_) => NoticeOutcome::Failed,
+        };
+        self.telemetry
+            .notification(notification.event.kind(), outcome);
+        applied
+    }
+
+    /// [`apply_notification`](Self::apply_notification), before it is counted.
+    fn apply(&self, notification: &Notification) -> Result<Applied> {
+        if notification.is_convoai() {
+            // Counted once per turn and stage, whatever delivers it (resends included).
+            self.telemetry.notice_turns(&notification.event);
+        }
         if !notification.is_convoai() {
             return Ok(Applied::Ignored);
         }
         if let Event::AgentJoined(j) = &notification.event {
-            if !self.applied.first(notification.dedupe_key()) {
+            if !self
+                .applied
+                .claim_now(&notification.dedupe_key(), DEFAULT_TTL)
+            {
                 return Ok(Applied::Duplicate);
             }
             let ours =
@@ -240,7 +245,10 @@ impl SessionHub {
         let Some((agent_id, fact)) = Fact::of(notification) else {
             return Ok(Applied::Ignored);
         };
-        if !self.applied.first(notification.dedupe_key()) {
+        if !self
+            .applied
+            .claim_now(&notification.dedupe_key(), DEFAULT_TTL)
+        {
             return Ok(Applied::Duplicate);
         }
         Ok(if self.registry.deliver(agent_id, &fact) {

@@ -10,6 +10,7 @@ use crate::agentkit::resolve::{self, unix_now};
 use crate::agentkit::{Operation, SessionEvent, TokenSource};
 use crate::api::Agents;
 use crate::identity::Identity;
+use crate::telemetry::{Orphan, StartOutcome};
 use crate::types::agents::*;
 use crate::{Error, Result};
 
@@ -21,9 +22,15 @@ impl Drop for Inner {
         let registry = self.cfg.b.client.sessions().registry().clone();
         registry.remove(self.key);
         let core = self.core.get_mut().unwrap_or_else(|p| p.into_inner());
+        // The session's state ends with it (a revived one enters it again).
+        let telemetry = self.cfg.b.client.sessions().telemetry();
+        telemetry.session_state(Some(core.state), None);
         let Some(live) = core.live.clone() else {
             return;
         };
+        if self.handed_off.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         // An agent whose id the user never saw cannot be stopped by them: always clean it.
         let stop = self.cfg.b.stop_on_drop || live.id.is_none();
         if core.revived || !stop {
@@ -42,6 +49,7 @@ impl Drop for Inner {
             revived: true,
             settle_until: core.settle_until,
             renewing: false,
+            started_at: None,
         };
         let session = Session::from_parts(self.cfg.clone(), revived);
         let queued = registry.spawn_cleanup(async move {
@@ -51,6 +59,8 @@ impl Drop for Inner {
             loop {
                 match session.stop().await {
                     Ok(()) => return,
+                    // Stopped meanwhile by someone else (a shutdown): nothing left to do.
+                    Err(_) if !session.may_have_agent() => return,
                     Err(e @ Error::AgentUnresolved { .. }) => {
                         tracing::warn!(name = %session.name(), channel = %session.channel(), error = %e, "stop on drop failed");
                         return;
@@ -78,6 +88,8 @@ impl Drop for Inner {
 struct InFlight<'a> {
     inner: &'a Inner,
     armed: bool,
+    /// For a start: when it began (`convoai.session.start.duration`, outcome `cancelled`).
+    start_began: Option<tokio::time::Instant>,
 }
 
 impl Drop for InFlight<'_> {
@@ -92,6 +104,13 @@ impl Drop for InFlight<'_> {
                 core.settle_until = settle_deadline();
             }
             self.inner.apply(&mut core, Input::Cancelled);
+        }
+        drop(core);
+        if let Some(began) = self.start_began {
+            self.inner
+                .hub()
+                .telemetry()
+                .session_start(began.elapsed(), StartOutcome::Cancelled);
         }
     }
 }
@@ -143,11 +162,26 @@ impl Session {
     /// stopped, an agent of an unclear start is adopted if it is proven to be this session's
     /// (else [`Error::AgentUnresolved`] names the candidates).
     pub async fn start(&self) -> Result<String> {
+        let span = self.span(Operation::Start.as_str());
+        let result = super::traced(span.clone(), self.run_traced_start()).await;
+        if let Ok(id) = &result {
+            span.record(
+                "convoai.agent_id",
+                tracing::field::display(crate::redact::escape(id)),
+            );
+        }
+        result
+    }
+
+    /// [`start`](Self::start) inside its span.
+    async fn run_traced_start(&self) -> Result<String> {
         // The avatar/TTS check refuses before anything changes, like the Python SDK.
         self.inner.cfg.b.agent.check()?;
+        let began = tokio::time::Instant::now();
         let (previous, fresh) = {
             let mut core = self.inner.core();
             self.inner.ask(&mut core, Operation::Start)?;
+            core.started_at = Some(began);
             // Reads never reach the previous run's agent, unless it still runs (its stop
             // failed): until it is stopped it stays this session's agent.
             core.agent_id = core.live.as_ref().and_then(|l| l.id.clone());
@@ -161,9 +195,16 @@ impl Session {
         let mut guard = InFlight {
             inner: &self.inner,
             armed: true,
+            start_began: Some(began),
         };
         let result = self.run_start(previous).await;
         guard.armed = false;
+        let telemetry = self.inner.hub().telemetry();
+        let outcome = match &result {
+            Ok(_) => StartOutcome::Ok,
+            Err(_) => StartOutcome::Error,
+        };
+        telemetry.session_start(began.elapsed(), outcome);
         let mut core = self.inner.core();
         match result {
             Ok(id) => {
@@ -214,14 +255,16 @@ impl Session {
             Ok(created) => Ok(created.into_inner().agent_id),
             // The name is taken: an earlier attempt of this session created the agent.
             Err(e) if resolve::is_name_conflict(&e) => {
-                resolve::adopt(
+                let adopted = resolve::adopt(
                     &self.agents(),
                     self.name(),
                     self.channel(),
                     since,
                     &self.others(),
                 )
-                .await
+                .await;
+                self.count_orphan(&adopted, Orphan::Adopted);
+                adopted
             }
             Err(e) => Err(e),
         }
@@ -256,6 +299,22 @@ impl Session {
     /// stops it. After a failed stop the session is in `error` and `stop` can be called
     /// again.
     pub async fn stop(&self) -> Result<()> {
+        super::traced(self.span(Operation::Stop.as_str()), self.run_traced_stop()).await
+    }
+
+    /// Counts an agent a session had to find: `found` (adopted or, on the stop path,
+    /// stopped), or unresolved when the session could not tell which agent is its own.
+    fn count_orphan<T>(&self, result: &Result<T>, found: Orphan) {
+        let outcome = match result {
+            Ok(_) => found,
+            Err(Error::AgentUnresolved { .. }) => Orphan::Unresolved,
+            Err(_) => return,
+        };
+        self.inner.hub().telemetry().orphan(outcome);
+    }
+
+    /// [`stop`](Self::stop) inside its span.
+    async fn run_traced_stop(&self) -> Result<()> {
         let live = {
             let mut core = self.inner.core();
             self.inner.ask(&mut core, Operation::Stop)?;
@@ -264,6 +323,7 @@ impl Session {
         let mut guard = InFlight {
             inner: &self.inner,
             armed: true,
+            start_began: None,
         };
         let result = match live {
             Some(live) => self.run_stop(live).await,
@@ -300,11 +360,16 @@ impl Session {
         let id = match live.id {
             Some(id) => id,
             None => match self.find_own(live.since).await? {
-                Some(id) => {
+                Some((id, adopted)) => {
                     if let Some(l) = self.inner.core().live.as_mut() {
                         l.id = Some(id.clone());
                     }
-                    id
+                    let stopped = self.client().stop_agent(&id).await;
+                    if adopted {
+                        self.count_orphan(&stopped, Orphan::Stopped);
+                    }
+                    stopped?;
+                    return Ok(Some(id));
                 }
                 None => return Ok(None),
             },
@@ -317,7 +382,9 @@ impl Session {
     /// channel can be it. Otherwise the service is asked whether the name is taken, with the
     /// session's own join: a 409 proves the agent runs, a success means it did not (and the
     /// caller stops the new one at once). The name is unique, so there is never a second.
-    async fn find_own(&self, since: u64) -> Result<Option<String>> {
+    /// The id comes with `true` when it was found after a 409 (an orphan), `false` when the
+    /// join created it just now.
+    async fn find_own(&self, since: u64) -> Result<Option<(String, bool)>> {
         let agents = self.agents();
         let others = self.others();
         let mut found = resolve::candidates(&agents, self.channel(), since, &others).await?;
@@ -336,11 +403,14 @@ impl Session {
         let request = self.start_request()?;
         self.adopt_join_token(&request, signed_at);
         match agents.start(&request).await {
-            Ok(created) => Ok(Some(created.into_inner().agent_id)),
+            Ok(created) => Ok(Some((created.into_inner().agent_id, false))),
             Err(e) if resolve::is_name_conflict(&e) => {
-                resolve::adopt(&agents, self.name(), self.channel(), since, &others)
-                    .await
-                    .map(Some)
+                let found =
+                    resolve::adopt(&agents, self.name(), self.channel(), since, &others).await;
+                if found.is_err() {
+                    self.count_orphan(&found, Orphan::Stopped);
+                }
+                found.map(|id| Some((id, true)))
             }
             Err(e) => Err(e),
         }

@@ -63,6 +63,8 @@ struct Core {
     settle_until: Option<tokio::time::Instant>,
     /// A token renewal after an expiry notice is under way: later notices join it.
     renewing: bool,
+    /// When the current run's start began, for how long until the agent was ready.
+    started_at: Option<tokio::time::Instant>,
 }
 
 /// How long after an unanswered start a request may still reach the service.
@@ -83,6 +85,9 @@ struct Inner {
     events: Events,
     key: u64,
     applied: update::Applied,
+    /// Another owner took the agent over (a fleet handover or takeover): dropping the
+    /// session neither stops the agent nor warns that it may still run.
+    handed_off: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -103,6 +108,8 @@ impl Inner {
             let from = core.state;
             if from != to {
                 core.state = to;
+                // The one place states change, so `convoai.sessions.live` stays balanced.
+                self.hub().telemetry().session_state(Some(from), Some(to));
                 self.events.emit(SessionEvent::StateChanged { from, to });
                 self.record(core);
             }
@@ -235,6 +242,14 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// Marks the agent as owned elsewhere from now on (a fleet handed it over or lost it):
+    /// dropping this session leaves the agent alone, quietly.
+    pub(crate) fn hand_off(&self) {
+        self.inner
+            .handed_off
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     fn from_parts(cfg: Arc<Config>, core: Core) -> Session {
         let live = cfg.b.client.sessions().registry().clone();
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
@@ -245,14 +260,83 @@ impl Session {
                 applied: update::Applied::new(core.agent_id.as_deref()),
                 core: Mutex::new(core),
                 events: Events::default(),
+                handed_off: std::sync::atomic::AtomicBool::new(false),
             }
         });
         {
             let core = inner.core();
+            inner
+                .hub()
+                .telemetry()
+                .session_state(None, Some(core.state));
             if core.live.is_some() {
                 inner.record(&core);
             }
         }
         Session { inner }
     }
+
+    /// The span of one session operation (`convoai.session`), a child of the caller's current
+    /// span; the REST calls it makes nest under it. See [`session_span`].
+    pub(super) fn span(&self, operation: &'static str) -> tracing::Span {
+        let span = session_span(self.client(), operation, None, self.channel());
+        // Nothing read or copied when no subscriber wants the span.
+        if !span.is_disabled() {
+            if let Some(id) = self.inner.core().agent_id.as_deref() {
+                span.record(
+                    "convoai.agent_id",
+                    tracing::field::display(crate::redact::escape(id)),
+                );
+            }
+        }
+        span
+    }
+}
+
+/// A `convoai.session` span: `convoai.operation`, `convoai.agent_id` when known, and
+/// `convoai.channel` only when the client was built with `trace_channels(true)`;
+/// `error.type` is recorded when the operation fails ([`traced`]).
+pub(super) fn session_span(
+    client: &crate::Client,
+    operation: &'static str,
+    agent_id: Option<&str>,
+    channel: &str,
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        "convoai.session",
+        otel.name = %format_args!("session.{operation}"),
+        convoai.operation = operation,
+        convoai.agent_id = tracing::field::Empty,
+        convoai.channel = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    if let Some(id) = agent_id {
+        span.record(
+            "convoai.agent_id",
+            tracing::field::display(crate::redact::escape(id)),
+        );
+    }
+    if client.telemetry().trace_channels() {
+        span.record(
+            "convoai.channel",
+            tracing::field::display(crate::redact::escape(channel)),
+        );
+    }
+    span
+}
+
+/// Runs `op` inside `span`, recording `error.type` on it when it fails.
+pub(super) async fn traced<T>(
+    span: tracing::Span,
+    op: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    use tracing::Instrument;
+    let result = op.instrument(span.clone()).await;
+    if let Err(e) = &result {
+        span.record("error.type", crate::transport::error_type(e).as_ref());
+    }
+    result
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
+use super::registry::LiveSession as _;
 pub use super::vocab::NotReadyCause;
 use super::Session;
 use crate::agentkit::SessionEvent;
@@ -76,6 +77,19 @@ impl<'s> WaitReady<'s> {
 
     /// Waits; see [`Session::wait_ready`].
     pub async fn send(self) -> Result<Ready> {
+        let s = self.session;
+        let result = super::traced(s.span("wait_ready"), self.wait()).await;
+        if let Err(e @ (Error::NotReady { .. } | Error::Timeout { .. })) = &result {
+            if let Some(started) = s.inner.core().started_at {
+                let telemetry = s.client().telemetry();
+                telemetry.session_ready(started.elapsed(), Err(e));
+            }
+        }
+        result
+    }
+
+    /// [`send`](Self::send) inside its span.
+    async fn wait(self) -> Result<Ready> {
         let began = Instant::now();
         let s = self.session;
         let id = s.ready_target()?;
@@ -324,6 +338,9 @@ impl Session {
     /// The wait's answer, with its `Ready` event (once per agent).
     fn ready(&self, id: &str, via: ReadyVia, began: Instant) -> Ready {
         let registry = self.client().sessions().registry();
+        // `convoai.session.ready.duration`, once per agent (an agent-joined notice may have
+        // measured it already).
+        self.inner.measure_ready(id);
         if registry.announce_ready(self.inner.key, id) {
             self.inner.events.emit(SessionEvent::Ready {
                 agent_id: id.to_owned(),

@@ -36,6 +36,8 @@ pub(crate) trait LiveSession: Send + Sync {
     /// Applies an outside fact about `agent_id`; true if this session took it (exactly once).
     /// Must not wait: work a fact calls for (a token renewal) is spawned.
     fn take_fact(self: Arc<Self>, agent_id: &str, fact: &Fact) -> bool;
+    /// `agent_id` is in its channel: records how long after the start (once per agent).
+    fn measure_ready(&self, agent_id: &str);
 }
 
 /// A session the SDK could not stop: the warn-level log names the same.
@@ -93,8 +95,8 @@ struct Joins {
     changed: tokio::sync::Notify,
 }
 
-/// Session key → (joined agent, announced agent).
-type Marks = HashMap<u64, (Option<String>, Option<String>)>;
+/// Session key → (joined agent, announced agent, agent whose readiness was measured).
+type Marks = HashMap<u64, (Option<String>, Option<String>, Option<String>)>;
 
 /// The cleanup runtime's threads are named so, and never wait for themselves.
 const WORKER_THREAD: &str = "shengwang-agent-cleanup";
@@ -150,6 +152,7 @@ impl Registry {
         let weak: Vec<_> = self.lock().iter().map(|(k, w)| (*k, w.clone())).collect();
         let owner = weak.into_iter().find_map(|(key, w)| {
             let s = w.upgrade()?;
+            let session = s.clone();
             let ours = match s.live_agent_id() {
                 Some(id) => id == agent_id,
                 None => {
@@ -158,13 +161,25 @@ impl Registry {
                         && s.session_channel() == channel
                 }
             };
-            ours.then_some(key)
+            ours.then_some((key, session))
         });
-        let Some(key) = owner else {
+        let Some((key, session)) = owner else {
             return false;
         };
         self.marks().entry(key).or_default().0 = Some(agent_id.to_owned());
         self.joins.changed.notify_waiters();
+        session.measure_ready(agent_id);
+        true
+    }
+
+    /// Marks `agent_id`'s readiness as measured for session `key`; false if it already was.
+    pub fn first_measure(&self, key: u64, agent_id: &str) -> bool {
+        let mut marks = self.marks();
+        let mark = &mut marks.entry(key).or_default().2;
+        if mark.as_deref() == Some(agent_id) {
+            return false;
+        }
+        *mark = Some(agent_id.to_owned());
         true
     }
 

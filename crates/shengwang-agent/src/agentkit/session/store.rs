@@ -1,5 +1,6 @@
 //! Where the record of each live session is kept: the seam a fleet of servers shares
-//! sessions through (a later release adds a Redis store with leases and takeover). The hub
+//! sessions through ([`crate::fleet`] keeps the same records, with owner and epoch, in Redis
+//! with leases and takeover). The hub
 //! writes a session's record when its state changes while it may have an agent, and removes
 //! it once it cannot; the default store keeps records in memory.
 
@@ -56,6 +57,17 @@ pub struct SessionRecord {
     /// The params the session merges updates onto, secrets removed; `None` in this release.
     #[serde(default)]
     pub merge_base: Option<serde_json::Value>,
+    /// The fleet instance that owns the session (empty outside a fleet, or while released
+    /// for handover).
+    #[serde(default)]
+    pub owner: String,
+    /// The remote uids the agent was started for (a fleet refuses a start for the same key
+    /// with other ones).
+    #[serde(default)]
+    pub remote_uids: Vec<String>,
+    /// Unix milliseconds of the last write.
+    #[serde(default)]
+    pub updated_ms: u64,
 }
 
 impl SessionRecord {
@@ -72,6 +84,9 @@ impl SessionRecord {
             status: SessionState::Idle,
             epoch: 0,
             merge_base: None,
+            owner: String::new(),
+            remote_uids: Vec::new(),
+            updated_ms: 0,
         }
     }
 
