@@ -290,10 +290,13 @@ impl Transport {
     pub async fn send(&self, call: &Call) -> Result<Response<Bytes>> {
         let operation = operation_of(&call.method, &call.path);
         let span = operation_span(call, operation, &self.endpoints);
-        let result = self
-            .send_traced(call, operation)
-            .instrument(span.clone())
-            .await;
+        let result = if span.is_disabled() {
+            self.send_traced(call, operation).await
+        } else {
+            self.send_traced(call, operation)
+                .instrument(span.clone())
+                .await
+        };
         if let Err(error) = &result {
             span.record("error.type", error_type(error).as_ref());
             self.telemetry.error(operation, error);
@@ -345,12 +348,13 @@ impl Transport {
         span: &tracing::Span,
     ) -> std::result::Result<Response<Bytes>, Failure> {
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(
-            budget,
-            self.attempt(base, call, header).instrument(span.clone()),
-        )
-        .await
-        {
+        let attempt = self.attempt(base, call, header);
+        let timed = if span.is_disabled() {
+            tokio::time::timeout(budget, attempt).await
+        } else {
+            tokio::time::timeout(budget, attempt.instrument(span.clone())).await
+        };
+        let outcome = match timed {
             Ok(outcome) => outcome,
             Err(_) => Err(Failure::Transport {
                 error: Error::timeout(format!("no complete response within {}", secs(budget))),

@@ -37,19 +37,27 @@ pub(super) fn operation_span(
 /// `http.request.resend_count` on re-sends, and, when known, `http.response.status_code`,
 /// `error.type` ([`error_type`]) and `latency_ms`. A child of the operation's span.
 pub(super) fn attempt_span(call: &Call, attempt: u32, base: &str) -> tracing::Span {
-    let (host, port) = server_of(base);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "convoai.attempt",
         otel.name = %call.method,
         otel.kind = "client",
         http.request.method = %call.method,
-        server.address = %host,
-        server.port = port,
+        server.address = tracing::field::Empty,
+        server.port = tracing::field::Empty,
         http.request.resend_count = (attempt > 0).then_some(attempt),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
-    )
+    );
+    // Parsing the base URL costs more than the rest of the span: only when it is recorded.
+    if !span.is_disabled() {
+        let (host, port) = server_of(base);
+        span.record("server.address", tracing::field::display(&host));
+        if let Some(port) = port {
+            span.record("server.port", port);
+        }
+    }
+    span
 }
 
 /// The fixed, low-cardinality name of the operation a call carries out, from its method and

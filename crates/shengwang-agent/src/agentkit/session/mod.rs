@@ -334,7 +334,12 @@ pub(super) async fn traced<T>(
     op: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     use tracing::Instrument;
-    let result = op.instrument(span.clone()).await;
+    // Without a subscriber the span is disabled: no wrapper (and no move into it) at all.
+    let result = if span.is_disabled() {
+        op.await
+    } else {
+        op.instrument(span.clone()).await
+    };
     if let Err(e) = &result {
         span.record("error.type", crate::transport::error_type(e).as_ref());
     }
