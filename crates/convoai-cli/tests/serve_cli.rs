@@ -300,6 +300,24 @@ fn agents_get_an_idle_timeout_unless_the_config_sets_one() {
 }
 
 #[test]
+fn a_config_that_opts_out_of_the_idle_timeout_is_obeyed() {
+    let emu = emulator();
+    let config = agent_toml("TEST_VENDOR_KEY").replace("idle_timeout = 30\n", "idle_timeout = 0\n");
+    assert!(config.contains("idle_timeout = 0"));
+    let srv = serve_with(&emu, &config, &[]);
+    let path = "/v1/channels/room-10/agent";
+    let (status, body) = http(&srv.addr, "POST", path, Some(API_KEY), "{}");
+    assert_eq!(status, 200, "{body}");
+    let agents = emu.agents();
+    assert_eq!(agents.len(), 1);
+    assert!(
+        matches!(agents[0].idle_timeout, None | Some(0)),
+        "{:?}",
+        agents[0].idle_timeout
+    );
+}
+
+#[test]
 fn a_silent_connection_is_closed() {
     let emu = emulator();
     let srv = serve(&emu, &[]);
