@@ -262,14 +262,18 @@ async fn drain(state: &AppState) {
     }
 }
 
-/// The bearer keys of `CONVOAI_SERVE_API_KEY`: at least one, comma-separated.
-fn api_keys(var: Option<String>) -> Result<Vec<Vec<u8>>, CliError> {
-    let keys: Vec<Vec<u8>> = var
-        .as_deref()
-        .unwrap_or_default()
+/// The values of a comma-separated variable (keys, secrets: several for rotation), trimmed,
+/// empty ones skipped.
+fn comma_list(var: Option<&str>) -> impl Iterator<Item = &str> {
+    var.unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter(|k| !k.is_empty())
+        .filter(|v| !v.is_empty())
+}
+
+/// The bearer keys of `CONVOAI_SERVE_API_KEY`: at least one, comma-separated.
+fn api_keys(var: Option<String>) -> Result<Vec<Vec<u8>>, CliError> {
+    let keys: Vec<Vec<u8>> = comma_list(var.as_deref())
         .map(|k| k.as_bytes().to_vec())
         .collect();
     if keys.is_empty() {

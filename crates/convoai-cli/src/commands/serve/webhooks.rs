@@ -34,13 +34,7 @@ const ACCEPT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The receiver for the secrets of `var` (trimmed, empty ones skipped); `None` without any.
 pub fn receiver(var: Option<String>) -> Option<Receiver> {
-    let mut secrets = var
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let mut secrets = super::comma_list(var.as_deref()).map(str::to_owned);
     let mut verifier = Verifier::new(secrets.next()?).max_body(MAX_BODY);
     for secret in secrets {
         verifier = verifier.with_secret(secret);

@@ -241,6 +241,24 @@ async fn forget_if_empty(b: &RedisBackend, y: &str) -> Result<()> {
     Ok(())
 }
 
+/// The blocking loop's connection: the one held, or a new one; `None` (after a pause) when
+/// Redis cannot be reached.
+async fn held<'a>(
+    b: &RedisBackend,
+    conn: &'a mut Option<MultiplexedConnection>,
+) -> Option<&'a mut MultiplexedConnection> {
+    if conn.is_none() {
+        match dedicated(b, Duration::from_secs(1)).await {
+            Ok(c) => *conn = Some(c),
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return None;
+            }
+        }
+    }
+    conn.as_mut()
+}
+
 /// A connection of its own for blocking reads, answering within `block` plus the timeout.
 async fn dedicated(b: &RedisBackend, block: Duration) -> Result<MultiplexedConnection> {
     let config = redis::AsyncConnectionConfig::new()
@@ -260,15 +278,8 @@ async fn inbox(engine: Arc<Engine>, b: Arc<RedisBackend>) {
     let mut conn: Option<MultiplexedConnection> = None;
     let mut pending = true;
     loop {
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match dedicated(&b, Duration::from_secs(1)).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            },
+        let Some(c) = held(&b, &mut conn).await else {
+            continue;
         };
         match read_inbox(&engine, &b, c, pending, abort_before_apply).await {
             Ok(more) => pending = more,
@@ -342,15 +353,8 @@ async fn read_inbox(
 async fn released(engine: Arc<Engine>, b: Arc<RedisBackend>) {
     let mut conn: Option<MultiplexedConnection> = None;
     loop {
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match dedicated(&b, Duration::from_secs(1)).await {
-                Ok(c) => conn.insert(c),
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            },
+        let Some(c) = held(&b, &mut conn).await else {
+            continue;
         };
         let mut cmd = redis::cmd("BLPOP");
         cmd.arg(b.keys.released()).arg(1);
